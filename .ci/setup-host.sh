@@ -19,7 +19,7 @@ PACKAGES=(
   # reference clients driven by the tests
   python3-swiftclient awscli s3cmd python3-boto3
   # independent observers and helpers in tests
-  procps psmisc curl ca-certificates git
+  procps psmisc curl ca-certificates git genisoimage util-linux
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
