@@ -1,0 +1,89 @@
+/**
+ * The bare repositories served by the Git endpoint, one folder `<name>.git` per repository
+ * under `reposDir`.
+ *
+ * A repository is created on its first push (auto-init, HEAD -> refs/heads/main). When a
+ * backup is configured and a repository is missing on disk, it is first restored from the
+ * backup, so a controller started on a new machine resumes with the refs it had accepted.
+ * All writes to one repository run one at a time through `withLock`; that makes each ref
+ * update a compare-and-swap. One controller process owns a `reposDir`.
+ */
+
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import git from 'isomorphic-git';
+import { BadRepoName, RepoNotFound } from './errors.js';
+import { fsyncDir } from './durable.js';
+import type { RepoBackup } from './backup.js';
+
+/** Allowed repository names: a letter or digit, then letters, digits, `.`, `_`, `-`. */
+export const REPO_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** Branch HEAD points at in a new repository. */
+export const DEFAULT_BRANCH = 'main';
+
+export class RepoStore {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly reposDir: string,
+    private readonly backup?: RepoBackup,
+  ) {}
+
+  /** Normalises `web` or `web.git` to `web`, rejecting names that could escape reposDir. */
+  static nameOf(urlName: string): string {
+    const name = urlName.endsWith('.git') ? urlName.slice(0, -4) : urlName;
+    if (!REPO_NAME_RE.test(name) || name.endsWith('.')) throw new BadRepoName(`bad repository name ${JSON.stringify(urlName)}`);
+    return name;
+  }
+
+  /** The folder of the bare repository `name`. */
+  dirOf(name: string): string {
+    return path.join(this.reposDir, `${name}.git`);
+  }
+
+  /** True when the repository exists on disk. */
+  async exists(name: string): Promise<boolean> {
+    return fsp
+      .stat(path.join(this.dirOf(name), 'HEAD'))
+      .then(() => true)
+      .catch(() => false);
+  }
+
+  /**
+   * The git dir of repository `name`, restored from the backup if it is missing on disk.
+   * With `create`, a repository that exists nowhere is initialised; without, RepoNotFound.
+   */
+  async open(name: string, create: boolean): Promise<string> {
+    const dir = this.dirOf(name);
+    if (await this.exists(name)) return dir;
+    return this.withLock(name, async () => {
+      if (await this.exists(name)) return dir;
+      await fsp.mkdir(this.reposDir, { recursive: true });
+      if (this.backup) {
+        if (await this.backup.restore(dir, name)) return dir;
+      }
+      if (!create) throw new RepoNotFound(`no repository named ${JSON.stringify(name)}`);
+      const tmp = path.join(this.reposDir, `.${name}.${randomBytes(6).toString('hex')}.init`);
+      await git.init({ fs, bare: true, gitdir: tmp, defaultBranch: DEFAULT_BRANCH });
+      await fsp.mkdir(path.join(tmp, 'objects', 'pack'), { recursive: true });
+      await fsp.rename(tmp, dir);
+      await fsyncDir(this.reposDir);
+      return dir;
+    });
+  }
+
+  /** Runs `fn` after every earlier `withLock` call for the same repository has finished. */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(name) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(name, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    }
+  }
+}
