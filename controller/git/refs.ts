@@ -54,7 +54,8 @@ export async function currentOid(gitdir: string, ref: string): Promise<string> {
 export async function readRefs(gitdir: string): Promise<RefSnapshot> {
   const names = new Set<string>();
   for (const prefix of ['refs/heads', 'refs/tags']) {
-    for (const rel of await git.listRefs({ fs, gitdir, filepath: prefix })) names.add(`${prefix}/${rel}`);
+    // isomorphic-git lists the peeled lines of packed-refs as `<tag>^{}`: not refs.
+    for (const rel of await git.listRefs({ fs, gitdir, filepath: prefix })) if (!rel.endsWith('^{}')) names.add(`${prefix}/${rel}`);
   }
   const refs: RefEntry[] = [];
   for (const name of [...names].sort()) {
