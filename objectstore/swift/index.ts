@@ -1,0 +1,116 @@
+/**
+ * The OpenStack Swift API as a fastify plugin over an ObjectBackend: v1 auth (auth.ts),
+ * accounts, containers and objects under `/v1/AUTH_<account>/…`, static and dynamic large
+ * objects, `/info` and `/healthcheck`. The proxy mounts it beside the S3 front end; tests
+ * mount it on the in-memory backend.
+ *
+ * The host server must hand request bodies through unparsed: remove fastify's default
+ * parsers and add a catch-all (`app.addContentTypeParser('*', (req, payload, done) =>
+ * done(null, payload))`). The plugin reads the raw request stream itself.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { UserDirectory } from '../auth/users.js';
+import type { ObjectBackend } from '../proxy/backend.js';
+import { handleAccount } from './accounts.js';
+import { authorize, DEFAULT_TOKEN_TTL_SECONDS, login, RESELLER_PREFIX } from './auth.js';
+import { handleContainer } from './containers.js';
+import { newTransId, type SwiftContext, type SwiftResponse } from './context.js';
+import { toSwiftResponse } from './errors.js';
+import { capabilities } from './info.js';
+import { header } from './metadata.js';
+import { handleObject } from './objects.js';
+import { parseSwiftUrl } from './paths.js';
+
+export interface SwiftPluginOptions {
+  backend: ObjectBackend;
+  users: UserDirectory;
+  /** Cluster secret that signs tokens, so every proxy accepts every proxy's tokens. */
+  secret: string;
+  tokenTtlSeconds?: number;
+  /** Scheme, host and port clients should use (X-Storage-Url); default: the request's Host. */
+  storageUrlBase?: string;
+}
+
+const SWIFT_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY'];
+const AUTH_PATHS = ['/auth/v1.0', '/auth/v1.0/', '/v1.0'];
+
+function send(reply: FastifyReply, res: SwiftResponse, transId: string): FastifyReply {
+  reply.code(res.status);
+  reply.headers({ ...res.headers, 'x-trans-id': transId, 'x-openstack-request-id': transId });
+  if (res.body instanceof Readable) {
+    // A failure after the headers went out can only cut the response short.
+    res.body.on('error', (err) => reply.log.warn({ err }, 'swift response stream failed'));
+    return reply.send(res.body);
+  }
+  return reply.send(res.body ?? '');
+}
+
+function sendError(reply: FastifyReply, err: unknown, transId: string): FastifyReply {
+  const res = toSwiftResponse(err);
+  if (res.status >= 500) reply.log.error({ err }, 'swift request failed');
+  return send(reply, { ...res, body: res.body }, transId);
+}
+
+export async function swiftPlugin(app: FastifyInstance, opts: SwiftPluginOptions): Promise<void> {
+  const ttl = opts.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
+
+  app.get('/info', async (_req, reply) => {
+    reply.header('content-type', 'application/json; charset=UTF-8');
+    return JSON.stringify(capabilities());
+  });
+  app.get('/healthcheck', async (_req, reply) => {
+    reply.header('content-type', 'text/plain');
+    return 'OK';
+  });
+
+  const authHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const transId = newTransId();
+    try {
+      const h = request.headers;
+      const result = await login(opts.users, opts.secret, ttl,
+        header(h, 'x-auth-user') ?? header(h, 'x-storage-user'), header(h, 'x-auth-key') ?? header(h, 'x-storage-pass'));
+      const base = opts.storageUrlBase?.replace(/\/+$/, '') ?? `${request.protocol}://${request.headers.host ?? 'localhost'}`;
+      return send(reply, {
+        status: 200,
+        headers: {
+          'x-auth-token': result.token, 'x-storage-token': result.token,
+          'x-auth-token-expires': String(result.expiresAt - Math.floor(Date.now() / 1000)),
+          'x-storage-url': `${base}/v1/${RESELLER_PREFIX}${encodeURIComponent(result.account)}`,
+          'content-type': 'text/html; charset=UTF-8',
+        },
+      }, transId);
+    } catch (err) {
+      return sendError(reply, err, transId);
+    }
+  };
+  for (const url of AUTH_PATHS) app.get(url, authHandler);
+
+  app.route({
+    method: SWIFT_METHODS,
+    url: '/v1/*',
+    handler: async (request, reply) => {
+      const transId = newTransId();
+      try {
+        const { path, query } = parseSwiftUrl(request.url);
+        const token = header(request.headers, 'x-auth-token') ?? header(request.headers, 'x-storage-token');
+        const holder = authorize(opts.secret, token, path.account);
+        const ctx: SwiftContext = {
+          backend: opts.backend, account: holder.account, pathAccount: path.account,
+          container: path.container, object: path.object, method: request.method, query,
+          headers: request.headers, body: request.raw, log: request.log,
+        };
+        let res: SwiftResponse;
+        if (path.object !== undefined) res = await handleObject(ctx);
+        else if (path.container !== undefined) res = await handleContainer(ctx);
+        else res = await handleAccount(ctx);
+        return send(reply, res, transId);
+      } catch (err) {
+        return sendError(reply, err, transId);
+      }
+    },
+  });
+}
+
+export { DEFAULT_TOKEN_TTL_SECONDS, issueToken, verifyToken } from './auth.js';
