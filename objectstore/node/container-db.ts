@@ -1,0 +1,166 @@
+/**
+ * Container databases on a storage node: the container record (metadata, object count, bytes
+ * used, put/delete timestamps) and its sorted object listing, one row per object name.
+ * Rows obey newest-timestamp-wins like the objects; a DELETE row is kept as a tombstone so a
+ * late, older PUT row cannot resurrect the name. Count and bytes change in the same atomic
+ * LevelDB batch as the row, under a per-container lock, and a "dirty" marker written in that
+ * batch tells the account rollup (see server.ts) to send the new totals to the account.
+ */
+import { KeyedLock } from '../common/keyed-lock.js';
+import type { ListOptions, ListPage, ObjectEntry } from '../proxy/backend.js';
+import type { LevelDb } from './device-db.js';
+import { listRange } from './listing.js';
+import { timestampMs } from './protocol.js';
+
+export interface ContainerRecord {
+  putTs: string;
+  deleteTs?: string;
+  metaTs: string;
+  meta: Record<string, string>;
+  headers: Record<string, string>;
+  objectCount: number;
+  bytesUsed: number;
+  createdAt: number;
+  /** Bumped on every stats change; the account rollup compares it. */
+  statsTs: string;
+}
+
+export interface ObjectRow {
+  ts: string;
+  size: number;
+  etag: string;
+  contentType: string;
+  deleted?: boolean;
+}
+
+export function isLive(r: ContainerRecord | undefined): boolean {
+  return !!r && (!r.deleteTs || r.deleteTs < r.putTs);
+}
+
+const cKey = (a: string, c: string) => `C\0${a}\0${c}`;
+const dKey = (a: string, c: string) => `D\0${a}\0${c}`;
+const oBase = (a: string, c: string) => `O\0${a}\0${c}\0`;
+
+export type RowResult = 'applied' | 'older' | 'no-container';
+
+export class ContainerDb {
+  private readonly lock = new KeyedLock();
+  constructor(private readonly db: LevelDb, private readonly sync: boolean) {}
+
+  async get(a: string, c: string): Promise<ContainerRecord | undefined> {
+    return (await this.db.get(cKey(a, c))) as ContainerRecord | undefined;
+  }
+
+  /** Creates (or revives) the container, or updates its metadata. Returns whether it was created. */
+  async put(a: string, c: string, ts: string, meta?: Record<string, string>,
+    headers?: Record<string, string>): Promise<{ created: boolean; record: ContainerRecord }> {
+    return this.lock.run(cKey(a, c), async () => {
+      const old = await this.get(a, c);
+      if (old && isLive(old)) {
+        if (ts > old.metaTs && (meta || headers)) {
+          if (meta) old.meta = meta;
+          if (headers) old.headers = { ...old.headers, ...headers };
+          old.metaTs = ts;
+          await this.db.put(cKey(a, c), old, { sync: this.sync });
+        }
+        return { created: false, record: old };
+      }
+      if (old?.deleteTs && old.deleteTs >= ts) return { created: false, record: old };
+      const rec: ContainerRecord = {
+        putTs: ts, metaTs: ts, meta: meta ?? {}, headers: headers ?? {}, objectCount: 0, bytesUsed: 0,
+        createdAt: timestampMs(ts), statsTs: ts,
+      };
+      await this.db.batch(<any[]>[
+        { type: 'put', key: cKey(a, c), value: rec },
+        { type: 'put', key: dKey(a, c), value: ts },
+      ], { sync: this.sync });
+      return { created: true, record: rec };
+    });
+  }
+
+  /** Replaces metadata (POST). Returns false if the container does not exist. */
+  async post(a: string, c: string, ts: string, meta: Record<string, string>,
+    headers?: Record<string, string>): Promise<boolean> {
+    return this.lock.run(cKey(a, c), async () => {
+      const old = await this.get(a, c);
+      if (!old || !isLive(old)) return false;
+      if (ts > old.metaTs) {
+        old.meta = meta;
+        if (headers) old.headers = { ...old.headers, ...headers };
+        old.metaTs = ts;
+        await this.db.put(cKey(a, c), old, { sync: this.sync });
+      }
+      return true;
+    });
+  }
+
+  /** Deletes an empty container. */
+  async delete(a: string, c: string, ts: string): Promise<'deleted' | 'missing' | 'not-empty'> {
+    return this.lock.run(cKey(a, c), async () => {
+      const old = await this.get(a, c);
+      if (!old || !isLive(old)) return 'missing';
+      if (old.objectCount > 0) return 'not-empty';
+      if (ts <= old.putTs) return 'deleted';
+      old.deleteTs = ts;
+      old.statsTs = ts;
+      await this.db.batch(<any[]>[
+        { type: 'put', key: cKey(a, c), value: old },
+        { type: 'put', key: dKey(a, c), value: ts },
+      ], { sync: this.sync });
+      // Tombstone rows of the old incarnation are no longer needed.
+      await this.db.clear({ gte: oBase(a, c), lt: `O\0${a}\0${c}\x01` });
+      return 'deleted';
+    });
+  }
+
+  /** Applies an object row sent by an object node (newest timestamp wins). */
+  async applyRow(a: string, c: string, name: string, row: ObjectRow): Promise<RowResult> {
+    return this.lock.run(cKey(a, c), async () => {
+      const rec = await this.get(a, c);
+      if (!rec || !isLive(rec)) return 'no-container';
+      const key = oBase(a, c) + name;
+      const old = (await this.db.get(key)) as ObjectRow | undefined;
+      if (old && old.ts >= row.ts) return 'older';
+      if (old && !old.deleted) {
+        rec.objectCount -= 1;
+        rec.bytesUsed -= old.size;
+      }
+      if (!row.deleted) {
+        rec.objectCount += 1;
+        rec.bytesUsed += row.size;
+      }
+      const changed = !!(old && !old.deleted) || !row.deleted;
+      const ops: any[] = [{ type: 'put', key, value: row }];
+      if (changed) {
+        rec.statsTs = row.ts > rec.statsTs ? row.ts : rec.statsTs;
+        ops.push({ type: 'put', key: cKey(a, c), value: rec }, { type: 'put', key: dKey(a, c), value: rec.statsTs });
+      }
+      await this.db.batch(ops, { sync: this.sync });
+      return 'applied';
+    });
+  }
+
+  async list(a: string, c: string, opts: ListOptions): Promise<ListPage<ObjectEntry>> {
+    return listRange<ObjectRow, ObjectEntry>(this.db, oBase(a, c), opts, (name, r) => r.deleted ? undefined : {
+      name, bytes: r.size, etag: r.etag, contentType: r.contentType, lastModified: timestampMs(r.ts),
+    });
+  }
+
+  /** Containers whose stats have not reached the account yet. */
+  async dirty(max = 1000): Promise<Array<{ account: string; container: string; mark: string }>> {
+    const out: Array<{ account: string; container: string; mark: string }> = [];
+    for await (const [k, v] of this.db.iterator({ gte: 'D\0', lt: 'D\x01', limit: max })) {
+      const [, account, container] = k.split('\0') as [string, string, string];
+      out.push({ account, container, mark: v as string });
+    }
+    return out;
+  }
+
+  /** Clears the dirty marker unless it changed since `mark` was read. */
+  async clean(a: string, c: string, mark: string): Promise<void> {
+    await this.lock.run(cKey(a, c), async () => {
+      const cur = await this.db.get(dKey(a, c));
+      if (cur === mark) await this.db.del(dKey(a, c));
+    });
+  }
+}

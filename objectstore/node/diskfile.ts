@@ -1,0 +1,342 @@
+/**
+ * The on-disk layout of objects on one storage node (Swift's diskfile idea):
+ *
+ *   <devices>/<device>/objects/<part>/<hash[-3:]>/<hash>/<timestamp>.data | .ts | .meta
+ *   <devices>/<device>/tmp/            temp files, renamed into place once durable
+ *
+ * The path is built only from the partition and the MD5 hash of the name, never from the
+ * name itself, so no object name can reach outside its device folder.
+ *
+ * Metadata travels with the bytes in the same file, as a footer:
+ *   body | JSON metadata (UTF-8) | uint32 BE JSON length | "RSF1"
+ * A footer (not a header) lets the body be streamed to disk before its MD5 and length are
+ * known, keeps the body at offset 0 (ranges are plain offsets), and needs no xattrs (tmpfs
+ * and many filesystems limit them) and no sidecar: one file, one fsync, one atomic rename.
+ *
+ * Durability: temp file written, fsynced, renamed into the hash dir, hash dir fsynced (and
+ * the parents of any directory that had to be created). The newest timestamp wins: a write
+ * older than or equal to what is there gets ObjectConflict; after a write lands, older files
+ * in the hash dir are removed. A DELETE writes a `.ts` tombstone (footer only). A POST writes
+ * a `.meta` file (footer only) whose metadata replaces the user metadata of the .data.
+ */
+import { open, mkdir, readdir, rename, unlink, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join, dirname } from 'node:path';
+import type { WireMetadata } from './protocol.js';
+
+export const FOOTER_MAGIC = 'RSF1';
+export const FOOTER_TAIL_BYTES = 8;
+/** First read of a file's end: enough for almost every footer in one pread. */
+const FOOTER_READ_BYTES = 4096;
+const STATFS_CACHE_MS = 1000;
+
+/** What is stored about one object version (or tombstone, or metadata update). */
+export interface DiskMetadata extends WireMetadata {
+  /** "/account/container/object" (kept for the replicator and for humans). */
+  name: string;
+  timestamp: string;
+  etag: string;
+  contentLength: number;
+}
+
+export class DeviceUnavailable extends Error {}
+export class DeviceFull extends Error {}
+/** Something at least as new is already on disk. */
+export class ObjectConflict extends Error {
+  constructor(readonly existing: string) {
+    super(`newer or equal timestamp ${existing} exists`);
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseFooter(buf: Buffer, fileSize: number): { meta: DiskMetadata; footerBytes: number } | number {
+  if (buf.length < FOOTER_TAIL_BYTES) throw new Error('file too short for a footer');
+  const tail = buf.subarray(buf.length - FOOTER_TAIL_BYTES);
+  if (tail.toString('latin1', 4) !== FOOTER_MAGIC) throw new Error('missing footer magic');
+  const len = tail.readUInt32BE(0);
+  const total = len + FOOTER_TAIL_BYTES;
+  if (total > fileSize) throw new Error('footer longer than file');
+  if (total > buf.length) return total; // caller must read more
+  const json = buf.subarray(buf.length - total, buf.length - FOOTER_TAIL_BYTES).toString('utf8');
+  return { meta: JSON.parse(json) as DiskMetadata, footerBytes: total };
+}
+
+export function encodeFooter(meta: DiskMetadata): Buffer {
+  const json = Buffer.from(JSON.stringify(meta), 'utf8');
+  const tail = Buffer.alloc(FOOTER_TAIL_BYTES);
+  tail.writeUInt32BE(json.length, 0);
+  tail.write(FOOTER_MAGIC, 4, 'latin1');
+  return Buffer.concat([json, tail]);
+}
+
+async function readFooter(fh: FileHandle, size: number): Promise<{ meta: DiskMetadata; footerBytes: number }> {
+  let want = Math.min(size, FOOTER_READ_BYTES);
+  for (;;) {
+    const buf = Buffer.alloc(want);
+    await fh.read(buf, 0, want, size - want);
+    const r = parseFooter(buf, size);
+    if (typeof r !== 'number') return r;
+    want = r;
+  }
+}
+
+/** An open object version: read its body from `fh` at [0, bodySize). Close when done. */
+export interface OpenObject {
+  fh: FileHandle;
+  meta: DiskMetadata;
+  bodySize: number;
+}
+
+export type ObjectState =
+  | { kind: 'missing' }
+  | { kind: 'deleted'; timestamp: string }
+  | { kind: 'present'; obj: OpenObject };
+
+/** A temp file being written; finish() makes it the object's newest version. */
+export interface ObjectWriter {
+  write(chunk: Buffer): Promise<void>;
+  /** Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files. */
+  finish(meta: DiskMetadata): Promise<void>;
+  /** Removes the temp file. Safe to call after finish or twice. */
+  abort(): Promise<void>;
+}
+
+/** Options of the disk layer. */
+export interface DiskOptions {
+  /** Folder holding one sub-folder per device. */
+  devicesDir: string;
+  /** Refuse writes (507) that would leave less than this many bytes free (Swift's fallocate_reserve). */
+  reserveBytes: number;
+}
+
+interface HashDirListing {
+  newest?: { ts: string; ext: 'data' | 'ts' };
+  newestMeta?: string;
+  files: string[];
+}
+
+/** The objects of all devices of one node. */
+export class DiskFiles {
+  private readonly freeCache = new Map<string, { at: number; free: number }>();
+  constructor(private readonly opts: DiskOptions) {}
+
+  devicePath(device: string): string {
+    return join(this.opts.devicesDir, device);
+  }
+
+  /** True when the device folder exists. */
+  async hasDevice(device: string): Promise<boolean> {
+    return (await stat(this.devicePath(device)).catch(() => undefined))?.isDirectory() ?? false;
+  }
+
+  /** Throws DeviceUnavailable unless the device folder exists. */
+  async checkDevice(device: string): Promise<void> {
+    try {
+      const s = await stat(join(this.devicePath(device)));
+      if (!s.isDirectory()) throw new DeviceUnavailable(`device ${device} is not a folder`);
+    } catch (e) {
+      if (e instanceof DeviceUnavailable) throw e;
+      throw new DeviceUnavailable(`unknown device ${device}`);
+    }
+  }
+
+  /** Throws DeviceFull when writing `bytes` would eat into the reserve. */
+  async checkSpace(device: string, bytes: number): Promise<void> {
+    const now = Date.now();
+    let c = this.freeCache.get(device);
+    if (!c || now - c.at > STATFS_CACHE_MS) {
+      const s = await statfs(this.devicePath(device));
+      c = { at: now, free: Number(s.bavail) * Number(s.bsize) };
+      this.freeCache.set(device, c);
+    }
+    if (c.free - bytes < this.opts.reserveBytes) throw new DeviceFull(`device ${device} is full`);
+  }
+
+  hashDir(device: string, part: number, hash: string): string {
+    return join(this.devicePath(device), 'objects', String(part), hash.slice(-3), hash);
+  }
+
+  private async list(dir: string): Promise<HashDirListing> {
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { files: [] };
+      throw e;
+    }
+    const out: HashDirListing = { files };
+    for (const f of files) {
+      const dot = f.lastIndexOf('.');
+      const ts = f.slice(0, dot);
+      const ext = f.slice(dot + 1);
+      if (ext === 'data' || ext === 'ts') {
+        if (!out.newest || ts > out.newest.ts || (ts === out.newest.ts && ext === 'ts')) out.newest = { ts, ext };
+      } else if (ext === 'meta') {
+        if (!out.newestMeta || ts > out.newestMeta) out.newestMeta = ts;
+      }
+    }
+    return out;
+  }
+
+  /** The newest timestamp of any .data/.ts/.meta in the hash dir, or undefined. */
+  async newestTimestamp(device: string, part: number, hash: string): Promise<string | undefined> {
+    const l = await this.list(this.hashDir(device, part, hash));
+    const a = l.newest?.ts;
+    const b = l.newestMeta;
+    if (a && b) return a > b ? a : b;
+    return a ?? b;
+  }
+
+  /** Opens the newest version; metadata of a newer .meta replaces the user metadata. */
+  async openObject(device: string, part: number, hash: string): Promise<ObjectState> {
+    const dir = this.hashDir(device, part, hash);
+    const l = await this.list(dir);
+    if (!l.newest) return { kind: 'missing' };
+    if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
+    let fh: FileHandle;
+    try {
+      fh = await open(join(dir, `${l.newest.ts}.data`), 'r');
+    } catch (e) {
+      // Replaced between readdir and open: look again once.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.openObjectRetry(device, part, hash);
+      throw e;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const { meta, footerBytes } = await readFooter(fh, size);
+      if (l.newestMeta && l.newestMeta > l.newest.ts) {
+        const m = await this.readMetaFile(join(dir, `${l.newestMeta}.meta`));
+        if (m) {
+          meta.meta = m.meta;
+          meta.headers = { ...meta.headers, ...m.headers };
+          if (m.contentType) meta.contentType = m.contentType;
+          meta.timestamp = m.timestamp;
+        }
+      }
+      return { kind: 'present', obj: { fh, meta, bodySize: size - footerBytes } };
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  private async openObjectRetry(device: string, part: number, hash: string): Promise<ObjectState> {
+    const l = await this.list(this.hashDir(device, part, hash));
+    if (!l.newest) return { kind: 'missing' };
+    if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
+    return this.openObject(device, part, hash);
+  }
+
+  private async readMetaFile(path: string): Promise<DiskMetadata | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      return (await readFooter(fh, size)).meta;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Starts a new version in `<device>/tmp`. */
+  async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta'): Promise<ObjectWriter> {
+    const tmpDir = join(this.devicePath(device), 'tmp');
+    const tmpPath = join(tmpDir, `${hash}.${randomBytes(8).toString('hex')}.tmp`);
+    let fh: FileHandle;
+    try {
+      fh = await open(tmpPath, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await mkdir(tmpDir, { recursive: true });
+      fh = await open(tmpPath, 'wx');
+    }
+    let done = false;
+    let closed = false;
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await fh.close();
+      }
+    };
+    const dir = this.hashDir(device, part, hash);
+    return {
+      write: async (chunk) => {
+        let off = 0;
+        while (off < chunk.length) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+          off += bytesWritten;
+        }
+      },
+      finish: async (meta) => {
+        const footer = encodeFooter(meta);
+        await fh.write(footer, 0, footer.length);
+        await fh.sync();
+        await close();
+        const l = await this.list(dir);
+        const newest = newestOf(l);
+        if (newest && newest >= meta.timestamp) {
+          await unlink(tmpPath).catch(() => undefined);
+          done = true;
+          throw new ObjectConflict(newest);
+        }
+        const created = await mkdir(dir, { recursive: true });
+        await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
+        done = true;
+        await fsyncPath(dir);
+        if (created) {
+          // Make the new directory entries durable too, up to the first that existed.
+          let d = dirname(dir);
+          const stop = dirname(created);
+          for (;;) {
+            await fsyncPath(d);
+            if (d === stop || d.length <= stop.length) break;
+            d = dirname(d);
+          }
+        }
+        await this.cleanup(dir, l, meta.timestamp, ext);
+      },
+      abort: async () => {
+        await close().catch(() => undefined);
+        if (!done) {
+          done = true;
+          await unlink(tmpPath).catch(() => undefined);
+        }
+      },
+    };
+  }
+
+  /** Removes files made obsolete by the version just written. */
+  private async cleanup(dir: string, before: HashDirListing, ts: string, ext: string): Promise<void> {
+    const doomed: string[] = [];
+    for (const f of before.files) {
+      const dot = f.lastIndexOf('.');
+      const fts = f.slice(0, dot);
+      const fext = f.slice(dot + 1);
+      if (ext === 'meta') {
+        if (fext === 'meta' && fts < ts) doomed.push(f);
+      } else if (fts < ts) {
+        doomed.push(f);
+      }
+    }
+    await Promise.all(doomed.map((f) => unlink(join(dir, f)).catch(() => undefined)));
+  }
+}
+
+function newestOf(l: HashDirListing): string | undefined {
+  const a = l.newest?.ts;
+  const b = l.newestMeta;
+  if (a && b) return a > b ? a : b;
+  return a ?? b;
+}

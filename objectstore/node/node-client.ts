@@ -1,0 +1,92 @@
+/**
+ * HTTP client for storage-node traffic (proxy -> node, node -> node): keep-alive agents,
+ * the cluster HMAC on every request, and a timeout for the response head.
+ */
+import http from 'node:http';
+import { signRequest, AUTH_HEADER } from './hmac.js';
+import { H_TIMESTAMP } from './protocol.js';
+
+/** Sockets kept per node; enough for 16+ concurrent clients times a few requests each. */
+export const MAX_SOCKETS_PER_NODE = 256;
+/** Idle keep-alive sockets are closed before the node's own keep-alive timeout (60 s). */
+export const FREE_SOCKET_TIMEOUT_MS = 30_000;
+export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
+
+export class NodeTimeout extends Error {}
+
+export interface NodeRequest {
+  host: string;
+  port: number;
+  method: string;
+  path: string;
+  /** X-Timestamp of the request ('' when none), covered by the HMAC. */
+  timestamp?: string;
+  headers?: Record<string, string>;
+  /** Time allowed until the response head arrives. */
+  timeoutMs?: number;
+  body?: Buffer | string;
+}
+
+export interface NodeResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+export class NodeClient {
+  readonly agent: http.Agent;
+  constructor(readonly secret: string) {
+    this.agent = new http.Agent({
+      keepAlive: true, maxSockets: MAX_SOCKETS_PER_NODE, maxFreeSockets: 64, timeout: FREE_SOCKET_TIMEOUT_MS,
+      scheduling: 'lifo',
+    });
+  }
+
+  /** Headers every internal request needs. */
+  signedHeaders(method: string, path: string, timestamp = ''): Record<string, string> {
+    const h: Record<string, string> = { [AUTH_HEADER]: signRequest(this.secret, method, path, timestamp) };
+    if (timestamp) h[H_TIMESTAMP] = timestamp;
+    return h;
+  }
+
+  /** Starts a request whose body the caller writes (for streaming PUTs). */
+  open(r: Omit<NodeRequest, 'body'>): http.ClientRequest {
+    return http.request({
+      host: r.host, port: r.port, method: r.method, path: r.path, agent: this.agent,
+      headers: { ...this.signedHeaders(r.method, r.path, r.timestamp), ...r.headers },
+    });
+  }
+
+  /** A complete request; resolves with the response head (the body is left to read). */
+  request(r: NodeRequest): Promise<NodeResponse> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...r.headers };
+      if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
+      const req = this.open({ ...r, headers });
+      const timer = setTimeout(() => {
+        req.destroy(new NodeTimeout(`${r.method} ${r.host}:${r.port} timed out`));
+      }, r.timeoutMs ?? DEFAULT_NODE_TIMEOUT_MS);
+      req.on('response', (res) => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      });
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.end(r.body);
+    });
+  }
+
+  /** A complete request whose body is read into a string. */
+  async fetchText(r: NodeRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+    const res = await this.request(r);
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    return { status: res.status, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,546 @@
+/**
+ * The storage node's HTTP server (Swift's object, container and account servers in one
+ * process, on plain node:http for low per-request cost). Every request must carry the
+ * cluster HMAC (hmac.ts); URLs and headers are those of protocol.ts.
+ *
+ * Objects (diskfile.ts): PUT streams the body to a temp file while computing its MD5, checks
+ * the declared length and the MD5 the proxy sends as a trailer, makes the file durable and
+ * only then answers 201; it then sends the listing row to the container node the proxy named
+ * (container-update.ts), queueing it durably when that fails. PUT supports
+ * `Expect: 100-continue`, so the proxy learns of 507/409/401 before it streams anything.
+ * Containers and accounts (container-db.ts, account-db.ts) live in the device's LevelDB;
+ * container stats roll up to the account nodes (accountTargets) from a loop.
+ */
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import {
+  BadRequest, Conflict, IncompleteBody, InsufficientStorage, NotFound, StoreError, TooLarge, Unauthorized,
+  ChecksumMismatch,
+} from '../common/errors.js';
+import { hashPath, partitionOf, type HashConfig } from '../ring/hash.js';
+import { verifyRequest, AUTH_HEADER } from './hmac.js';
+import {
+  parseNodePath, isTimestamp, H_TIMESTAMP, H_METADATA, H_CONTENT_LENGTH, H_EXPECTED_ETAG, T_ETAG,
+  H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
+  type ParsedNodePath, type WireMetadata, formatTimestamp, UNKNOWN_DEVICE_STATUS,
+} from './protocol.js';
+import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata } from './diskfile.js';
+import { DeviceDbs } from './device-db.js';
+import { ContainerDb, type ObjectRow } from './container-db.js';
+import { AccountDb, type ContainerRow } from './account-db.js';
+import { listOptionsFromQuery } from './list-query.js';
+import { NodeClient } from './node-client.js';
+import {
+  parseTarget, sendRow, savePending, finalStatus, replayPending, type PendingUpdate, type Target,
+} from './container-update.js';
+
+export const DEFAULT_UPDATER_INTERVAL_MS = 5_000;
+export const DEFAULT_ROLLUP_INTERVAL_MS = 1_000;
+const KEEP_ALIVE_TIMEOUT_MS = 60_000;
+const HEADERS_TIMEOUT_MS = 30_000;
+
+export interface NodeServerOptions {
+  devicesDir: string;
+  secret: string;
+  hash: HashConfig;
+  /** Part power of the rings (partitions must be < 2^partPower and match the name's hash). */
+  partPower: number;
+  /** Bytes each device must keep free; writes that would eat into it get 507. */
+  reserveBytes?: number;
+  /** fsync LevelDB writes (container/account rows). */
+  dbSync?: boolean;
+  /** The account nodes of an account (for container stats roll-up). */
+  accountTargets?: (account: string) => Target[];
+  updaterIntervalMs?: number;
+  rollupIntervalMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface RunningNode {
+  server: http.Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+function errorStatus(e: unknown): number {
+  if (e instanceof StoreError) return e.status;
+  if (e instanceof DeviceUnavailable) return 507;
+  if (e instanceof DeviceFull) return 507;
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC' || (e as NodeJS.ErrnoException)?.code === 'EDQUOT') return 507;
+  return 500;
+}
+
+function send(res: http.ServerResponse, status: number, headers: Record<string, string> = {}, body = ''): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const b = Buffer.from(body);
+  res.writeHead(status, { ...headers, 'content-length': String(b.length) });
+  res.end(b);
+}
+
+/** A storage node bound to its devices folder. */
+export class StorageNode {
+  readonly disk: DiskFiles;
+  readonly dbs: DeviceDbs;
+  readonly client: NodeClient;
+  private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log'>> & NodeServerOptions;
+  private timers: NodeJS.Timeout[] = [];
+  private busyUpdater = false;
+  private busyRollup = false;
+
+  constructor(opts: NodeServerOptions) {
+    this.opts = {
+      reserveBytes: 0, dbSync: true, updaterIntervalMs: DEFAULT_UPDATER_INTERVAL_MS,
+      rollupIntervalMs: DEFAULT_ROLLUP_INTERVAL_MS, ...opts,
+    };
+    this.disk = new DiskFiles({ devicesDir: opts.devicesDir, reserveBytes: this.opts.reserveBytes });
+    this.dbs = new DeviceDbs(opts.devicesDir);
+    this.client = new NodeClient(opts.secret);
+  }
+
+  private log(msg: string): void {
+    (this.opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(msg);
+  }
+
+  /** Handles one request (both 'request' and 'checkContinue'). */
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): Promise<void> {
+    try {
+      const method = req.method ?? 'GET';
+      const url = req.url ?? '/';
+      const ts = (req.headers[H_TIMESTAMP] as string | undefined) ?? '';
+      if (!verifyRequest(this.opts.secret, method, url, ts, req.headers[AUTH_HEADER] as string | undefined)) {
+        throw new Unauthorized('missing or invalid cluster signature');
+      }
+      const p = parseNodePath(url);
+      this.checkPartition(p);
+      if (!(await this.disk.hasDevice(p.device))) {
+        return send(res, UNKNOWN_DEVICE_STATUS, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
+          `unknown device ${p.device}\n`);
+      }
+      if (p.kind === 'obj') {
+        if (p.object === undefined) throw new BadRequest('object path needs account, container and object');
+        await this.handleObject(method, p, req, res, expectContinue);
+      } else if (p.kind === 'cont') {
+        if (p.container === undefined) throw new BadRequest('container path needs account and container');
+        if (expectContinue) res.writeContinue();
+        await this.handleContainer(method, p, req, res);
+      } else {
+        if (expectContinue) res.writeContinue();
+        await this.handleAccount(method, p, req, res);
+      }
+    } catch (e) {
+      const status = errorStatus(e);
+      if (status >= 500 && status !== 507) this.log(`node: ${req.method} ${req.url}: ${(e as Error).stack}`);
+      const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+      if (e instanceof ObjectConflict) headers[H_BACKEND_TIMESTAMP] = e.existing;
+      // A refused upload: do not read its body; close the connection instead.
+      if (req.method === 'PUT' && !req.complete) headers.connection = 'close';
+      send(res, e instanceof ObjectConflict ? 409 : status, headers, `${(e as Error).message}\n`);
+    }
+  }
+
+  private checkPartition(p: ParsedNodePath): void {
+    const limit = 2 ** this.opts.partPower;
+    if (p.part >= limit) throw new BadRequest(`partition ${p.part} out of range (part power ${this.opts.partPower})`);
+    const c = p.kind === 'acct' ? undefined : p.container;
+    const o = p.kind === 'obj' ? p.object : undefined;
+    const want = partitionOf(hashPath(p.account, c, o, this.opts.hash), this.opts.partPower);
+    if (want !== p.part) throw new BadRequest(`partition ${p.part} does not hold this name`);
+  }
+
+  private requireTimestamp(req: http.IncomingMessage): string {
+    const ts = req.headers[H_TIMESTAMP] as string | undefined;
+    if (!isTimestamp(ts)) throw new BadRequest('missing or bad X-Timestamp');
+    return ts;
+  }
+
+  // ---------------------------------------------------------------- objects
+
+  private async handleObject(method: string, p: ParsedNodePath, req: http.IncomingMessage,
+    res: http.ServerResponse, expectContinue: boolean): Promise<void> {
+    const hash = hashPath(p.account, p.container, p.object, this.opts.hash).toString('hex');
+    const name = `/${p.account}/${p.container}/${p.object}`;
+    switch (method) {
+      case 'PUT': return this.putObject(p, hash, name, req, res, expectContinue);
+      case 'GET':
+      case 'HEAD': return this.getObject(p, hash, req, res, method === 'HEAD');
+      case 'DELETE': return this.deleteObject(p, hash, name, req, res);
+      case 'POST': return this.postObject(p, hash, name, req, res);
+      default: throw new BadRequest(`method ${method} not allowed`);
+    }
+  }
+
+  private async putObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
+    res: http.ServerResponse, expectContinue: boolean): Promise<void> {
+    const ts = this.requireTimestamp(req);
+    // The proxy streams chunked and declares the length here; absent = length unknown (chunked client).
+    const lenHeader = req.headers[H_CONTENT_LENGTH] ?? req.headers['content-length'];
+    if (lenHeader !== undefined && (typeof lenHeader !== 'string' || !/^\d{1,13}$/.test(lenHeader))) {
+      throw new BadRequest('bad content length');
+    }
+    if (lenHeader === undefined && req.headers['transfer-encoding'] === undefined) throw new BadRequest('missing content length');
+    const declared = lenHeader === undefined ? undefined : Number(lenHeader);
+    if (declared !== undefined && declared > MAX_OBJECT_BYTES) throw new TooLarge(`object larger than ${MAX_OBJECT_BYTES} bytes`);
+    const wire = decodeJsonHeader<WireMetadata>(req.headers[H_METADATA] as string | undefined, 'metadata')
+      ?? { contentType: 'application/octet-stream', meta: {}, headers: {} };
+    const expected = req.headers[H_EXPECTED_ETAG] as string | undefined;
+    const target = req.headers[H_CONTAINER_TARGET] ? parseTarget(req.headers[H_CONTAINER_TARGET] as string) : undefined;
+    if (req.headers[H_CONTAINER_TARGET] && !target) throw new BadRequest('bad container target');
+    await this.disk.checkSpace(p.device, declared ?? 0);
+    const existing = await this.disk.newestTimestamp(p.device, p.part, hash);
+    if (existing && existing >= ts) throw new ObjectConflict(existing);
+    if (expectContinue) res.writeContinue();
+
+    const writer = await this.disk.createWriter(p.device, p.part, hash, 'data');
+    const md5 = createHash('md5');
+    let received = 0;
+    try {
+      for await (const chunk of req) {
+        const b = chunk as Buffer;
+        received += b.length;
+        if (received > (declared ?? MAX_OBJECT_BYTES)) throw new IncompleteBody('body longer than declared');
+        md5.update(b);
+        await writer.write(b);
+      }
+      if (declared !== undefined && received !== declared) throw new IncompleteBody(`body has ${received} bytes, ${declared} declared`);
+      const etag = md5.digest('hex');
+      const trailer = req.trailers[T_ETAG];
+      if (trailer !== undefined && trailer !== etag) throw new ChecksumMismatch('body MD5 differs from the proxy\'s');
+      if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
+      const meta: DiskMetadata = { ...wire, name, timestamp: ts, etag, contentLength: received };
+      await writer.finish(meta);
+      if (target) {
+        await this.updateContainer(p, target, { ts, size: received, etag, contentType: wire.contentType });
+      }
+      send(res, 201, { etag, [H_BACKEND_TIMESTAMP]: ts });
+    } catch (e) {
+      await writer.abort();
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new InsufficientStorage('device full');
+      if (!(e instanceof StoreError) && !(e instanceof ObjectConflict) && !req.complete) {
+        // The sender went away mid-body: nothing was written; no one is listening.
+        res.destroy();
+        return;
+      }
+      throw e;
+    }
+  }
+
+  private async updateContainer(p: ParsedNodePath, target: Target, row: ObjectRow): Promise<void> {
+    const u: PendingUpdate = { target, account: p.account, container: p.container!, object: p.object!, row };
+    try {
+      if (finalStatus(await sendRow(this.client, u))) return;
+    } catch {
+      // fall through: queue it
+    }
+    await savePending(this.disk.devicePath(p.device), u);
+  }
+
+  private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
+    head: boolean): Promise<void> {
+    const st = await this.disk.openObject(p.device, p.part, hash);
+    if (st.kind === 'missing') return send(res, 404);
+    if (st.kind === 'deleted') return send(res, 404, { [H_BACKEND_TIMESTAMP]: st.timestamp });
+    const { fh, meta, bodySize } = st.obj;
+    let closeFh = true;
+    try {
+      const headers: Record<string, string> = {
+        etag: meta.etag,
+        [H_BACKEND_TIMESTAMP]: meta.timestamp,
+        [H_METADATA]: encodeJsonHeader({ contentType: meta.contentType, meta: meta.meta, headers: meta.headers }),
+        [H_CONTENT_LENGTH]: String(bodySize),
+      };
+      let start = 0;
+      let end = bodySize - 1;
+      let status = 200;
+      const range = req.headers.range;
+      if (range && !head) {
+        const r = parseRange(range, bodySize);
+        if (r === 'unsatisfiable') return send(res, 416, { [H_CONTENT_LENGTH]: String(bodySize) });
+        if (r) {
+          start = r.start;
+          end = r.end;
+          status = 206;
+          headers['content-range'] = `bytes ${start}-${end}/${bodySize}`;
+        }
+      }
+      const length = Math.max(0, end - start + 1);
+      headers['content-length'] = String(head ? 0 : length);
+      if (head) {
+        headers['content-length'] = '0';
+        res.writeHead(200, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(status, headers);
+      if (length === 0) {
+        res.end();
+        return;
+      }
+      closeFh = false;
+      const stream = createReadStream('', { fd: fh, start, end, autoClose: true, highWaterMark: 256 * 1024 });
+      await pipeline(stream, res).catch(() => undefined);
+    } finally {
+      if (closeFh) await fh.close();
+    }
+  }
+
+  private async deleteObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
+    res: http.ServerResponse): Promise<void> {
+    const ts = this.requireTimestamp(req);
+    const target = req.headers[H_CONTAINER_TARGET] ? parseTarget(req.headers[H_CONTAINER_TARGET] as string) : undefined;
+    const st = await this.disk.openObject(p.device, p.part, hash);
+    if (st.kind === 'present') await st.obj.fh.close();
+    const writer = await this.disk.createWriter(p.device, p.part, hash, 'ts');
+    try {
+      await writer.finish({ name, timestamp: ts, etag: '', contentLength: 0, contentType: '', meta: {}, headers: {} });
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    if (target) await this.updateContainer(p, target, { ts, size: 0, etag: '', contentType: '', deleted: true });
+    send(res, st.kind === 'present' ? 204 : 404, { [H_BACKEND_TIMESTAMP]: ts });
+  }
+
+  private async postObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
+    res: http.ServerResponse): Promise<void> {
+    const ts = this.requireTimestamp(req);
+    const wire = decodeJsonHeader<WireMetadata>(req.headers[H_METADATA] as string | undefined, 'metadata');
+    if (!wire) throw new BadRequest('missing metadata');
+    const st = await this.disk.openObject(p.device, p.part, hash);
+    if (st.kind !== 'present') return send(res, 404, st.kind === 'deleted' ? { [H_BACKEND_TIMESTAMP]: st.timestamp } : {});
+    await st.obj.fh.close();
+    const writer = await this.disk.createWriter(p.device, p.part, hash, 'meta');
+    try {
+      await writer.finish({ ...wire, name, timestamp: ts, etag: '', contentLength: 0 });
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    send(res, 202);
+  }
+
+  // ------------------------------------------------------------- containers
+
+  private async containerDb(device: string): Promise<ContainerDb> {
+    return new ContainerDb(await this.dbs.get(device), this.opts.dbSync);
+  }
+
+  private async accountDb(device: string): Promise<AccountDb> {
+    return new AccountDb(await this.dbs.get(device), this.opts.dbSync);
+  }
+
+  private async handleContainer(method: string, p: ParsedNodePath, req: http.IncomingMessage,
+    res: http.ServerResponse): Promise<void> {
+    const db = await this.containerDb(p.device);
+    const a = p.account;
+    const c = p.container!;
+    if (p.object !== undefined) {
+      // A listing row from an object node.
+      const ts = this.requireTimestamp(req);
+      if (method !== 'PUT' && method !== 'DELETE') throw new BadRequest(`method ${method} not allowed on rows`);
+      const row = decodeJsonHeader<ObjectRow>(req.headers[H_ROW] as string | undefined, 'row');
+      if (!row || row.ts !== ts || typeof row.size !== 'number') throw new BadRequest('missing or bad row');
+      row.deleted = method === 'DELETE' ? true : undefined;
+      const r = await db.applyRow(a, c, p.object, row);
+      return send(res, r === 'no-container' ? 404 : r === 'older' ? 202 : 201);
+    }
+    switch (method) {
+      case 'PUT': {
+        const ts = this.requireTimestamp(req);
+        const wire = decodeJsonHeader<Partial<WireMetadata>>(req.headers[H_METADATA] as string | undefined, 'metadata');
+        const r = await db.put(a, c, ts, wire?.meta, wire?.headers);
+        if (r.created) await this.rollupOne(p.device, a, c).catch(() => undefined);
+        return send(res, r.created ? 201 : 202);
+      }
+      case 'HEAD':
+      case 'GET': {
+        const rec = await db.get(a, c);
+        if (!rec || (rec.deleteTs && rec.deleteTs >= rec.putTs)) {
+          return send(res, 404, rec?.deleteTs ? { [H_BACKEND_TIMESTAMP]: rec.deleteTs } : {});
+        }
+        const info = encodeJsonHeader({
+          objectCount: rec.objectCount, bytesUsed: rec.bytesUsed, meta: rec.meta, headers: rec.headers,
+          createdAt: rec.createdAt, putTs: rec.putTs,
+        });
+        if (method === 'HEAD') return send(res, 204, { [H_METADATA]: info, [H_BACKEND_TIMESTAMP]: rec.putTs });
+        const page = await db.list(a, c, listOptionsFromQuery(p.query));
+        return send(res, 200, { [H_METADATA]: info, 'content-type': 'application/json' }, JSON.stringify(page));
+      }
+      case 'POST': {
+        const ts = this.requireTimestamp(req);
+        const wire = decodeJsonHeader<Partial<WireMetadata>>(req.headers[H_METADATA] as string | undefined, 'metadata');
+        const ok = await db.post(a, c, ts, wire?.meta ?? {}, wire?.headers);
+        return send(res, ok ? 204 : 404);
+      }
+      case 'DELETE': {
+        const ts = this.requireTimestamp(req);
+        const r = await db.delete(a, c, ts);
+        if (r === 'not-empty') throw new Conflict('container not empty', 'not-empty');
+        if (r === 'missing') return send(res, 404);
+        await this.rollupOne(p.device, a, c).catch(() => undefined);
+        return send(res, 204);
+      }
+      default:
+        throw new BadRequest(`method ${method} not allowed`);
+    }
+  }
+
+  // --------------------------------------------------------------- accounts
+
+  private async handleAccount(method: string, p: ParsedNodePath, req: http.IncomingMessage,
+    res: http.ServerResponse): Promise<void> {
+    const db = await this.accountDb(p.device);
+    const a = p.account;
+    if (p.container !== undefined) {
+      if (method !== 'PUT') throw new BadRequest(`method ${method} not allowed on container rows`);
+      this.requireTimestamp(req);
+      const row = decodeJsonHeader<ContainerRow>(req.headers[H_ROW] as string | undefined, 'row');
+      if (!row || !isTimestamp(row.putTs) || !isTimestamp(row.statsTs)) throw new BadRequest('missing or bad row');
+      await db.applyRow(a, p.container, row);
+      return send(res, 201);
+    }
+    switch (method) {
+      case 'PUT':
+        return send(res, (await db.put(a, this.requireTimestamp(req))) ? 201 : 202);
+      case 'POST': {
+        const ts = this.requireTimestamp(req);
+        const wire = decodeJsonHeader<Partial<WireMetadata>>(req.headers[H_METADATA] as string | undefined, 'metadata');
+        await db.post(a, ts, wire?.meta ?? {});
+        return send(res, 204);
+      }
+      case 'HEAD':
+      case 'GET': {
+        const rec = await db.get(a);
+        if (!rec) return send(res, 404);
+        const info = encodeJsonHeader({
+          containerCount: rec.containerCount, objectCount: rec.objectCount, bytesUsed: rec.bytesUsed,
+          meta: rec.meta, createdAt: rec.createdAt,
+        });
+        if (method === 'HEAD') return send(res, 204, { [H_METADATA]: info });
+        const page = await db.list(a, listOptionsFromQuery(p.query));
+        return send(res, 200, { [H_METADATA]: info, 'content-type': 'application/json' }, JSON.stringify(page));
+      }
+      default:
+        throw new BadRequest(`method ${method} not allowed`);
+    }
+  }
+
+  // ------------------------------------------------------- background loops
+
+  /** Sends one container's stats to its account nodes; clears the dirty mark on a majority. */
+  private async rollupOne(device: string, a: string, c: string, mark?: string): Promise<void> {
+    const targets = this.opts.accountTargets?.(a);
+    if (!targets || targets.length === 0) return;
+    const db = await this.containerDb(device);
+    const rec = await db.get(a, c);
+    if (!rec) return;
+    const row: ContainerRow = {
+      putTs: rec.putTs, deleteTs: rec.deleteTs, count: rec.objectCount, bytes: rec.bytesUsed, statsTs: rec.statsTs,
+    };
+    const ts = formatTimestamp(Date.now());
+    const results = await Promise.allSettled(targets.map(async (t) => {
+      const path = `/acct/${encodeURIComponent(t.device)}/${t.part}/${encodeURIComponent(a)}/${encodeURIComponent(c)}`;
+      const r = await this.client.request({
+        host: t.host, port: t.port, method: 'PUT', path, timestamp: ts,
+        headers: { [H_ROW]: encodeJsonHeader(row) }, timeoutMs: 5000,
+      });
+      r.body.resume();
+      if (r.status >= 300) throw new Error(`account update got ${r.status}`);
+    }));
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    if (ok >= Math.floor(targets.length / 2) + 1) {
+      await db.clean(a, c, mark ?? (await (await this.dbs.get(device)).get(`D\0${a}\0${c}`)) ?? '');
+    }
+  }
+
+  private async rollupPass(): Promise<void> {
+    if (this.busyRollup) return;
+    this.busyRollup = true;
+    try {
+      for (const device of this.dbs.openDevices()) {
+        const db = await this.containerDb(device);
+        for (const d of await db.dirty()) {
+          await this.rollupOne(device, d.account, d.container, d.mark).catch(() => undefined);
+        }
+      }
+    } finally {
+      this.busyRollup = false;
+    }
+  }
+
+  private async updaterPass(): Promise<void> {
+    if (this.busyUpdater) return;
+    this.busyUpdater = true;
+    try {
+      const { readdir } = await import('node:fs/promises');
+      for (const device of await readdir(this.opts.devicesDir).catch(() => [] as string[])) {
+        await replayPending(this.client, this.disk.devicePath(device)).catch(() => 0);
+      }
+    } finally {
+      this.busyUpdater = false;
+    }
+  }
+
+  /** Runs the updater (async_pending replay) and account roll-up loops. */
+  startLoops(): void {
+    this.timers.push(setInterval(() => void this.updaterPass(), this.opts.updaterIntervalMs));
+    this.timers.push(setInterval(() => void this.rollupPass(), this.opts.rollupIntervalMs));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Replays queued container updates now (tests, shutdown). */
+  async runUpdaterOnce(): Promise<void> {
+    await this.updaterPass();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.client.close();
+    await this.dbs.close();
+  }
+}
+
+/** Resolves a `Range: bytes=…` header (one range) against the size. */
+export function parseRange(h: string, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+/** Starts a node's HTTP server; `port` 0 picks a free port. */
+export async function startNodeServer(opts: NodeServerOptions, port = 0, host = '127.0.0.1'): Promise<RunningNode> {
+  const node = new StorageNode(opts);
+  const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS });
+  server.on('request', (req, res) => void node.handle(req, res, false));
+  server.on('checkContinue', (req, res) => void node.handle(req, res, true));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  node.startLoops();
+  const addr = server.address();
+  return {
+    server,
+    port: typeof addr === 'object' && addr ? addr.port : port,
+    close: async () => {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      await node.close();
+    },
+  };
+}

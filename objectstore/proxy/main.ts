@@ -1,0 +1,57 @@
+/**
+ * Runs the proxy from a cluster config: rings (watched for changes), the replicated backend,
+ * the users, and the HTTP server with the front ends.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { ClusterConfig } from '../cluster/config.js';
+import { ConfigError } from '../cluster/config.js';
+import { loadRings } from '../cluster/rings.js';
+import { StaticUserDirectory, type User, type UserDirectory } from '../auth/users.js';
+import { ReplicatedBackend } from './replicated-backend.js';
+import { createProxyServer, type FrontEnd } from './server.js';
+import { loadFrontEnds } from './front-ends.js';
+
+const RING_WATCH_MS = 15_000;
+
+export interface RunningProxy {
+  app: FastifyInstance;
+  backend: ReplicatedBackend;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The first user: RINGSTACK_ACCESS_KEY/SECRET_KEY(/ACCOUNT) or the credentials file. */
+export async function loadUsers(cfg: ClusterConfig, env = process.env): Promise<UserDirectory> {
+  const users: User[] = [];
+  if (env.RINGSTACK_ACCESS_KEY && env.RINGSTACK_SECRET_KEY) {
+    users.push({ accessKey: env.RINGSTACK_ACCESS_KEY, secretKey: env.RINGSTACK_SECRET_KEY, account: env.RINGSTACK_ACCOUNT || 'admin' });
+  }
+  if (cfg.proxy.credentialsFile) {
+    try {
+      const u = JSON.parse(await readFile(cfg.proxy.credentialsFile, 'utf8')) as User;
+      if (u.accessKey && u.secretKey && u.account) users.push(u);
+    } catch (e) {
+      throw new ConfigError(`cannot read credentials ${cfg.proxy.credentialsFile}: ${(e as Error).message}`);
+    }
+  }
+  return new StaticUserDirectory(users);
+}
+
+export async function runProxy(cfg: ClusterConfig, opts: { frontEnds?: FrontEnd[]; logger?: boolean } = {}): Promise<RunningProxy> {
+  const rings = await loadRings(cfg.ringDir, { prefix: cfg.hashPrefix, suffix: cfg.hashSuffix });
+  for (const r of Object.values(rings)) r.watch(RING_WATCH_MS);
+  const backend = new ReplicatedBackend({ rings, secret: cfg.secret, nodeTimeoutMs: cfg.proxy.nodeTimeoutMs });
+  const users = await loadUsers(cfg);
+  const frontEnds = opts.frontEnds ?? await loadFrontEnds();
+  const app = await createProxyServer({ backend, users, frontEnds, region: cfg.proxy.region, logger: opts.logger });
+  const url = await app.listen({ port: cfg.proxy.port, host: cfg.proxy.host });
+  return {
+    app, backend, url,
+    close: async () => {
+      await app.close();
+      backend.close();
+      for (const r of Object.values(rings)) r.close();
+    },
+  };
+}

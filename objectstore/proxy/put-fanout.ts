@@ -1,0 +1,232 @@
+/**
+ * Streams one object body to several storage nodes at once (Swift's PUT path).
+ *
+ * 1. Open a PUT with `Expect: 100-continue` to each primary; a node that fails, times out or
+ *    refuses (507, 404 unknown device, 5xx) is replaced by the next handoff. A 409 (the node
+ *    already holds something newer) is remembered, not replaced.
+ * 2. Stream: every chunk goes to every live node; when any node's socket buffer is full we
+ *    wait for it to drain (the slowest replica paces the upload, memory stays flat). MD5 and
+ *    length are computed on the way. A node failing mid-body is dropped; the upload goes on
+ *    while a majority remains.
+ * 3. End: the MD5 travels as a trailer; each node compares it with its own and answers 201
+ *    only once the bytes are fsynced. Success needs a majority of 201s.
+ */
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '../common/errors.js';
+import type { NodeClient } from '../node/node-client.js';
+import { H_BACKEND_TIMESTAMP, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
+
+/** How long a node may take to say 100 Continue, or to drain, before it is given up. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+
+export interface FanoutNode {
+  host: string;
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+}
+
+interface Conn {
+  node: FanoutNode;
+  req: http.ClientRequest;
+  dead: boolean;
+  response?: Promise<{ status: number; headers: http.IncomingHttpHeaders }>;
+  deathWaiters: Array<() => void>;
+}
+
+export interface FanoutResult {
+  etag: string;
+  length: number;
+  /** Nodes that answered 201 with the same ETag. */
+  successes: number;
+}
+
+type OpenResult = { ok: true; conn: Conn } | { ok: false; status: number; timestamp?: string };
+
+function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeoutMs: number): Promise<OpenResult> {
+  return new Promise((resolve) => {
+    const req = client.open({
+      host: node.host, port: node.port, method: 'PUT', path: node.path, timestamp,
+      headers: { ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', trailer: T_ETAG },
+    });
+    const conn: Conn = { node, req, dead: false, deathWaiters: [] };
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (!settled) {
+        settled = true;
+        req.destroy();
+        resolve({ ok: false, status: 0 });
+      }
+    }, timeoutMs);
+    const die = () => {
+      conn.dead = true;
+      for (const w of conn.deathWaiters.splice(0)) w();
+    };
+    conn.response = new Promise((res) => {
+      req.on('response', (r) => {
+        r.resume();
+        const out = { status: r.statusCode ?? 0, headers: r.headers };
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve({ ok: false, status: out.status, timestamp: r.headers[H_BACKEND_TIMESTAMP] as string | undefined });
+        }
+        // A response before we finished sending means the node gave up on this body.
+        if (!req.writableFinished) die();
+        r.on('end', () => res(out));
+        r.on('error', () => res({ status: 0, headers: {} }));
+      });
+      req.on('error', () => {
+        die();
+        res({ status: 0, headers: {} });
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve({ ok: false, status: 0 });
+        }
+      });
+    });
+    req.on('continue', () => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ok: true, conn });
+      }
+    });
+    req.flushHeaders();
+  });
+}
+
+/**
+ * Connects to `want` nodes taken in order from `nodes` (primaries first, then handoffs).
+ * Returns the open connections and the 409 timestamps seen.
+ */
+async function connectAll(client: NodeClient, nodes: Iterator<FanoutNode>, want: number, timestamp: string,
+  timeoutMs: number): Promise<{ conns: Conn[]; conflicts: string[] }> {
+  const conns: Conn[] = [];
+  const conflicts: string[] = [];
+  const worker = async () => {
+    for (;;) {
+      const n = nodes.next();
+      if (n.done) return;
+      const r = await openConn(client, n.value, timestamp, timeoutMs);
+      if (r.ok) {
+        conns.push(r.conn);
+        return;
+      }
+      if (r.status === 409) {
+        conflicts.push(r.timestamp ?? '');
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: want }, worker));
+  return { conns, conflicts };
+}
+
+function waitDrain(c: Conn, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.dead) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      c.req.off('drain', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      c.req.destroy(new Error('node too slow'));
+      done();
+    }, timeoutMs);
+    c.req.once('drain', done);
+    c.deathWaiters.push(done);
+  });
+}
+
+export class ConflictNewer extends Error {
+  constructor(readonly timestamps: string[]) {
+    super('replicas hold a newer version');
+  }
+}
+
+/**
+ * Streams `body` to `replicas` nodes from `nodes`; resolves when a majority stored it.
+ * Throws QuorumNotReached, ConflictNewer, IncompleteBody, ChecksumMismatch or TooLarge.
+ */
+export async function fanoutPut(client: NodeClient, opts: {
+  nodes: Iterator<FanoutNode>;
+  replicas: number;
+  timestamp: string;
+  body: Readable;
+  contentLength?: number;
+  expectedMd5?: string;
+  connectTimeoutMs?: number;
+  writeTimeoutMs?: number;
+}): Promise<FanoutResult> {
+  const quorum = Math.floor(opts.replicas / 2) + 1;
+  const { conns, conflicts } = await connectAll(client, opts.nodes, opts.replicas, opts.timestamp,
+    opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const abortAll = () => {
+    for (const c of conns) c.req.destroy();
+  };
+  if (conflicts.length >= quorum || (conflicts.length > 0 && conns.length < quorum)) {
+    abortAll();
+    opts.body.resume();
+    throw new ConflictNewer(conflicts);
+  }
+  if (conns.length < quorum) {
+    abortAll();
+    opts.body.resume();
+    throw new QuorumNotReached(`only ${conns.length} of ${opts.replicas} storage nodes accepted the write`);
+  }
+  const md5 = createHash('md5');
+  let length = 0;
+  const limit = opts.contentLength ?? MAX_OBJECT_BYTES;
+  const writeTimeout = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+  try {
+    try {
+      for await (const chunk of opts.body) {
+        const b = chunk as Buffer;
+        length += b.length;
+        if (length > limit) {
+          throw opts.contentLength === undefined ? new TooLarge('object too large') : new IncompleteBody('body longer than Content-Length');
+        }
+        md5.update(b);
+        const waits: Promise<void>[] = [];
+        for (const c of conns) {
+          if (!c.dead && !c.req.write(b)) waits.push(waitDrain(c, writeTimeout));
+        }
+        if (waits.length) await Promise.all(waits);
+        if (conns.filter((c) => !c.dead).length < quorum) {
+          throw new QuorumNotReached('storage nodes failed during the upload');
+        }
+      }
+    } catch (e) {
+      if (e instanceof QuorumNotReached || e instanceof IncompleteBody || e instanceof TooLarge) throw e;
+      throw new IncompleteBody(`client body failed: ${(e as Error).message}`);
+    }
+    if (opts.contentLength !== undefined && length !== opts.contentLength) {
+      throw new IncompleteBody(`body has ${length} bytes, Content-Length says ${opts.contentLength}`);
+    }
+    const etag = md5.digest('hex');
+    if (opts.expectedMd5 && opts.expectedMd5.toLowerCase() !== etag) {
+      throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
+    }
+    for (const c of conns) {
+      if (c.dead) continue;
+      c.req.addTrailers({ [T_ETAG]: etag });
+      c.req.end();
+    }
+    const results = await Promise.all(conns.map((c) => c.response!));
+    const successes = results.filter((r) => r.status === 201 && r.headers.etag === etag).length;
+    const newer = results.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
+    if (successes >= quorum) return { etag, length, successes };
+    if (newer.length + conflicts.length >= quorum) throw new ConflictNewer([...newer, ...conflicts]);
+    throw new QuorumNotReached(`only ${successes} of ${opts.replicas} replicas stored the object`);
+  } catch (e) {
+    abortAll();
+    opts.body.resume();
+    throw e;
+  }
+}

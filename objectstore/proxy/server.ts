@@ -1,0 +1,54 @@
+/**
+ * The public HTTP server of the object store (fastify). It owns no routes of its own except
+ * a health check: the front ends (S3 in objectstore/s3, Swift in objectstore/swift) are
+ * fastify plugins given to it, each called as `plugin(app, { backend, users, region })`.
+ * Bodies are never parsed or buffered here: a catch-all content type parser hands the raw
+ * request stream to the routes, so uploads stream straight through to the storage nodes.
+ */
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import type { ObjectBackend } from './backend.js';
+import type { UserDirectory } from '../auth/users.js';
+
+/** Health check path (GET): 200 "ok". Swift's /healthcheck. */
+export const HEALTH_PATH = '/healthcheck';
+/** Largest body fastify will hand through; objects themselves are limited by the backend. */
+const BODY_LIMIT = 6 * 1024 ** 3;
+
+export interface FrontEndOptions {
+  backend: ObjectBackend;
+  users: UserDirectory;
+  region: string;
+}
+
+export type FrontEnd = FastifyPluginAsync<FrontEndOptions> | FastifyPluginCallback<FrontEndOptions>;
+
+export interface ProxyServerOptions {
+  backend: ObjectBackend;
+  users: UserDirectory;
+  frontEnds?: FrontEnd[];
+  region?: string;
+  logger?: boolean | object;
+}
+
+/** Builds the server (not listening yet). */
+export async function createProxyServer(opts: ProxyServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+    routerOptions: {
+      // Object names are up to 1024 bytes, percent-encoded up to 3x, plus bucket and query.
+      maxParamLength: 8192,
+      // S3 and Swift both allow any characters in names; fastify must not rewrite paths.
+      ignoreDuplicateSlashes: false,
+      ignoreTrailingSlash: false,
+    },
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+  app.get(HEALTH_PATH, async () => 'ok\n');
+  const feOpts: FrontEndOptions = { backend: opts.backend, users: opts.users, region: opts.region ?? 'us-east-1' };
+  for (const fe of opts.frontEnds ?? []) await app.register(fe as FastifyPluginAsync<FrontEndOptions>, feOpts);
+  return app;
+}
