@@ -113,4 +113,18 @@ export async function swiftPlugin(app: FastifyInstance, opts: SwiftPluginOptions
   });
 }
 
+/**
+ * For the host server's `frameworkErrors` option: fastify rejects a URL whose percent-encoding
+ * is not valid UTF-8 before any route runs; Swift answers those with 412 "Invalid UTF8 or
+ * contains NULL". Returns true when it answered (a Swift path), false to let the host answer.
+ */
+export function swiftFrameworkError(error: { code?: string }, request: FastifyRequest, reply: FastifyReply): boolean {
+  const url = request.raw.url ?? '';
+  if (error.code !== 'FST_ERR_BAD_URL' || !url.startsWith('/v1/')) return false;
+  const transId = newTransId();
+  reply.code(412).headers({ 'content-type': 'text/plain; charset=utf-8', 'x-trans-id': transId, 'x-openstack-request-id': transId })
+    .send('Invalid UTF8 or contains NULL');
+  return true;
+}
+
 export { DEFAULT_TOKEN_TTL_SECONDS, issueToken, verifyToken } from './auth.js';

@@ -3,6 +3,7 @@
  * sent with Content-Length or chunked, and the full response (status, headers, bytes).
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -51,4 +52,19 @@ export async function swiftLogin(base: string, user: string, key: string): Promi
   const res = await raw(`${base}/auth/v1.0`, { headers: { 'x-auth-user': user, 'x-auth-key': key } });
   if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
   return { storageUrl: String(res.headers['x-storage-url']), token: String(res.headers['x-auth-token']) };
+}
+
+/** Sends bytes verbatim over TCP and returns the status line's code (for requests Node's client would fix up). */
+export function rawExchange(url: string, request: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    });
+  });
 }
