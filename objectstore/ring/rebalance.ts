@@ -98,7 +98,9 @@ export function assignPartitions(inp: AssignInput): AssignResult {
   };
 
   const moved = new Uint8Array(P);
-  const canMove = (p: number): boolean => lastPartMoves[p]! >= minPartHours && moved[p] === 0;
+  function canMove(p: number): boolean {
+    return moved[p] === 0 && (fresh[p] === 1 || lastPartMoves[p]! >= minPartHours);
+  }
   let queue = new Int32Array(Math.max(16, P));
   let qLen = 0;
   let gathered = 0;
@@ -122,14 +124,23 @@ export function assignPartitions(inp: AssignInput): AssignResult {
   };
 
   // Unassigned entries (new builder, more replicas) and replicas on removed devices.
+  // A partition with no replica at all holds no data yet: later rounds may place it again.
+  const fresh = new Uint8Array(P);
+  for (let p = 0; p < P; p++) {
+    let none = 0;
+    for (let r = 0; r < R; r++) if (a[r]![p] === NONE_DEV) none++;
+    if (none === R) fresh[p] = 1;
+  }
   for (let r = 0; r < R; r++) {
     const arr = a[r]!;
     for (let p = 0; p < P; p++) {
       const d = arr[p]!;
       if (d === NONE_DEV) {
         push(p, r);
-        moved[p] = 1;
-        lastPartMoves[p] = 0;
+        if (!fresh[p]) {
+          moved[p] = 1;
+          lastPartMoves[p] = 0;
+        }
       } else if (removed[d]) unassign(p, r);
     }
   }
@@ -248,5 +259,6 @@ export function assignPartitions(inp: AssignInput): AssignResult {
       break;
     }
   }
+  for (let p = 0; p < P; p++) if (fresh[p]) lastPartMoves[p] = 0;
   return { gathered, rounds };
 }
