@@ -1,0 +1,316 @@
+/**
+ * Compiles a validated commit (its Catalog) and the current hosts into desired state: the
+ * whole-revision `DesiredState` and one `HostDesiredState` per host. Deterministic: the same
+ * catalog, hosts, previous state and time give the same objects, hence (through canonical
+ * JSON) the same bytes; the order of files and documents in the repository does not matter.
+ *
+ * What the previous state (the last compiled DesiredState) is used for:
+ * - placements stay where they were (scheduler stickiness), detached volumes stay on their host
+ *   and an instance that attaches a volume is placed where the volume's data lives;
+ * - generated MACs stay the same even when a new NIC would hash to the same address;
+ * - `revision` of an unchanged resource (same content hash) and of an unchanged host is kept,
+ *   so an agent's desired.json keeps its bytes (and ETag) when nothing changed for it;
+ * - the lastTransitionTime of an Unschedulable condition is kept while it stays unschedulable.
+ */
+import { canonicalJson } from '../../agents/contract/canonical-json.js';
+import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
+import {
+  STATE_FORMAT_VERSION, type DesiredImage, type DesiredInstance, type DesiredNetwork, type DesiredResources,
+  type DesiredState, type DesiredVolume, type HostDesiredState, type ProjectUsage,
+} from '../../agents/contract/desired.js';
+import { formatIPv4, parseCidr, type Cidr } from '../manifests/net.js';
+import { projectUsage } from '../manifests/quotas.js';
+import { manifestId, type Catalog, type ImageManifest, type ResolvedInstance } from '../manifests/types.js';
+import { contentHash, derivedBridge, derivedMac, resourceUuid } from './identity.js';
+import { schedule, type SchedulerHost, type SchedulerOptions, type SchedulingRequest } from './scheduler.js';
+
+export interface CompileInput {
+  catalog: Catalog;
+  /** Commit id of the manifests. */
+  revision: string;
+  hosts: SchedulerHost[];
+  /** The previously compiled state, if any. */
+  previous?: DesiredState;
+  /** Hosts no longer listed: host -> last time seen. */
+  lastSeen?: Record<string, string | number>;
+  now: Date | string | number;
+  scheduler?: SchedulerOptions;
+  /** Precomputed by validation; computed when absent. */
+  usage?: Map<string, ProjectUsage>;
+}
+
+export interface CompileResult {
+  desired: DesiredState;
+  /** host name -> its desired state (every listed host, plus unlisted hosts still holding resources). */
+  hosts: Record<string, HostDesiredState>;
+}
+
+const DEVICE_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+function iso(t: Date | string | number): string {
+  return new Date(t instanceof Date ? t.getTime() : t).toISOString();
+}
+
+/** Sets `hash` and `revision`: the previous revision when the content is unchanged. */
+function stamp<T extends { revision: string; hash: string }>(r: Omit<T, 'revision' | 'hash'>, prev: T | undefined, revision: string): T {
+  const hash = contentHash(canonicalJson(r));
+  return { ...r, hash, revision: prev && prev.hash === hash ? prev.revision : revision } as T;
+}
+
+function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Record<string, T> = {};
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+export function compile(input: CompileInput): CompileResult {
+  const { catalog, revision, previous } = input;
+  const prevPlace = previous?.placements;
+  const hostNames = new Set(input.hosts.map((h) => h.name));
+
+  // Networks.
+  const networks: Record<string, DesiredNetwork> = {};
+  const bridges = new Set<string>();
+  for (const n of catalog.networks) if (n.spec.mode === 'bridge') bridges.add(n.spec.bridge!);
+  for (const n of catalog.networks) {
+    const id = manifestId(n);
+    let bridge = n.spec.bridge;
+    if (n.spec.mode !== 'bridge') {
+      const prevBridge = previous?.networks[id]?.bridge;
+      if (prevBridge !== undefined && previous?.networks[id]?.mode !== 'bridge' && !bridges.has(prevBridge)) bridge = prevBridge;
+      else for (let a = 0; bridge === undefined || bridges.has(bridge); a++) bridge = derivedBridge(id, a);
+      bridges.add(bridge);
+    }
+    const cidr = n.spec.cidr !== undefined ? (parseCidr(n.spec.cidr) as Cidr) : undefined;
+    const body: Omit<DesiredNetwork, 'revision' | 'hash'> = {
+      id, name: n.name, ...(n.project !== undefined ? { project: n.project } : {}), labels: n.labels,
+      uuid: resourceUuid('network', id), mode: n.spec.mode, bridge: bridge!,
+      ...(cidr ? { cidr: n.spec.cidr, prefixLength: cidr.prefix, gateway: n.spec.gateway ?? formatIPv4(cidr.network + 1) } : {}),
+      ...(n.spec.dhcp ? { dhcp: { start: n.spec.dhcp.start, end: n.spec.dhcp.end } } : {}),
+      ...(n.spec.zones ? { zones: [...n.spec.zones].sort() } : {}),
+    };
+    networks[id] = stamp<DesiredNetwork>(body, previous?.networks[id], revision);
+  }
+
+  // Images.
+  const images: Record<string, DesiredImage> = {};
+  const imageOf = (m: ImageManifest) => manifestId(m);
+  for (const m of catalog.images) {
+    const id = imageOf(m);
+    images[id] = stamp<DesiredImage>({
+      id, name: m.name, ...(m.project !== undefined ? { project: m.project } : {}), labels: m.labels,
+      uuid: resourceUuid('image', id), source: { bucket: m.spec.source.bucket, key: m.spec.source.key },
+      format: m.spec.format, sha256: m.spec.sha256, minDiskGiB: m.spec.minDiskGiB, minMemoryMiB: m.spec.minMemoryMiB,
+    }, previous?.images[id], revision);
+  }
+
+  // MACs: explicit ones first, then previously assigned ones, then derived ones.
+  const macsTaken = new Set<string>();
+  for (const i of catalog.instances) for (const nic of i.manifest.spec.networks) if (nic.mac) macsTaken.add(nic.mac.toLowerCase());
+  const macs = new Map<string, string[]>();
+  const needMac: Array<[ResolvedInstance, number]> = [];
+  for (const i of catalog.instances) {
+    const id = manifestId(i.manifest);
+    const list: string[] = [];
+    i.manifest.spec.networks.forEach((nic, k) => {
+      if (nic.mac) { list.push(nic.mac.toLowerCase()); return; }
+      const prev = previous?.instances[id]?.nics[k]?.mac;
+      if (prev !== undefined && !macsTaken.has(prev)) { macsTaken.add(prev); list.push(prev); return; }
+      list.push('');
+      needMac.push([i, k]);
+    });
+    macs.set(id, list);
+  }
+  for (const [i, k] of needMac) {
+    const id = manifestId(i.manifest);
+    let mac = derivedMac(id, k);
+    for (let a = 1; macsTaken.has(mac); a++) mac = derivedMac(id, k, a);
+    macsTaken.add(mac);
+    macs.get(id)![k] = mac;
+  }
+
+  // Data volumes (placement filled in below).
+  const volumes: Record<string, DesiredVolume> = {};
+  const attachedTo = new Map<string, string>();
+  for (const i of catalog.instances) for (const v of i.volumes) attachedTo.set(manifestId(v), manifestId(i.manifest));
+  for (const { manifest: v, sourceImage } of catalog.volumes) {
+    const id = manifestId(v);
+    const owner = attachedTo.get(id);
+    volumes[id] = stamp<DesiredVolume>({
+      id, name: v.name, project: v.project!, labels: v.labels, uuid: resourceUuid('volume', id), role: 'data', format: 'qcow2',
+      sizeGiB: v.spec.sizeGiB, ...(sourceImage ? { backingImage: imageOf(sourceImage) } : {}),
+      retainOnDelete: v.spec.retainOnDelete, ...(owner ? { attachedTo: owner } : {}),
+    }, previous?.volumes[id], revision);
+  }
+
+  // Instances, their boot disks and scheduling requests.
+  const instances: Record<string, DesiredInstance> = {};
+  const requests: SchedulingRequest[] = [];
+  const unschedulableEarly = new Map<string, string>();
+  for (const i of catalog.instances) {
+    const m = i.manifest;
+    const id = manifestId(m);
+    const bootId = `${id}/boot`;
+    const imageId = imageOf(i.image);
+    volumes[bootId] = stamp<DesiredVolume>({
+      id: bootId, name: `${m.name}.boot`, project: m.project!, labels: {}, uuid: resourceUuid('volume', bootId), role: 'boot',
+      format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
+    }, previous?.volumes[bootId], revision);
+    const s = m.spec;
+    const body: Omit<DesiredInstance, 'revision' | 'hash'> = {
+      id, name: m.name, project: m.project!, labels: m.labels, uuid: resourceUuid('instance', id), hostname: m.name,
+      powerState: s.powerState, vcpus: i.vcpus, memoryMiB: i.memoryMiB, diskGiB: i.diskGiB, image: imageId,
+      ...(i.flavor ? { flavor: manifestId(i.flavor) } : {}),
+      disks: [{ volume: bootId, device: 'vda', bus: 'virtio' as const },
+        ...i.volumes.map((v, k) => ({ volume: manifestId(v), device: `vd${DEVICE_LETTERS[k + 1]}`, bus: 'virtio' as const }))],
+      nics: s.networks.map((nic, k) => ({
+        network: manifestId(i.networks[k]!), mac: macs.get(id)![k]!, ...(nic.ip !== undefined ? { ip: nic.ip } : {}), model: 'virtio' as const,
+      })),
+      ...(s.userData !== undefined ? { userData: s.userData } : {}),
+      sshAuthorizedKeys: s.sshAuthorizedKeys,
+      ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: s.placement.antiAffinityGroup } : {}),
+    };
+    instances[id] = stamp<DesiredInstance>(body, previous?.instances[id], revision);
+
+    // Where the data of its volumes lives (detached volumes stay on their host).
+    let required: { host: string; reason: string } | undefined;
+    let requiredBy = '';
+    for (const v of i.volumes) {
+      const at = prevPlace?.volumes[manifestId(v)];
+      if (at === undefined || !hostNames.has(at)) continue;
+      if (required && required.host !== at) {
+        unschedulableEarly.set(id, `its volumes live on different hosts (${requiredBy} on ${required.host}, ${v.name} on ${at})`);
+        break;
+      }
+      required = { host: at, reason: `volume ${v.name} lives on host ${at}` };
+      requiredBy = v.name;
+    }
+    let allowedZones: string[] | undefined;
+    for (const n of i.networks) {
+      if (!n.spec.zones) continue;
+      allowedZones = allowedZones ? allowedZones.filter((z) => n.spec.zones!.includes(z)) : [...n.spec.zones];
+    }
+    if (unschedulableEarly.has(id)) continue;
+    requests.push({
+      id, vcpus: i.vcpus, memoryMiB: i.memoryMiB, diskGiB: i.diskGiB + i.volumes.reduce((a, v) => a + v.spec.sizeGiB, 0),
+      ...(s.placement.zone !== undefined ? { zone: s.placement.zone } : {}),
+      ...(s.placement.host !== undefined ? { host: s.placement.host } : {}),
+      ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: `${m.project}/${s.placement.antiAffinityGroup}` } : {}),
+      ...(allowedZones ? { allowedZones } : {}),
+      ...(required ? { requiredHost: required } : {}),
+    });
+  }
+
+  // Detached data volumes stay on the host that holds their data, when it still exists.
+  const volumePlace: Array<[string, string]> = [];
+  const reservedDiskGiB: Record<string, number> = {};
+  for (const [vid, v] of Object.entries(volumes)) {
+    if (v.role !== 'data' || v.attachedTo !== undefined) continue;
+    const at = prevPlace?.volumes[vid];
+    if (at === undefined || !hostNames.has(at)) continue;
+    volumePlace.push([vid, at]);
+    reservedDiskGiB[at] = (reservedDiskGiB[at] ?? 0) + v.sizeGiB;
+  }
+
+  const result = schedule({
+    hosts: input.hosts, requests, now: input.now, reservedDiskGiB,
+    ...(prevPlace ? { previous: prevPlace.instances } : {}),
+    ...(input.lastSeen ? { lastSeen: input.lastSeen } : {}),
+    ...(input.scheduler ? { options: input.scheduler } : {}),
+  });
+  for (const [id, msg] of unschedulableEarly) result.unschedulable[id] = msg;
+
+  // Placements of everything else follow the instances.
+  const netHosts = new Map<string, Set<string>>();
+  const imgHosts = new Map<string, Set<string>>();
+  const addTo = (m: Map<string, Set<string>>, id: string, host: string) => {
+    if (!m.has(id)) m.set(id, new Set());
+    m.get(id)!.add(host);
+  };
+  for (const [id, host] of Object.entries(result.placements)) {
+    const inst = instances[id]!;
+    for (const d of inst.disks) {
+      volumePlace.push([d.volume, host]);
+      const backing = volumes[d.volume]!.backingImage;
+      if (backing !== undefined) addTo(imgHosts, backing, host);
+    }
+    for (const nic of inst.nics) addTo(netHosts, nic.network, host);
+  }
+  // Volumes of unplaced instances keep their data where it is.
+  const placedVolumes = new Set(volumePlace.map(([vid]) => vid));
+  for (const [vid, v] of Object.entries(volumes)) {
+    if (v.role !== 'data' || placedVolumes.has(vid)) continue;
+    const at = prevPlace?.volumes[vid];
+    if (at !== undefined && hostNames.has(at)) volumePlace.push([vid, at]);
+  }
+  for (const [vid, host] of volumePlace) {
+    const backing = volumes[vid]!.backingImage;
+    if (volumes[vid]!.role === 'data' && backing !== undefined) addTo(imgHosts, backing, host);
+  }
+  const zoneOf = new Map<string, string>();
+  for (const h of input.hosts) zoneOf.set(h.name, h.zone);
+  for (const n of Object.values(networks)) {
+    if (!n.zones) continue;
+    for (const h of input.hosts) if (n.zones.includes(h.zone)) addTo(netHosts, n.id, h.name);
+  }
+
+  const now = iso(input.now);
+  const unschedulable: DesiredState['unschedulable'] = {};
+  for (const [id, message] of Object.entries(result.unschedulable)) {
+    const prev = previous?.unschedulable[id];
+    unschedulable[id] = {
+      instance: id, message,
+      condition: {
+        type: 'Unschedulable', status: 'True', reason: REASON_NO_VALID_HOST, message, observedRevision: revision,
+        lastTransitionTime: prev ? prev.condition.lastTransitionTime : now,
+      },
+    };
+  }
+
+  const usage = input.usage ?? projectUsage(catalog);
+  const desired: DesiredState = {
+    formatVersion: STATE_FORMAT_VERSION, kind: 'DesiredState', revision,
+    networks, images, volumes: sortedRecord(Object.entries(volumes)), instances,
+    hosts: {},
+    placements: {
+      instances: sortedRecord(Object.entries(result.placements)),
+      volumes: sortedRecord(volumePlace),
+      networks: sortedRecord([...netHosts].map(([k, v]) => [k, [...v].sort()])),
+      images: sortedRecord([...imgHosts].map(([k, v]) => [k, [...v].sort()])),
+    },
+    unschedulable,
+    projects: sortedRecord([...usage]),
+  };
+
+  // Per-host states.
+  const perHost = new Map<string, DesiredResources>();
+  const bucket = (host: string) => {
+    let r = perHost.get(host);
+    if (!r) { r = { networks: {}, images: {}, volumes: {}, instances: {} }; perHost.set(host, r); }
+    return r;
+  };
+  for (const h of input.hosts) bucket(h.name);
+  for (const [id, hosts] of Object.entries(desired.placements.networks)) for (const h of hosts) bucket(h).networks[id] = networks[id]!;
+  for (const [id, hosts] of Object.entries(desired.placements.images)) for (const h of hosts) bucket(h).images[id] = images[id]!;
+  for (const [id, h] of Object.entries(desired.placements.volumes)) bucket(h).volumes[id] = volumes[id]!;
+  for (const [id, h] of Object.entries(desired.placements.instances)) bucket(h).instances[id] = instances[id]!;
+
+  const hosts: Record<string, HostDesiredState> = {};
+  const listed = new Map(input.hosts.map((h) => [h.name, h]));
+  for (const name of [...perHost.keys()].sort()) {
+    const res = perHost.get(name)!;
+    const zone = zoneOf.get(name) ?? previous?.hosts[name]?.zone ?? '';
+    const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
+    const hash = contentHash(canonicalJson(content));
+    const prev = previous?.hosts[name];
+    const hostRevision = prev && prev.hash === hash ? prev.revision : revision;
+    hosts[name] = { ...content, hash, revision: hostRevision };
+    const h = listed.get(name);
+    desired.hosts[name] = {
+      zone, vcpus: h?.vcpus ?? prev?.vcpus ?? 0, memoryMiB: h?.memoryMiB ?? prev?.memoryMiB ?? 0, diskGiB: h?.diskGiB ?? prev?.diskGiB ?? 0,
+      listed: h !== undefined, hash, revision: hostRevision,
+    };
+  }
+  return { desired, hosts };
+}
