@@ -11,6 +11,8 @@ export interface User {
   secretKey: string;
   /** The account whose containers (buckets) this user sees, without the `AUTH_` prefix. */
   account: string;
+  /** May manage users (the root user from credentials.json). Default false. */
+  admin?: boolean;
 }
 
 export interface UserDirectory {

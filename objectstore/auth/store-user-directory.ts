@@ -1,0 +1,154 @@
+/**
+ * Users kept in the object store itself, so every proxy sees the same users: one JSON object
+ * per access key in the system account's `users` container (`.system/users/<accessKey>.json`:
+ * `{accessKey, secretKey, account, createdAt}`), written through the ObjectBackend. Lookups are
+ * cached for a short time (default 2 s, misses too) so a change reaches every proxy within
+ * seconds without a store read per request. The static users (the root user from
+ * credentials.json) come first, are admins, and cannot be removed or rotated here.
+ *
+ * Only admins manage users: the S3 front end exposes this class's UserAdmin side on its admin
+ * route (objectstore/s3/admin.ts); the system account is not reachable as an S3 bucket because
+ * '.system' is no user's account.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ObjectBackend } from '../proxy/backend.js';
+import { BadRequest, Conflict, NotFound, PreconditionFailed } from '../common/errors.js';
+import type { User, UserDirectory } from './users.js';
+
+export const SYSTEM_ACCOUNT = '.system';
+export const USERS_CONTAINER = 'users';
+/** How long a lookup (hit or miss) is trusted. */
+export const DEFAULT_CACHE_TTL_MS = 2000;
+const ACCESS_KEY_BYTES = 10;
+const SECRET_KEY_BYTES = 30;
+const LIST_PAGE = 10000;
+/** Accounts are names a user's buckets live under: no '/', not the system account. */
+const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const ACCESS_KEY_RE = /^[A-Za-z0-9_.:-]{3,128}$/;
+
+export interface UserSummary {
+  accessKey: string;
+  account: string;
+  createdAt: number;
+  /** True for the static (root) users from configuration. */
+  static?: boolean;
+}
+
+/** Managing users (what `ringstack user` asks for through the admin route). */
+export interface UserAdmin {
+  add(account: string, accessKey?: string): Promise<User>;
+  list(): Promise<UserSummary[]>;
+  remove(accessKey: string): Promise<void>;
+  rotateKey(accessKey: string): Promise<User>;
+}
+
+interface StoredUser extends User {
+  createdAt: number;
+}
+
+export function newAccessKey(): string {
+  return 'RS' + randomBytes(ACCESS_KEY_BYTES).toString('hex').toUpperCase();
+}
+
+export function newSecretKey(): string {
+  return randomBytes(SECRET_KEY_BYTES).toString('base64url');
+}
+
+export class StoreUserDirectory implements UserDirectory, UserAdmin {
+  private readonly cache = new Map<string, { user: User | undefined; until: number }>();
+  private readonly staticUsers: Map<string, User>;
+  private readonly ttlMs: number;
+
+  constructor(private readonly backend: ObjectBackend, opts: { staticUsers?: User[]; ttlMs?: number } = {}) {
+    this.staticUsers = new Map((opts.staticUsers ?? []).map((u) => [u.accessKey, { ...u, admin: u.admin ?? true }]));
+    this.ttlMs = opts.ttlMs ?? DEFAULT_CACHE_TTL_MS;
+  }
+
+  async lookup(accessKey: string): Promise<User | undefined> {
+    const s = this.staticUsers.get(accessKey);
+    if (s) return s;
+    const hit = this.cache.get(accessKey);
+    if (hit && hit.until > Date.now()) return hit.user;
+    const user = await this.read(accessKey);
+    this.cache.set(accessKey, { user, until: Date.now() + this.ttlMs });
+    return user;
+  }
+
+  private async read(accessKey: string): Promise<StoredUser | undefined> {
+    if (!ACCESS_KEY_RE.test(accessKey)) return undefined;
+    try {
+      const { body } = await this.backend.getObject(SYSTEM_ACCOUNT, USERS_CONTAINER, `${accessKey}.json`);
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      const u = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StoredUser;
+      return { accessKey: u.accessKey, secretKey: u.secretKey, account: u.account, createdAt: u.createdAt };
+    } catch (e) {
+      if (e instanceof NotFound) return undefined;
+      throw e;
+    }
+  }
+
+  private async write(user: StoredUser, create: boolean): Promise<void> {
+    await this.backend.putContainer(SYSTEM_ACCOUNT, USERS_CONTAINER);
+    const body = Buffer.from(JSON.stringify(user));
+    await this.backend.putObject(SYSTEM_ACCOUNT, USERS_CONTAINER, `${user.accessKey}.json`, {
+      body: Readable.from([body]), contentLength: body.length, contentType: 'application/json', ifNoneMatchStar: create || undefined,
+    });
+    this.cache.delete(user.accessKey);
+  }
+
+  async add(account: string, accessKey = newAccessKey()): Promise<User> {
+    if (!ACCOUNT_RE.test(account) || account === SYSTEM_ACCOUNT) throw new BadRequest(`invalid account name "${account}"`);
+    if (!ACCESS_KEY_RE.test(accessKey)) throw new BadRequest(`invalid access key "${accessKey}"`);
+    if (this.staticUsers.has(accessKey) || (await this.read(accessKey))) throw new Conflict(`access key ${accessKey} exists`, 'exists');
+    const user: StoredUser = { accessKey, secretKey: newSecretKey(), account, createdAt: Date.now() };
+    try {
+      await this.write(user, true);
+    } catch (e) {
+      if (e instanceof PreconditionFailed) throw new Conflict(`access key ${accessKey} exists`, 'exists');
+      throw e;
+    }
+    return { accessKey, secretKey: user.secretKey, account };
+  }
+
+  async list(): Promise<UserSummary[]> {
+    const out: UserSummary[] = [...this.staticUsers.values()].map((u) => ({ accessKey: u.accessKey, account: u.account, createdAt: 0, static: true }));
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.backend.listObjects(SYSTEM_ACCOUNT, USERS_CONTAINER, { marker, limit: LIST_PAGE });
+        for (const e of page.entries) {
+          if (!('name' in e)) continue;
+          marker = e.name;
+          const u = await this.read(e.name.replace(/\.json$/, ''));
+          if (u) out.push({ accessKey: u.accessKey, account: u.account, createdAt: u.createdAt });
+        }
+        if (!page.truncated) break;
+      }
+    } catch (e) {
+      if (!(e instanceof NotFound)) throw e;
+    }
+    return out;
+  }
+
+  private async existing(accessKey: string): Promise<StoredUser> {
+    if (this.staticUsers.has(accessKey)) throw new BadRequest(`${accessKey} is a configured (root) user; change it in credentials.json`);
+    const u = await this.read(accessKey);
+    if (!u) throw new NotFound(`no user with access key ${accessKey}`, 'object');
+    return u;
+  }
+
+  async remove(accessKey: string): Promise<void> {
+    await this.existing(accessKey);
+    await this.backend.deleteObject(SYSTEM_ACCOUNT, USERS_CONTAINER, `${accessKey}.json`);
+    this.cache.delete(accessKey);
+  }
+
+  async rotateKey(accessKey: string): Promise<User> {
+    const u = await this.existing(accessKey);
+    const updated: StoredUser = { ...u, secretKey: newSecretKey() };
+    await this.write(updated, false);
+    return { accessKey, secretKey: updated.secretKey, account: u.account };
+  }
+}

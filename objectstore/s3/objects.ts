@@ -1,0 +1,187 @@
+/**
+ * Object operations: PutObject (metadata, content headers, Content-MD5, checksums, conditional
+ * writes), GetObject and HeadObject (ranges, conditions, manifests of multipart objects served
+ * as one object), DeleteObject (idempotent) and DeleteObjects (multi-delete, quiet mode).
+ */
+import { Readable } from 'node:stream';
+import type { ObjectBackend, ObjectInfo } from '../proxy/backend.js';
+import { NotFound } from '../common/errors.js';
+import {
+  cleanContentType, deleteSegments, isManifest, manifestSize, openSegments, readManifest, resolveManifestRange,
+} from '../proxy/large-object.js';
+import { resolveRange } from '../proxy/memory-backend.js';
+import { S3Error, toS3Error } from './errors.js';
+import { contentMd5Hex, openBody, readSmallBody } from './body.js';
+import { checksumHeader, type ChecksumAlgorithm } from './checksums.js';
+import {
+  checkConditions, contentHeadersFrom, metaFromHeaders, objectResponseHeaders, parseRange, quoteEtag, s3Etag, unquoteEtag,
+} from './headers.js';
+import { checkKey, header, type S3Request } from './request.js';
+import { sendEmpty, sendXml } from './respond.js';
+import { child, children, el, parseXml, textOf, XmlSyntaxError } from './xml.js';
+
+/** Most keys in one DeleteObjects request. */
+export const MAX_DELETE_KEYS = 1000;
+const MAX_DELETE_BODY = 2 * 1024 * 1024;
+
+/** The conditional-write options of a PUT (If-None-Match: * and If-Match). */
+export function writeConditions(req: S3Request): { ifNoneMatchStar?: boolean; ifMatch?: string } {
+  const inm = header(req, 'if-none-match');
+  const im = header(req, 'if-match');
+  if (inm !== undefined && inm.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on writes only supports "*".');
+  return { ifNoneMatchStar: inm !== undefined ? true : undefined, ifMatch: im !== undefined ? unquoteEtag(im) : undefined };
+}
+
+/**
+ * Streams a request body into the store and returns the stored object's info and the verified
+ * checksums. Used by PutObject and UploadPart.
+ */
+export async function storeBody(req: S3Request, container: string, object: string,
+  extra: { contentType?: string; meta?: Record<string, string>; headers?: Record<string, string>; ifNoneMatchStar?: boolean; ifMatch?: string }): Promise<{ info: ObjectInfo; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
+  const { backend } = req.opts;
+  const headers = { ...(extra.headers ?? {}) };
+  const body = openBody(req, (values) => {
+    for (const [alg, v] of Object.entries(values)) headers[checksumHeader(alg as ChecksumAlgorithm)] = v;
+  });
+  let info: ObjectInfo;
+  try {
+    info = await backend.putObject(req.user.account, container, object, {
+      body: body.stream, contentLength: body.contentLength, contentType: extra.contentType, meta: extra.meta, headers,
+      expectedMd5: contentMd5Hex(req), ifNoneMatchStar: extra.ifNoneMatchStar, ifMatch: extra.ifMatch,
+    });
+  } catch (e) {
+    body.abandon();
+    throw body.failure() ?? e;
+  }
+  const checksums = body.verifier.values;
+  // A backend that took the headers before the body ended lacks the checksums: add them.
+  const missing = Object.keys(checksums).some((alg) => info.headers[checksumHeader(alg as ChecksumAlgorithm)] === undefined);
+  if (missing) {
+    await backend.postObject(req.user.account, container, object, info.meta, headers);
+    info = { ...info, headers: { ...info.headers, ...headers } };
+  }
+  return { info, checksums };
+}
+
+function checksumResponse(checksums: Partial<Record<ChecksumAlgorithm, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [alg, v] of Object.entries(checksums)) out[checksumHeader(alg as ChecksumAlgorithm)] = v;
+  return out;
+}
+
+export async function putObject(req: S3Request): Promise<void> {
+  checkKey(req.key!);
+  const { contentType, headers } = contentHeadersFrom(req);
+  const { info, checksums } = await storeBody(req, req.bucket!, req.key!, {
+    contentType: contentType ?? 'binary/octet-stream', meta: metaFromHeaders(req.headers), headers, ...writeConditions(req),
+  });
+  sendEmpty(req, 200, { etag: quoteEtag(info.etag), ...checksumResponse(checksums) });
+}
+
+/** The object's bytes as a stream (a manifest's segments one after another). */
+export async function openObject(backend: ObjectBackend, account: string, container: string, object: string, info: ObjectInfo,
+  range?: { start: number; end: number }): Promise<Readable> {
+  if (isManifest(info)) {
+    const { segments, info: current } = await readManifest(backend, account, container, object);
+    if (current.etag !== info.etag) throw new S3Error('ServiceUnavailable', 'The object changed while being read; retry.');
+    return openSegments(backend, account, segments, range);
+  }
+  const got = await backend.getObject(account, container, object, range ? { range } : {});
+  if (got.info.etag !== info.etag) {
+    got.body.destroy();
+    throw new S3Error('ServiceUnavailable', 'The object changed while being read; retry.');
+  }
+  return got.body;
+}
+
+/** Size of the object as clients see it. */
+export const objectSize = (info: ObjectInfo) => (isManifest(info) ? manifestSize(info) : info.contentLength);
+
+async function getOrHead(req: S3Request, withBody: boolean): Promise<void> {
+  checkKey(req.key!);
+  const { backend } = req.opts;
+  const info = await backend.headObject(req.user.account, req.bucket!, req.key!);
+  const etag = s3Etag(info);
+  checkConditions(req.headers, etag, info.lastModified);
+  const size = objectSize(info);
+  const requested = parseRange(header(req, 'range'));
+  const range = requested ? (isManifest(info) ? resolveManifestRange(requested, size) : resolveRange(requested, size)) : undefined;
+  const headers = objectResponseHeaders(info, etag, req.query, !range && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
+    cleanContentType(info.contentType));
+  if (isManifest(info)) headers['x-amz-mp-parts-count'] = String(Math.max(1, Number(etag.split('-')[1] ?? 1)));
+  headers['content-length'] = String(range ? range.end - range.start + 1 : size);
+  if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
+  const status = range ? 206 : 200;
+  if (!withBody) {
+    sendEmpty(req, status, headers);
+    return;
+  }
+  const body = await openObject(backend, req.user.account, req.bucket!, req.key!, info, range);
+  req.reply.code(status).headers(headers).send(body);
+}
+
+export const getObject = (req: S3Request) => getOrHead(req, true);
+export const headObject = (req: S3Request) => getOrHead(req, false);
+
+/** Deletes an object (and a manifest's segments); absent objects are not an error. */
+export async function removeObject(backend: ObjectBackend, account: string, container: string, object: string): Promise<void> {
+  let info: ObjectInfo;
+  try {
+    info = await backend.headObject(account, container, object);
+  } catch (e) {
+    if (e instanceof NotFound && e.what === 'object') return;
+    throw e;
+  }
+  if (!isManifest(info)) {
+    await backend.deleteObject(account, container, object).catch((e) => {
+      if (!(e instanceof NotFound && e.what === 'object')) throw e;
+    });
+    return;
+  }
+  const { segments } = await readManifest(backend, account, container, object);
+  await backend.deleteObject(account, container, object).catch((e) => {
+    if (!(e instanceof NotFound && e.what === 'object')) throw e;
+  });
+  await deleteSegments(backend, account, segments);
+}
+
+export async function deleteObject(req: S3Request): Promise<void> {
+  checkKey(req.key!);
+  await req.opts.backend.headContainer(req.user.account, req.bucket!);
+  await removeObject(req.opts.backend, req.user.account, req.bucket!, req.key!);
+  sendEmpty(req, 204);
+}
+
+export async function deleteObjects(req: S3Request): Promise<void> {
+  const data = await readSmallBody(req, MAX_DELETE_BODY);
+  let keys: string[];
+  let quiet: boolean;
+  try {
+    const doc = parseXml(data.toString('utf8'));
+    if (doc.name !== 'Delete') throw new XmlSyntaxError('root is not Delete');
+    const objects = children(doc, 'Object');
+    keys = objects.map((o) => {
+      const k = textOf(child(o, 'Key'));
+      if (k === undefined) throw new XmlSyntaxError('Object without Key');
+      return k;
+    });
+    quiet = textOf(child(doc, 'Quiet'))?.trim().toLowerCase() === 'true';
+  } catch (e) {
+    if (e instanceof XmlSyntaxError) throw new S3Error('MalformedXML');
+    throw e;
+  }
+  if (keys.length === 0 || keys.length > MAX_DELETE_KEYS) throw new S3Error('MalformedXML', `Delete needs 1 to ${MAX_DELETE_KEYS} keys.`);
+  await req.opts.backend.headContainer(req.user.account, req.bucket!);
+  const results = [];
+  for (const key of keys) {
+    try {
+      checkKey(key);
+      await removeObject(req.opts.backend, req.user.account, req.bucket!, key);
+      results.push(quiet ? undefined : el('Deleted', el('Key', key)));
+    } catch (e) {
+      const err = toS3Error(e);
+      results.push(el('Error', el('Key', key), el('Code', err.code), el('Message', err.message)));
+    }
+  }
+  sendXml(req, 200, el('DeleteResult', ...results));
+}
