@@ -31,8 +31,10 @@ function containerHeaders(info: ContainerInfo): Record<string, string> {
 
 /** A listing row as the client sees it: large objects show their own size (swift_bytes). */
 function toRow(e: ObjectEntry): ObjectRow {
-  const { contentType, swiftBytes } = splitSwiftBytes(e.contentType);
-  return { name: e.name, hash: e.etag, bytes: swiftBytes ?? e.bytes, contentType, lastModified: e.lastModified };
+  const { contentType, swiftBytes, sloEtag } = splitSwiftBytes(e.contentType);
+  const row: ObjectRow = { name: e.name, hash: e.etag, bytes: swiftBytes ?? e.bytes, contentType, lastModified: e.lastModified };
+  if (sloEtag) row.sloEtag = `"${sloEtag}"`;
+  return row;
 }
 
 async function sweep(ctx: SwiftContext): Promise<void> {

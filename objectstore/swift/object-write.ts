@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ObjectInfo } from '../proxy/backend.js';
-import { guessContentType, withSwiftBytes } from './content-type.js';
+import { guessContentType, splitSwiftBytes, withSwiftBytes } from './content-type.js';
 import { isTrue, type SwiftContext, type SwiftResponse } from './context.js';
 import { SwiftError } from './errors.js';
 import { deleteAtFromHeaders, scheduleExpiry } from './expiry.js';
@@ -136,7 +136,8 @@ async function copyObject(ctx: SwiftContext, source: { container: string; object
     }
     Object.assign(headers, settings.headers);
     const meta = fresh ? settings.meta : { ...src.info.meta, ...settings.meta };
-    const contentType = settings.contentType ?? (src.kind === 'plain' ? src.info.contentType : src.info.contentType.replace(/;\s*swift_bytes=\d+$/, ''));
+    // A copied manifest keeps its listing parameters; copied content does not.
+    const contentType = settings.contentType ?? (keepManifest ? src.info.contentType : splitSwiftBytes(src.info.contentType).contentType);
     body = await src.open();
     const info = await ctx.backend.putObject(ctx.account, container, object, {
       body, contentLength: src.size, contentType, meta, headers,
@@ -176,7 +177,7 @@ async function putSloManifest(ctx: SwiftContext): Promise<SwiftResponse> {
   const clientEtag = header(ctx.headers, 'etag')?.trim().replace(/^"(.*)"$/, '$1');
   if (clientEtag && clientEtag !== manifest.sloEtag) throw new SwiftError(422);
   delete settings.headers['x-object-manifest'];
-  const contentType = withSwiftBytes(settings.contentType ?? guessContentType(ctx.object!), manifest.totalSize);
+  const contentType = withSwiftBytes(settings.contentType ?? guessContentType(ctx.object!), manifest.totalSize, manifest.sloEtag);
   const info = await writeManifest(ctx.backend, ctx.account, ctx.container!, ctx.object!, manifest, contentType,
     settings.meta, settings.headers);
   await afterWrite(ctx, ctx.container!, ctx.object!, settings);

@@ -5,6 +5,7 @@
  * answering with Swift's bulk-delete report).
  */
 import { NotFound } from '../common/errors.js';
+import { splitSwiftBytes } from './content-type.js';
 import type { SwiftContext, SwiftResponse } from './context.js';
 import { SwiftError } from './errors.js';
 import { deleteAtFromHeaders, isExpired, reapIfExpired, scheduleExpiry } from './expiry.js';
@@ -64,7 +65,11 @@ async function postObject(ctx: SwiftContext): Promise<SwiftResponse> {
   if (given['x-object-manifest'] !== undefined) headers['x-object-manifest'] = given['x-object-manifest'];
   headers['x-delete-at'] = deleteAt === undefined ? '' : String(deleteAt);
   const ct = header(ctx.headers, 'content-type');
-  if (ct) headers['content-type'] = current.contentType.includes('swift_bytes=') ? ct + current.contentType.slice(current.contentType.indexOf(';swift_bytes=')) : ct;
+  if (ct) {
+    // A manifest keeps its listing parameters under the new type.
+    const stored = splitSwiftBytes(current.contentType);
+    headers['content-type'] = stored.swiftBytes === undefined ? ct : `${ct}${current.contentType.slice(stored.contentType.length)}`;
+  }
   await ctx.backend.postObject(ctx.account, ctx.container!, ctx.object!, meta, headers);
   if (deleteAt !== undefined) await scheduleExpiry(ctx.backend, ctx.account, ctx.container!, ctx.object!, deleteAt);
   return { status: 202, headers: HTML_EMPTY, body: '' };
