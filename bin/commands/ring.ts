@@ -72,11 +72,16 @@ function ringFileFor(builderFile: string): string {
   return builderFile.endsWith('.builder') ? `${builderFile.slice(0, -'.builder'.length)}.ring.gz` : `${builderFile}.ring.gz`;
 }
 
-/** Runs `fn` on a builder read from disk and writes it back only if `fn` succeeds. */
-async function withBuilder(file: string, fn: (b: RingBuilder) => void | Promise<void>): Promise<void> {
+/**
+ * Runs `fn` on a builder read from disk; writes it back and prints the lines `fn` returned only
+ * if `fn` succeeds, so a failure leaves both the file and stdout untouched.
+ */
+async function withBuilder(file: string, io: CliIO, fn: (b: RingBuilder, say: (line: string) => void) => void): Promise<void> {
   const b = await readBuilderFile(file);
-  await fn(b);
+  const lines: string[] = [];
+  fn(b, (line) => lines.push(line));
   await writeBuilderFile(file, b);
+  for (const line of lines) io.out(`${line}\n`);
 }
 
 const create: Handler = async (args, io) => {
@@ -126,10 +131,10 @@ const add: Handler = async (args, io) => {
       devices.push({ ...spec, weight: weightArg(rest[i + 1]) });
     }
   }
-  await withBuilder(file, (b) => {
+  await withBuilder(file, io, (b, say) => {
     for (const d of devices) {
       const id = b.addDevice(d);
-      io.out(`Device ${deviceLabel(b.devs[id]!)}_"${d.meta}" with ${d.weight} weight got id ${id}\n`);
+      say(`Device ${deviceLabel(b.devs[id]!)}_"${d.meta}" with ${d.weight} weight got id ${id}`);
     }
   });
   return 0;
@@ -142,10 +147,10 @@ const remove: Handler = async (args, io) => {
   if ((values.id === undefined) === (search === undefined)) throw new UsageError('give either a search value or --id');
   if (pos.length > 2) throw new UsageError(`unexpected argument "${pos[2]}"`);
   const idSearch = values.id !== undefined ? `d${intArg(values.id, '--id', 0)}` : search!;
-  await withBuilder(file, (b) => {
+  await withBuilder(file, io, (b, say) => {
     for (const d of b.searchDevices(idSearch)) {
       b.removeDevice(d.id);
-      io.out(`${deviceLabel(d)} marked for removal and will be removed next rebalance.\n`);
+      say(`${deviceLabel(d)} marked for removal and will be removed next rebalance.`);
     }
   });
   return 0;
@@ -154,10 +159,10 @@ const remove: Handler = async (args, io) => {
 const setWeight: Handler = async (args, io) => {
   const [file, search, weightText] = positionals(parseFlags(args, {}).positionals, 3, ['builder', 'search', 'weight']);
   const weight = weightArg(weightText);
-  await withBuilder(file!, (b) => {
+  await withBuilder(file!, io, (b, say) => {
     for (const d of b.searchDevices(search!)) {
       b.setWeight(d.id, weight);
-      io.out(`${deviceLabel(d)} weight set to ${weight}\n`);
+      say(`${deviceLabel(d)} weight set to ${weight}`);
     }
   });
   return 0;
@@ -167,8 +172,10 @@ const setOverload: Handler = async (args, io) => {
   const [file, text] = positionals(parseFlags(args, {}).positionals, 2, ['builder', 'value']);
   const pct = text!.endsWith('%');
   const overload = numberArg(pct ? text!.slice(0, -1) : text, 'overload', 0) / (pct ? 100 : 1);
-  await withBuilder(file!, (b) => b.setOverload(overload));
-  io.out(`The overload factor is now ${(overload * 100).toFixed(2)}% (${overload.toFixed(6)})\n`);
+  await withBuilder(file!, io, (b, say) => {
+    b.setOverload(overload);
+    say(`The overload factor is now ${(overload * 100).toFixed(2)}% (${overload.toFixed(6)})`);
+  });
   return 0;
 };
 
@@ -191,8 +198,10 @@ const rebalance: Handler = async (args, io) => {
 
 const pretend: Handler = async (args, io) => {
   const [file] = positionals(parseFlags(args, {}).positionals, 1, ['builder']);
-  await withBuilder(file!, (b) => b.pretendMinPartHoursPassed());
-  io.out('Every partition may move at the next rebalance.\n');
+  await withBuilder(file!, io, (b, say) => {
+    b.pretendMinPartHoursPassed();
+    say('Every partition may move at the next rebalance.');
+  });
   return 0;
 };
 
