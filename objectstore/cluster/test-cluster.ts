@@ -27,6 +27,8 @@ export interface TestNode {
 
 export class TestCluster {
   readonly nodes: TestNode[] = [];
+  /** Mount points to unmount at stop (after the nodes exit). */
+  readonly mounts: string[] = [];
   backend!: ReplicatedBackend;
   rings!: ProxyRings;
   readonly hash: HashConfig = { prefix: '', suffix: randomBytes(8).toString('hex') };
@@ -34,7 +36,13 @@ export class TestCluster {
   private constructor(readonly dir: string) {}
 
   /** Creates the folders, rings and configs and starts every node. */
-  static async start(opts: { nodes?: number; extra?: Record<string, unknown>; log?: (l: string) => void } = {}): Promise<TestCluster> {
+  static async start(opts: {
+    nodes?: number;
+    extra?: (i: number) => Record<string, unknown>;
+    log?: (l: string) => void;
+    /** Runs after the rings exist and before any node starts (e.g. to mount a device). */
+    beforeStart?: (c: TestCluster) => Promise<void>;
+  } = {}): Promise<TestCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'ringstack-cluster-'));
     const c = new TestCluster(dir);
     const n = opts.nodes ?? 3;
@@ -47,7 +55,7 @@ export class TestCluster {
       const configFile = join(dir, `node${i + 1}.yaml`);
       await writePrivate(configFile, toYaml({
         secret: c.secret, hashSuffix: c.hash.suffix, ringDir,
-        node: { host: '127.0.0.1', port, devicesDir, ...(opts.extra ?? {}) },
+        node: { host: '127.0.0.1', port, devicesDir, ...(opts.extra?.(i) ?? {}) },
       }));
       c.nodes.push({ index: i, port, device, devicesDir, configFile });
     }
@@ -55,6 +63,7 @@ export class TestCluster {
     c.rings = await loadRings(ringDir, c.hash);
     c.backend = new ReplicatedBackend({ rings: c.rings, secret: c.secret, nodeTimeoutMs: 5000 });
     const log = opts.log ?? (() => undefined);
+    await opts.beforeStart?.(c);
     await Promise.all(c.nodes.map((x) => c.startNode(x.index, log)));
     return c;
   }
@@ -83,6 +92,8 @@ export class TestCluster {
   async stop(): Promise<void> {
     this.backend?.close();
     await Promise.all(this.nodes.map((n) => (n.child ? stopChild(n.child) : undefined)));
+    const { execFile } = await import('node:child_process');
+    for (const m of this.mounts) await new Promise((r) => execFile('umount', [m], () => r(undefined)));
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -65,6 +65,7 @@ export interface RunningNode {
 }
 
 function errorStatus(e: unknown): number {
+  if (e instanceof ObjectConflict) return 409;
   if (e instanceof StoreError) return e.status;
   if (e instanceof DeviceUnavailable) return 507;
   if (e instanceof DeviceFull) return 507;
@@ -188,8 +189,7 @@ export class StorageNode {
     const wire = decodeJsonHeader<WireMetadata>(req.headers[H_METADATA] as string | undefined, 'metadata')
       ?? { contentType: 'application/octet-stream', meta: {}, headers: {} };
     const expected = req.headers[H_EXPECTED_ETAG] as string | undefined;
-    const target = req.headers[H_CONTAINER_TARGET] ? parseTarget(req.headers[H_CONTAINER_TARGET] as string) : undefined;
-    if (req.headers[H_CONTAINER_TARGET] && !target) throw new BadRequest('bad container target');
+    const headerTargets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     await this.disk.checkSpace(p.device, declared ?? 0);
     const existing = await this.disk.newestTimestamp(p.device, p.part, hash);
     if (existing && existing >= ts) throw new ObjectConflict(existing);
@@ -211,11 +211,10 @@ export class StorageNode {
       const trailer = req.trailers[T_ETAG];
       if (trailer !== undefined && trailer !== etag) throw new ChecksumMismatch('body MD5 differs from the proxy\'s');
       if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
+      const targets = [...headerTargets, ...parseTargets(req.trailers[H_CONTAINER_TARGET])];
       const meta: DiskMetadata = { ...wire, name, timestamp: ts, etag, contentLength: received };
       await writer.finish(meta);
-      if (target) {
-        await this.updateContainer(p, target, { ts, size: received, etag, contentType: wire.contentType });
-      }
+      await Promise.all(targets.map((tg) => this.updateContainer(p, tg, { ts, size: received, etag, contentType: wire.contentType })));
       send(res, 201, { etag, [H_BACKEND_TIMESTAMP]: ts });
     } catch (e) {
       await writer.abort();
@@ -291,7 +290,7 @@ export class StorageNode {
   private async deleteObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
     res: http.ServerResponse): Promise<void> {
     const ts = this.requireTimestamp(req);
-    const target = req.headers[H_CONTAINER_TARGET] ? parseTarget(req.headers[H_CONTAINER_TARGET] as string) : undefined;
+    const targets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     const st = await this.disk.openObject(p.device, p.part, hash);
     if (st.kind === 'present') await st.obj.fh.close();
     const writer = await this.disk.createWriter(p.device, p.part, hash, 'ts');
@@ -301,7 +300,7 @@ export class StorageNode {
       await writer.abort();
       throw e;
     }
-    if (target) await this.updateContainer(p, target, { ts, size: 0, etag: '', contentType: '', deleted: true });
+    await Promise.all(targets.map((tg) => this.updateContainer(p, tg, { ts, size: 0, etag: '', contentType: '', deleted: true })));
     send(res, st.kind === 'present' ? 204 : 404, { [H_BACKEND_TIMESTAMP]: ts });
   }
 
@@ -503,6 +502,17 @@ export class StorageNode {
     this.client.close();
     await this.dbs.close();
   }
+}
+
+/** Container targets from a header or trailer: comma-separated `ip:port/device/part`. */
+function parseTargets(v: string | string[] | undefined): Target[] {
+  if (v === undefined || v === '') return [];
+  if (Array.isArray(v)) throw new BadRequest('repeated container target');
+  return v.split(',').map((s) => {
+    const t = parseTarget(s.trim());
+    if (!t) throw new BadRequest('bad container target');
+    return t;
+  });
 }
 
 /** Resolves a `Range: bytes=…` header (one range) against the size. */

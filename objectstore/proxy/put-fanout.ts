@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '../common/errors.js';
 import type { NodeClient } from '../node/node-client.js';
-import { H_BACKEND_TIMESTAMP, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
+import { H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
 
 /** How long a node may take to say 100 Continue, or to drain, before it is given up. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -50,7 +50,7 @@ function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeo
   return new Promise((resolve) => {
     const req = client.open({
       host: node.host, port: node.port, method: 'PUT', path: node.path, timestamp,
-      headers: { ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', trailer: T_ETAG },
+      headers: { ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', trailer: `${T_ETAG}, ${H_CONTAINER_TARGET}` },
     });
     const conn: Conn = { node, req, dead: false, deathWaiters: [] };
     let settled = false;
@@ -163,6 +163,12 @@ export async function fanoutPut(client: NodeClient, opts: {
   expectedMd5?: string;
   connectTimeoutMs?: number;
   writeTimeoutMs?: number;
+  /**
+   * Container nodes to send the listing row to. They are shared out over the nodes still
+   * live at the end (sent as a trailer), so every container replica gets the row even when
+   * an object replica failed (Swift spreads X-Container-Host the same way).
+   */
+  containerTargets?: string[];
 }): Promise<FanoutResult> {
   const quorum = Math.floor(opts.replicas / 2) + 1;
   const { conns, conflicts } = await connectAll(client, opts.nodes, opts.replicas, opts.timestamp,
@@ -213,11 +219,13 @@ export async function fanoutPut(client: NodeClient, opts: {
     if (opts.expectedMd5 && opts.expectedMd5.toLowerCase() !== etag) {
       throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
     }
-    for (const c of conns) {
-      if (c.dead) continue;
-      c.req.addTrailers({ [T_ETAG]: etag });
+    const live = conns.filter((c) => !c.dead);
+    const targets = opts.containerTargets ?? [];
+    live.forEach((c, i) => {
+      const mine = targets.filter((_, j) => j % live.length === i);
+      c.req.addTrailers(mine.length ? { [T_ETAG]: etag, [H_CONTAINER_TARGET]: mine.join(',') } : { [T_ETAG]: etag });
       c.req.end();
-    }
+    });
     const results = await Promise.all(conns.map((c) => c.response!));
     const successes = results.filter((r) => r.status === 201 && r.headers.etag === etag).length;
     const newer = results.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));

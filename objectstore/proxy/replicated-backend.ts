@@ -321,20 +321,16 @@ export class ReplicatedBackend implements ObjectBackend {
       const base: Record<string, string> = { [H_METADATA]: encodeJsonHeader(wire) };
       if (input.contentLength !== undefined) base[H_CONTENT_LENGTH] = String(input.contentLength);
       if (input.expectedMd5) base[H_EXPECTED_ETAG] = input.expectedMd5.toLowerCase();
-      let i = 0;
       const nodes = (function* (): Generator<FanoutNode> {
         for (const dev of all()) {
-          const target = targets[i % targets.length];
-          i++;
-          const headers = { ...base };
-          if (target) headers[H_CONTAINER_TARGET] = target;
-          yield { host: dev.ip, port: dev.port, path: nodePath('obj', dev.device, part, account, container, object), headers };
+          yield { host: dev.ip, port: dev.port, path: nodePath('obj', dev.device, part, account, container, object), headers: base };
         }
       })();
       try {
         const r = await fanoutPut(this.client, {
           nodes, replicas: this.replicas('obj'), timestamp: ts, body: input.body,
           contentLength: input.contentLength, expectedMd5: input.expectedMd5, connectTimeoutMs: this.timeoutMs,
+          containerTargets: targets,
         });
         return {
           etag: r.etag, contentLength: r.length, contentType, lastModified: timestampMs(ts), timestamp: ts,
@@ -463,7 +459,11 @@ export class ReplicatedBackend implements ObjectBackend {
       const ts = this.clock.next();
       const targets = this.containerTargets(account, container);
       const { answers, replicas } = await this.writeAll('obj', 'DELETE', account, container, object, ts, {},
-        (i): Record<string, string> => (targets[i] ? { [H_CONTAINER_TARGET]: targets[i]! } : {}));
+        // Two container targets per replica: every container node hears of the delete even
+        // when one object node is down.
+        (i): Record<string, string> => (targets.length
+          ? { [H_CONTAINER_TARGET]: [...new Set([targets[i % targets.length]!, targets[(i + 1) % targets.length]!])].join(',') }
+          : {}));
       const q = quorumOf(replicas);
       const stored = answers.filter((r) => ok(r.status) || r.status === 404 || r.status === 409);
       if (stored.length < q) throw new QuorumNotReached('delete not stored on a majority of nodes');
