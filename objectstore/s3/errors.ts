@@ -90,5 +90,5 @@ export function renderError(err: S3Error, resource: string, requestId: string): 
   return renderXml(el('Error',
     el('Code', err.code), el('Message', err.message),
     ...Object.entries(err.extra).map(([k, v]) => el(k, v)),
-    el('Resource', resource), el('RequestId', requestId)), undefined);
+    el('Resource', resource), el('RequestId', requestId)), null);
 }

@@ -54,7 +54,7 @@ function renderNode(node: XmlNode): string {
 }
 
 /** Renders a document with the XML declaration; `xmlns` is set on the root when given. */
-export function renderXml(root: XmlElement, xmlns: string | undefined = S3_XMLNS): string {
+export function renderXml(root: XmlElement, xmlns: string | null = S3_XMLNS): string {
   const withNs = xmlns ? { ...root, attrs: { xmlns, ...(root.attrs ?? {}) } } : root;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${renderNode(withNs)}`;
 }
