@@ -3,6 +3,7 @@
  * the users, and the HTTP server with the front ends.
  */
 import { readFile } from 'node:fs/promises';
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ClusterConfig } from '../cluster/config.js';
 import { ConfigError } from '../cluster/config.js';
@@ -44,7 +45,9 @@ export async function runProxy(cfg: ClusterConfig, opts: { frontEnds?: FrontEnd[
   const backend = new ReplicatedBackend({ rings, secret: cfg.secret, nodeTimeoutMs: cfg.proxy.nodeTimeoutMs });
   const users = await loadUsers(cfg);
   const frontEnds = opts.frontEnds ?? await loadFrontEnds();
-  const app = await createProxyServer({ backend, users, frontEnds, region: cfg.proxy.region, logger: opts.logger });
+  // Front ends get a key derived from the cluster secret, never the secret the nodes check.
+  const feSecret = createHmac('sha256', cfg.secret).update('ringstack front-end tokens').digest('hex');
+  const app = await createProxyServer({ backend, users, frontEnds, region: cfg.proxy.region, secret: feSecret, logger: opts.logger });
   const url = await app.listen({ port: cfg.proxy.port, host: cfg.proxy.host });
   return {
     app, backend, url,

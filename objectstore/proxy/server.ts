@@ -18,6 +18,8 @@ export interface FrontEndOptions {
   backend: ObjectBackend;
   users: UserDirectory;
   region: string;
+  /** A key every proxy of the cluster shares (derived from the cluster secret), e.g. to sign Swift tokens. */
+  secret?: string;
 }
 
 export type FrontEnd = FastifyPluginAsync<FrontEndOptions> | FastifyPluginCallback<FrontEndOptions>;
@@ -27,6 +29,7 @@ export interface ProxyServerOptions {
   users: UserDirectory;
   frontEnds?: FrontEnd[];
   region?: string;
+  secret?: string;
   logger?: boolean | object;
 }
 
@@ -47,8 +50,9 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Fasti
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-  app.get(HEALTH_PATH, async () => 'ok\n');
-  const feOpts: FrontEndOptions = { backend: opts.backend, users: opts.users, region: opts.region ?? 'us-east-1' };
+  const feOpts: FrontEndOptions = { backend: opts.backend, users: opts.users, region: opts.region ?? 'us-east-1', secret: opts.secret };
   for (const fe of opts.frontEnds ?? []) await app.register(fe as FastifyPluginAsync<FrontEndOptions>, feOpts);
+  // A front end (Swift) may serve the health check itself.
+  if (!app.hasRoute({ method: 'GET', url: HEALTH_PATH })) app.get(HEALTH_PATH, async () => 'ok\n');
   return app;
 }
