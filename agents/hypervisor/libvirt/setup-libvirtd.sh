@@ -50,19 +50,26 @@ set_conf security_driver '"none"'
 conf_changed=0
 [ "$conf_before" = "$(cat "$QEMU_CONF")" ] || conf_changed=1
 
-# 3. Daemons, started directly (works with and without an init system).
-running() { pgrep -x "$1" >/dev/null 2>&1; }
+# 3. Daemons, started directly (works with and without an init system). Each writes a pid file;
+# a daemon counts as running if the process in its pid file is alive.
+pid_of() {
+  pidfile=/var/run/$1.pid
+  [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"
+}
 mkdir -p /var/run/libvirt /var/lib/libvirt/images
-if ! running virtlogd; then
+if [ -z "$(pid_of virtlogd || true)" ]; then
+  rm -f /var/run/virtlogd.pid
   virtlogd -d
 fi
-if running libvirtd && [ "$conf_changed" = 1 ]; then
+pid=$(pid_of libvirtd || true)
+if [ -n "$pid" ] && [ "$conf_changed" = 1 ]; then
   echo "qemu.conf changed: restarting libvirtd"
-  kill "$(pgrep -x libvirtd)"
+  kill "$pid"
   i=0
-  while running libvirtd && [ $i -lt $WAIT_SECONDS ]; do sleep 1; i=$((i + 1)); done
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt $WAIT_SECONDS ]; do sleep 1; i=$((i + 1)); done
+  pid=""
 fi
-if ! running libvirtd; then
+if [ -z "$pid" ]; then
   rm -f /var/run/libvirtd.pid
   libvirtd -d
 fi
