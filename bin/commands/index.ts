@@ -5,6 +5,7 @@ import { objectstoreCommand } from './objectstore.js';
 import { storageNodeCommand } from './storage-node.js';
 import { proxyCommand } from './proxy.js';
 import { validateCommand } from './validate.js';
+import { userCommand } from './user.js';
 
 export const commands: Command[] = [
   ringCommand,
@@ -12,4 +13,5 @@ export const commands: Command[] = [
   storageNodeCommand,
   proxyCommand,
   validateCommand,
+  userCommand,
 ];

@@ -58,20 +58,37 @@ export function newSecretKey(): string {
 export class StoreUserDirectory implements UserDirectory, UserAdmin {
   private readonly cache = new Map<string, { user: User | undefined; until: number }>();
   private readonly staticUsers: Map<string, User>;
+  private readonly base: UserDirectory | undefined;
   private readonly ttlMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly backend: ObjectBackend, opts: { staticUsers?: User[]; ttlMs?: number } = {}) {
+  /**
+   * `staticUsers` and the users of `base` (e.g. the proxy's StaticUserDirectory from
+   * credentials.json) are the configured root users: looked up first, admins.
+   * `now` is for tests of the cache.
+   */
+  constructor(private readonly backend: ObjectBackend,
+    opts: { staticUsers?: User[]; base?: UserDirectory; ttlMs?: number; now?: () => number } = {}) {
     this.staticUsers = new Map((opts.staticUsers ?? []).map((u) => [u.accessKey, { ...u, admin: u.admin ?? true }]));
+    this.base = opts.base;
     this.ttlMs = opts.ttlMs ?? DEFAULT_CACHE_TTL_MS;
+    this.now = opts.now ?? Date.now;
+  }
+
+  private async configured(accessKey: string): Promise<User | undefined> {
+    const s = this.staticUsers.get(accessKey);
+    if (s) return s;
+    const b = await this.base?.lookup(accessKey);
+    return b ? { ...b, admin: b.admin ?? true } : undefined;
   }
 
   async lookup(accessKey: string): Promise<User | undefined> {
-    const s = this.staticUsers.get(accessKey);
-    if (s) return s;
+    const c = await this.configured(accessKey);
+    if (c) return c;
     const hit = this.cache.get(accessKey);
-    if (hit && hit.until > Date.now()) return hit.user;
+    if (hit && hit.until > this.now()) return hit.user;
     const user = await this.read(accessKey);
-    this.cache.set(accessKey, { user, until: Date.now() + this.ttlMs });
+    this.cache.set(accessKey, { user, until: this.now() + this.ttlMs });
     return user;
   }
 
@@ -101,8 +118,8 @@ export class StoreUserDirectory implements UserDirectory, UserAdmin {
   async add(account: string, accessKey = newAccessKey()): Promise<User> {
     if (!ACCOUNT_RE.test(account) || account === SYSTEM_ACCOUNT) throw new BadRequest(`invalid account name "${account}"`);
     if (!ACCESS_KEY_RE.test(accessKey)) throw new BadRequest(`invalid access key "${accessKey}"`);
-    if (this.staticUsers.has(accessKey) || (await this.read(accessKey))) throw new Conflict(`access key ${accessKey} exists`, 'exists');
-    const user: StoredUser = { accessKey, secretKey: newSecretKey(), account, createdAt: Date.now() };
+    if ((await this.configured(accessKey)) || (await this.read(accessKey))) throw new Conflict(`access key ${accessKey} exists`, 'exists');
+    const user: StoredUser = { accessKey, secretKey: newSecretKey(), account, createdAt: this.now() };
     try {
       await this.write(user, true);
     } catch (e) {
@@ -113,7 +130,9 @@ export class StoreUserDirectory implements UserDirectory, UserAdmin {
   }
 
   async list(): Promise<UserSummary[]> {
-    const out: UserSummary[] = [...this.staticUsers.values()].map((u) => ({ accessKey: u.accessKey, account: u.account, createdAt: 0, static: true }));
+    const base = this.base as (UserDirectory & { users?: () => User[] }) | undefined;
+    const configured = [...this.staticUsers.values(), ...(typeof base?.users === 'function' ? base.users() : [])];
+    const out: UserSummary[] = configured.map((u) => ({ accessKey: u.accessKey, account: u.account, createdAt: 0, static: true }));
     let marker: string | undefined;
     try {
       for (;;) {
@@ -133,7 +152,7 @@ export class StoreUserDirectory implements UserDirectory, UserAdmin {
   }
 
   private async existing(accessKey: string): Promise<StoredUser> {
-    if (this.staticUsers.has(accessKey)) throw new BadRequest(`${accessKey} is a configured (root) user; change it in credentials.json`);
+    if (await this.configured(accessKey)) throw new BadRequest(`${accessKey} is a configured (root) user; change it in credentials.json`);
     const u = await this.read(accessKey);
     if (!u) throw new NotFound(`no user with access key ${accessKey}`, 'object');
     return u;
@@ -151,4 +170,10 @@ export class StoreUserDirectory implements UserDirectory, UserAdmin {
     await this.write(updated, false);
     return { accessKey, secretKey: updated.secretKey, account: u.account };
   }
+}
+
+/** True when a directory can also manage users (a StoreUserDirectory or alike). */
+export function isUserAdmin(d: unknown): d is UserAdmin {
+  const o = d as Partial<UserAdmin> | undefined;
+  return !!o && typeof o.add === 'function' && typeof o.list === 'function' && typeof o.remove === 'function' && typeof o.rotateKey === 'function';
 }

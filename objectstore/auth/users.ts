@@ -29,4 +29,8 @@ export class StaticUserDirectory implements UserDirectory {
   async lookup(accessKey: string): Promise<User | undefined> {
     return this.byKey.get(accessKey);
   }
+  /** The configured users (for listings; secrets included, so keep it server-side). */
+  users(): User[] {
+    return [...this.byKey.values()];
+  }
 }

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ObjectBackend } from '../proxy/backend.js';
 import type { UserDirectory } from '../auth/users.js';
-import type { UserAdmin } from '../auth/store-user-directory.js';
+import { isUserAdmin, StoreUserDirectory, type UserAdmin } from '../auth/store-user-directory.js';
 import { S3Error, toS3Error } from './errors.js';
 import { authenticate } from './sigv4.js';
 import { resolveTarget, type S3Options, type S3Request } from './request.js';
@@ -26,7 +26,14 @@ const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'] as const;
 
 export interface S3PluginOptions {
   backend: ObjectBackend;
+  /**
+   * Who may call. A directory that can also manage users (StoreUserDirectory) is used as is;
+   * any other (the proxy's static root users) is layered under a StoreUserDirectory on
+   * `backend`, its users being the admins, unless `storeUsers` is false.
+   */
   users: UserDirectory;
+  /** Keep users added with `ringstack user` in the store (default true). */
+  storeUsers?: boolean;
   region?: string;
   /** Base domain for virtual-host-style addressing, e.g. `s3.example.test`. */
   domain?: string;
@@ -42,8 +49,15 @@ function rawBody(request: FastifyRequest): Readable {
 }
 
 export async function s3Plugin(app: FastifyInstance, opts: S3PluginOptions): Promise<void> {
+  let users = opts.users;
+  let userAdmin = opts.userAdmin ?? (isUserAdmin(users) ? users : undefined);
+  if (!userAdmin && opts.storeUsers !== false) {
+    const layered = new StoreUserDirectory(opts.backend, { base: opts.users });
+    users = layered;
+    userAdmin = layered;
+  }
   const options: S3Options = {
-    backend: opts.backend, users: opts.users, region: opts.region ?? DEFAULT_REGION, domain: opts.domain, userAdmin: opts.userAdmin,
+    backend: opts.backend, users, region: opts.region ?? DEFAULT_REGION, domain: opts.domain ?? process.env.RINGSTACK_S3_DOMAIN, userAdmin,
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
@@ -78,3 +92,4 @@ export async function s3Plugin(app: FastifyInstance, opts: S3PluginOptions): Pro
 }
 
 export { S3Error };
+export default s3Plugin;
