@@ -96,9 +96,11 @@ export interface GitTestServer {
   close(): Promise<void>;
 }
 
-export async function startGitServer(opts: GitPluginOptions): Promise<GitTestServer> {
+/** Starts a server with the Git plugin; `extra` registers more plugins before it listens. */
+export async function startGitServer(opts: GitPluginOptions, extra?: (app: FastifyInstance) => Promise<void>): Promise<GitTestServer> {
   const app = Fastify({ logger: false });
   await app.register(gitPlugin, opts);
+  if (extra) await extra(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
