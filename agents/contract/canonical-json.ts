@@ -11,55 +11,134 @@
 /** Thrown for values that have no canonical JSON form. */
 export class NotCanonicalJsonError extends Error {
   override name = 'NotCanonicalJsonError';
-  constructor(readonly path: string, what: string) {
+  constructor(readonly path: string, readonly what: string) {
     super(`${path || '<root>'}: ${what} cannot be written as canonical JSON`);
   }
 }
 
-/** Serialises `value` canonically; `indent` > 0 pretty-prints with that many spaces. */
-export function canonicalJson(value: unknown, indent = 0): string {
-  const out: string[] = [];
-  write(value, '', indent > 0 ? ' '.repeat(indent) : '', '', out);
-  return out.join('');
+/** Quoted keys, cached: state documents repeat a few hundred distinct keys many times. */
+const quotedKeys = new Map<string, string>();
+const MAX_CACHED_KEYS = 10_000;
+
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < MAX_CACHED_KEYS) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
-function write(value: unknown, path: string, step: string, pad: string, out: string[]): void {
-  if (value === null) { out.push('null'); return; }
-  switch (typeof value) {
-    case 'string': out.push(JSON.stringify(value)); return;
-    case 'boolean': out.push(value ? 'true' : 'false'); return;
-    case 'number':
-      if (!Number.isFinite(value)) throw new NotCanonicalJsonError(path, String(value));
-      out.push(JSON.stringify(value));
-      return;
-    case 'object': break;
-    default: throw new NotCanonicalJsonError(path, typeof value);
-  }
-  if (value instanceof Date) { out.push(JSON.stringify(value.toISOString())); return; }
-  const inner = pad + step;
-  const nl = step ? '\n' : '';
-  const colon = step ? ': ' : ':';
-  if (Array.isArray(value)) {
-    if (value.length === 0) { out.push('[]'); return; }
-    out.push('[');
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      out.push(nl, inner);
-      const item = value[i];
-      if (item === undefined) throw new NotCanonicalJsonError(`${path}[${i}]`, 'undefined');
-      write(item, `${path}[${i}]`, step, inner, out);
+/**
+ * Serialises `value` canonically; `indent` > 0 pretty-prints with that many spaces.
+ * `known` maps objects to their already computed compact canonical text (a writer that
+ * serialises the same sub-objects many times, like per-host states, fills it); it is only
+ * used for compact output.
+ */
+export function canonicalJson(value: unknown, indent = 0, known?: WeakMap<object, string>): string {
+  const trail: Array<string | number> = [];
+  try {
+    return indent > 0 ? pretty(value, ' '.repeat(indent), '', trail) : compact(value, trail, known);
+  } catch (e) {
+    if (e instanceof NotCanonicalJsonError) {
+      const path = trail.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${k}` : k), '');
+      throw new NotCanonicalJsonError(path, e.what);
     }
-    out.push(nl, pad, ']');
-    return;
+    throw e;
   }
-  const keys = Object.keys(value as object).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-  if (keys.length === 0) { out.push('{}'); return; }
-  out.push('{');
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (i > 0) out.push(',');
-    out.push(nl, inner, JSON.stringify(k), colon);
-    write((value as Record<string, unknown>)[k], path ? `${path}.${k}` : k, step, inner, out);
+}
+
+/** A scalar's JSON text, or undefined for objects and arrays. Throws for unwritable values. */
+function scalar(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string': return JSON.stringify(value);
+    case 'boolean': return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new NotCanonicalJsonError('', String(value));
+      return JSON.stringify(value);
+    case 'object':
+      return value instanceof Date ? JSON.stringify(value.toISOString()) : undefined;
+    default: throw new NotCanonicalJsonError('', typeof value);
   }
-  out.push(nl, pad, '}');
+}
+
+// `trail` holds the path of the value being written; on error it is left as is for the message.
+function compact(value: unknown, trail: Array<string | number>, known?: WeakMap<object, string>): string {
+  const s = scalar(value);
+  if (s !== undefined) return s;
+  if (known) {
+    const k = known.get(value as object);
+    if (k !== undefined) return k;
+  }
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      trail.push(i);
+      if (item === undefined) throw new NotCanonicalJsonError('', 'undefined');
+      out += (i ? ',' : '') + compact(item, trail, known);
+      trail.pop();
+    }
+    return out + ']';
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    trail.push(k);
+    out += (first ? '' : ',') + quoteKey(k) + ':' + compact(v, trail, known);
+    trail.pop();
+    first = false;
+  }
+  return out + '}';
+}
+
+function pretty(value: unknown, step: string, pad: string, trail: Array<string | number>): string {
+  const s = scalar(value);
+  if (s !== undefined) return s;
+  const inner = pad + step;
+  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      trail.push(i);
+      if (value[i] === undefined) throw new NotCanonicalJsonError('', 'undefined');
+      parts.push(inner + pretty(value[i], step, inner, trail));
+      trail.pop();
+    }
+    return parts.length ? `[\n${parts.join(',\n')}\n${pad}]` : '[]';
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj).sort()) {
+    if (obj[k] === undefined) continue;
+    trail.push(k);
+    parts.push(`${inner}${quoteKey(k)}: ${pretty(obj[k], step, inner, trail)}`);
+    trail.pop();
+  }
+  return parts.length ? `{\n${parts.join(',\n')}\n${pad}}` : '{}';
+}
+
+/** The members of an object as sorted `[key, canonical value text]` pairs (undefined dropped). */
+export function canonicalEntries(obj: Record<string, unknown>, known?: WeakMap<object, string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const k of Object.keys(obj).sort()) {
+    if (obj[k] !== undefined) out.push([k, canonicalJson(obj[k], 0, known)]);
+  }
+  return out;
+}
+
+/** Compact object text from sorted entries (see canonicalEntries). */
+export function joinEntries(entries: Array<[string, string]>): string {
+  let out = '{';
+  for (let i = 0; i < entries.length; i++) out += (i ? ',' : '') + quoteKey(entries[i]![0]) + ':' + entries[i]![1];
+  return out + '}';
+}
+
+/** Sorted entries plus extra members (keys not already present), still sorted. */
+export function withEntries(entries: Array<[string, string]>, extra: Record<string, unknown>): Array<[string, string]> {
+  const add = Object.keys(extra).filter((k) => extra[k] !== undefined).map((k): [string, string] => [k, canonicalJson(extra[k])]);
+  return [...entries, ...add].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }

@@ -6,7 +6,7 @@
  * with their target, and the validator decides. Dot-folders and dot-files are skipped.
  */
 import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { ManifestSourceError } from './errors.js';
 
@@ -73,18 +73,11 @@ export class DirectorySource implements ManifestSource {
 
   async read(path: string): Promise<Buffer> {
     checkRelative(path);
-    let fh;
     try {
-      fh = await open(join(this.root, path), constants.O_RDONLY | constants.O_NOFOLLOW);
+      // O_NOFOLLOW: a file swapped for a symlink after list() is refused, not followed.
+      return await readFile(join(this.root, path), { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
     } catch (e) {
       throw new ManifestSourceError(`cannot read ${path}: ${(e as Error).message}`, e);
-    }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new ManifestSourceError(`${path} is not a regular file`);
-      return await fh.readFile();
-    } finally {
-      await fh.close();
     }
   }
 

@@ -18,10 +18,31 @@ export interface WalkContext {
   pos: Map<string, number>;
 }
 
+/**
+ * Interned field paths: every document of a kind visits the same paths, so sharing one string
+ * per path keeps the position maps of 10,000s of manifests small and avoids garbage.
+ */
+const interned = new Map<string, Map<string | number, { path: string; key: string }>>();
+const MAX_INTERNED_PARENTS = 50_000;
+
+function child(parent: string, key: string | number): { path: string; key: string } {
+  let m = interned.get(parent);
+  if (m === undefined) {
+    m = new Map();
+    if (interned.size < MAX_INTERNED_PARENTS) interned.set(parent, m);
+  }
+  let c = m.get(key);
+  if (c === undefined) {
+    const path = typeof key === 'number' ? `${parent}[${key}]` : parent ? `${parent}.${key}` : key;
+    c = { path, key: `^${path}` };
+    m.set(key, c);
+  }
+  return c;
+}
+
 /** `a.b`, `a[0]`: the path of a child. */
 export function childPath(parent: string, key: string | number): string {
-  if (typeof key === 'number') return `${parent}[${key}]`;
-  return parent ? `${parent}.${key}` : key;
+  return child(parent, key).path;
 }
 
 function describe(value: unknown): string {
@@ -161,8 +182,9 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
           continue;
         }
         const key = keyNode.value;
-        const p = childPath(path, key);
-        ctx.pos.set(`^${p}`, kOffset);
+        const c = child(path, key);
+        const p = c.path;
+        ctx.pos.set(c.key, kOffset);
         let sub: Field;
         if (field.t === 'map') {
           const why = field.keyCheck?.(key);
@@ -186,13 +208,14 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
       if (field.t === 'object') {
         for (const [key, sub] of Object.entries(field.fields)) {
           if (key in out) continue;
-          const p = childPath(path, key);
+          const c = child(path, key);
+          const p = c.path;
           if (sub.required) {
-            if (!ctx.pos.has(`^${p}`)) {
+            if (!ctx.pos.has(c.key)) {
               ctx.report(p, keyOffset, `missing required field "${key}"`);
               ok = false;
             }
-          } else if ('default' in sub && sub.default !== undefined && !ctx.pos.has(`^${p}`)) {
+          } else if ('default' in sub && sub.default !== undefined && !ctx.pos.has(c.key)) {
             out[key] = sub.default;
           }
         }

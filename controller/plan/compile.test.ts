@@ -4,7 +4,7 @@ import { canonicalJson } from '../../agents/contract/canonical-json.js';
 import { MemorySource } from '../manifests/source.js';
 import { BASE, instance } from '../manifests/test-fixtures.js';
 import { validate } from '../manifests/validate.js';
-import { compile, type CompileInput } from './compile.js';
+import { compile, serializeCompiled, type CompileInput } from './compile.js';
 import type { SchedulerHost } from './scheduler.js';
 
 const NOW = '2026-01-01T12:00:00.000Z';
@@ -42,6 +42,11 @@ t.test('same commit and hosts give byte-identical state, whatever the file order
   const [web, api] = f['web.yaml']!.split('---\n');
   const c = await build({ ...f, 'web.yaml': web!, 'z/api.yml': api! });
   t.equal(bytes(a), bytes(c));
+  // The fast serialiser reuses remembered text; it must give exactly the plain canonical bytes.
+  const fast = serializeCompiled(a);
+  t.equal(fast.desired, canonicalJson(a.desired));
+  for (const [name, h] of Object.entries(a.hosts)) t.equal(fast.hosts[name], canonicalJson(h), `host ${name}`);
+  t.same(JSON.parse(fast.desired), a.desired);
 });
 
 t.test('desired state content: ids, identities, disks, nics, placements', async (t) => {

@@ -12,7 +12,7 @@
  *   so an agent's desired.json keeps its bytes (and ETag) when nothing changed for it;
  * - the lastTransitionTime of an Unschedulable condition is kept while it stays unschedulable.
  */
-import { canonicalJson } from '../../agents/contract/canonical-json.js';
+import { canonicalEntries, canonicalJson, joinEntries, withEntries } from '../../agents/contract/canonical-json.js';
 import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
 import {
   STATE_FORMAT_VERSION, type DesiredImage, type DesiredInstance, type DesiredNetwork, type DesiredResources,
@@ -51,10 +51,30 @@ function iso(t: Date | string | number): string {
   return new Date(t instanceof Date ? t.getTime() : t).toISOString();
 }
 
-/** Sets `hash` and `revision`: the previous revision when the content is unchanged. */
+/**
+ * Canonical text of every resource and host state compile made, so that serialising the
+ * whole state and each host's share reuses it instead of walking the same objects again.
+ */
+const serialized = new WeakMap<object, string>();
+
+/**
+ * Adds `hash` (of the canonical content) and `revision` (the previous one when the content is
+ * unchanged) and remembers the canonical text of the result.
+ */
 function stamp<T extends { revision: string; hash: string }>(r: Omit<T, 'revision' | 'hash'>, prev: T | undefined, revision: string): T {
-  const hash = contentHash(canonicalJson(r));
-  return { ...r, hash, revision: prev && prev.hash === hash ? prev.revision : revision } as T;
+  const entries = canonicalEntries(r as Record<string, unknown>, serialized);
+  const hash = contentHash(joinEntries(entries));
+  const rev = prev && prev.hash === hash ? prev.revision : revision;
+  const out = { ...r, hash, revision: rev } as T;
+  serialized.set(out, joinEntries(withEntries(entries, { hash, revision: rev })));
+  return out;
+}
+
+/** Canonical JSON text of a compile result's documents (fast: reuses what compile computed). */
+export function serializeCompiled(result: CompileResult): { desired: string; hosts: Record<string, string> } {
+  const hosts: Record<string, string> = {};
+  for (const [name, h] of Object.entries(result.hosts)) hosts[name] = canonicalJson(h, 0, serialized);
+  return { desired: canonicalJson(result.desired, 0, serialized), hosts };
 }
 
 function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
@@ -302,10 +322,12 @@ export function compile(input: CompileInput): CompileResult {
     const res = perHost.get(name)!;
     const zone = zoneOf.get(name) ?? previous?.hosts[name]?.zone ?? '';
     const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
-    const hash = contentHash(canonicalJson(content));
+    const entries = canonicalEntries(content, serialized);
+    const hash = contentHash(joinEntries(entries));
     const prev = previous?.hosts[name];
     const hostRevision = prev && prev.hash === hash ? prev.revision : revision;
     hosts[name] = { ...content, hash, revision: hostRevision };
+    serialized.set(hosts[name]!, joinEntries(withEntries(entries, { hash, revision: hostRevision })));
     const h = listed.get(name);
     desired.hosts[name] = {
       zone, vcpus: h?.vcpus ?? prev?.vcpus ?? 0, memoryMiB: h?.memoryMiB ?? prev?.memoryMiB ?? 0, diskGiB: h?.diskGiB ?? prev?.diskGiB ?? 0,
