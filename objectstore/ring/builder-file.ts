@@ -15,6 +15,8 @@ import { writeFileAtomic } from './atomic-write.js';
 
 export const BUILDER_FORMAT = 'ringstack-builder';
 export const BUILDER_FORMAT_VERSION = 1;
+/** Fast compression: builder files are rewritten on every command and read only by ringstack. */
+const BUILDER_GZIP_LEVEL = 1;
 
 function u16ToBase64(a: Uint16Array): string {
   const b = Buffer.alloc(a.length * 2);
@@ -49,7 +51,7 @@ export function encodeBuilder(b: RingBuilder): Buffer {
     last_part_moves: Buffer.from(s.lastPartMoves.buffer, s.lastPartMoves.byteOffset, s.lastPartMoves.length).toString('base64'),
     replica2part2dev: s.replica2part2dev ? s.replica2part2dev.map(u16ToBase64) : null,
   };
-  return gzipSync(JSON.stringify(doc), { level: 6 });
+  return gzipSync(JSON.stringify(doc), { level: BUILDER_GZIP_LEVEL });
 }
 
 function num(doc: Record<string, unknown>, key: string, file: string): number {

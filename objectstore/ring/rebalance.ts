@@ -198,40 +198,52 @@ export function assignPartitions(inp: AssignInput): AssignResult {
     }
   };
 
+  // Placement state for the partition being placed: the devices of its other replicas.
+  let k = 0;
+  const countIn = (tiers: Int32Array, t: number, treeOnly: boolean): number => {
+    let c = 0;
+    for (let j = 0; j < k; j++) {
+      const o = others[j]!;
+      if (tiers[o] === t && (!treeOnly || idx.inTree[o])) c++;
+    }
+    return c;
+  };
+  /** The child tier with the most room that can take one more replica of this partition. */
+  const pickTier = (cands: ArrayLike<number>, tiers: Int32Array, max: Int32Array, devCount: Int32Array,
+    room: Float64Array, raw: Float64Array): number => {
+    for (let strict = 1; strict >= 0; strict--) {
+      let best = -1;
+      for (let c = 0; c < cands.length; c++) {
+        const t = cands[c]!;
+        if (best >= 0 && (room[t]! < room[best]! || (room[t] === room[best] && raw[t]! <= raw[best]!))) continue;
+        if (k > 0) {
+          if (countIn(tiers, t, true) >= devCount[t]!) continue;
+          if (strict && countIn(tiers, t, false) >= max[t]!) continue;
+        } else if (max[t]! < 1 && strict) continue;
+        best = t;
+      }
+      if (best >= 0) return best;
+    }
+    return -1;
+  };
   const place = (p: number, r: number): void => {
-    let k = 0;
+    k = 0;
     for (let s = 0; s < R; s++) {
       const e = a[s]![p]!;
       if (s !== r && e !== NONE_DEV) others[k++] = e;
     }
-    const countIn = (tiers: Int32Array, t: number, treeOnly: boolean): number => {
-      let c = 0;
-      for (let j = 0; j < k; j++) if (tiers[others[j]!] === t && (!treeOnly || idx.inTree[others[j]!])) c++;
-      return c;
-    };
-    const pickTier = (cands: ArrayLike<number>, tiers: Int32Array, max: Int32Array, devCount: Int32Array,
-      room: Float64Array, raw: Float64Array): number => {
-      for (let strict = 1; strict >= 0; strict--) {
-        let best = -1;
-        for (let c = 0; c < cands.length; c++) {
-          const t = cands[c]!;
-          if (countIn(tiers, t, true) >= devCount[t]!) continue;
-          if (strict && countIn(tiers, t, false) >= max[t]!) continue;
-          if (best < 0 || room[t]! > room[best]! || (room[t] === room[best] && raw[t]! > raw[best]!)) best = t;
-        }
-        if (best >= 0) return best;
-      }
-      return -1;
-    };
     const region = pickTier(allRegions, idx.region, maxR, devsInRegion, roomRegion, rawRegion);
     const zone = region < 0 ? -1 : pickTier(tree.regionZones[region]!, idx.zone, maxZ, devsInZone, roomZone, rawZone);
     const ip = zone < 0 ? -1 : pickTier(tree.zoneIps[zone]!, idx.ip, maxI, devsInIp, roomIp, rawIp);
     let dev = -1;
     if (ip >= 0) {
-      for (const d of tree.ipDevs[ip]!) {
+      const list = tree.ipDevs[ip]!;
+      for (let c = 0; c < list.length; c++) {
+        const d = list[c]!;
+        if (dev >= 0 && want[d]! <= want[dev]!) continue;
         let taken = false;
         for (let j = 0; j < k; j++) if (others[j] === d) taken = true;
-        if (!taken && (dev < 0 || want[d]! > want[dev]!)) dev = d;
+        if (!taken) dev = d;
       }
     }
     if (dev < 0) throw new BuilderError(`no device can take partition ${p} replica ${r}`);
