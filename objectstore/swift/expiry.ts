@@ -116,3 +116,21 @@ export async function sweepExpired(backend: ObjectBackend, account: string, nowM
   }
   return reaped;
 }
+
+/**
+ * Sweeps every account that has expiring objects (the containers of `.expiring_objects`).
+ * The plugin runs it periodically so expired objects leave the disks even when nobody lists.
+ */
+export async function sweepAllAccounts(backend: ObjectBackend, nowMs = Date.now()): Promise<number> {
+  let reaped = 0;
+  let marker: string | undefined;
+  for (;;) {
+    const page = await backend.listContainers(EXPIRING_ACCOUNT, { marker, limit: SWEEP_BATCH });
+    for (const e of page.entries) {
+      if (!('name' in e)) continue;
+      marker = e.name;
+      reaped += await sweepExpired(backend, e.name, nowMs);
+    }
+    if (!page.truncated || page.entries.length === 0) return reaped;
+  }
+}

@@ -17,6 +17,7 @@ import { authorize, DEFAULT_TOKEN_TTL_SECONDS, login, RESELLER_PREFIX } from './
 import { handleContainer } from './containers.js';
 import { newTransId, type SwiftContext, type SwiftResponse } from './context.js';
 import { toSwiftResponse } from './errors.js';
+import { sweepAllAccounts } from './expiry.js';
 import { capabilities } from './info.js';
 import { header } from './metadata.js';
 import { handleObject } from './objects.js';
@@ -30,7 +31,12 @@ export interface SwiftPluginOptions {
   tokenTtlSeconds?: number;
   /** Scheme, host and port clients should use (X-Storage-Url); default: the request's Host. */
   storageUrlBase?: string;
+  /** How often expired objects are removed in the background; 0 turns it off. */
+  expirerIntervalMs?: number;
 }
+
+/** Default pause between background expiry sweeps. */
+export const DEFAULT_EXPIRER_INTERVAL_MS = 5 * 60 * 1000;
 
 const SWIFT_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY'];
 const AUTH_PATHS = ['/auth/v1.0', '/auth/v1.0/', '/v1.0'];
@@ -52,9 +58,27 @@ function sendError(reply: FastifyReply, err: unknown, transId: string): FastifyR
   return send(reply, { ...res, body: res.body }, transId);
 }
 
+/** Runs sweepAllAccounts every `intervalMs` (one sweep at a time) until the server closes. */
+function startExpirer(app: FastifyInstance, backend: ObjectBackend, intervalMs: number): void {
+  if (intervalMs <= 0) return;
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = sweepAllAccounts(backend)
+      .catch((err: unknown) => app.log.warn({ err }, 'swift expirer sweep failed'))
+      .finally(() => { running = undefined; });
+  }, intervalMs);
+  timer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+}
+
 export async function swiftPlugin(app: FastifyInstance, opts: SwiftPluginOptions): Promise<void> {
   const ttl = opts.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
+  startExpirer(app, opts.backend, opts.expirerIntervalMs ?? DEFAULT_EXPIRER_INTERVAL_MS);
 
   app.get('/info', async (_req, reply) => {
     reply.header('content-type', 'application/json; charset=UTF-8');

@@ -188,6 +188,18 @@ t.test('X-Delete-After and X-Delete-At expire objects', async (t) => {
   t.equal((await call('/c/rewrite')).text, 'y');
 });
 
+t.test('the background expirer removes expired objects nobody reads', async (t) => {
+  const { call, server } = await swiftSession(t, { expirerIntervalMs: 300 });
+  await call('/c', { method: 'PUT' });
+  await call('/c/gone', { method: 'PUT', body: 'x', headers: { 'x-delete-after': '1' } });
+  await call('/c/kept', { method: 'PUT', body: 'y' });
+  t.equal((await server.backend.headObject('test', 'c', 'gone')).contentLength, 1, 'stored until its time');
+  await new Promise((r) => setTimeout(r, 2500));
+  await t.rejects(server.backend.headObject('test', 'c', 'gone'), { name: 'NotFound' }, 'removed from the backend without any request');
+  t.equal((await server.backend.headObject('test', 'c', 'kept')).contentLength, 1);
+  t.same((await server.backend.listObjects('.expiring_objects', 'test')).entries, [], 'index entry dropped');
+});
+
 t.test('server-side copy: X-Copy-From and COPY', async (t) => {
   const { call } = await swiftSession(t);
   await call('/c', { method: 'PUT' });

@@ -24,7 +24,7 @@ export interface TestSwiftServer {
   close(): Promise<void>;
 }
 
-export async function startTestSwiftServer(opts: { backend?: ObjectBackend; tokenTtlSeconds?: number; secret?: string } = {}): Promise<TestSwiftServer> {
+export async function startTestSwiftServer(opts: { backend?: ObjectBackend; tokenTtlSeconds?: number; secret?: string; expirerIntervalMs?: number } = {}): Promise<TestSwiftServer> {
   const backend = opts.backend ?? new MemoryBackend();
   const app = Fastify({
     logger: false,
@@ -36,7 +36,7 @@ export async function startTestSwiftServer(opts: { backend?: ObjectBackend; toke
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   await app.register(swiftPlugin, {
     backend, users: new StaticUserDirectory(TEST_USERS), secret: opts.secret ?? 'cluster-secret',
-    tokenTtlSeconds: opts.tokenTtlSeconds,
+    tokenTtlSeconds: opts.tokenTtlSeconds, expirerIntervalMs: opts.expirerIntervalMs,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
