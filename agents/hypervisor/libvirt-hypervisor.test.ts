@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,9 +84,24 @@ t.test('qemu: image made by qemu-img, uploaded, probed, used as a backing store'
   const info = JSON.parse(stdout) as Record<string, unknown>;
   t.match(info, { format: 'qcow2', 'virtual-size': 96 * MIB, 'backing-filename': base.path, 'backing-filename-format': 'qcow2' });
 
-  await hv.defineDomain({ name: `${id}-vm`, vcpus: 1, memoryMiB: 64, disks: [{ path: disk.path, format: 'qcow2', target: 'vda' }], nics: [] });
+  // A cdrom as the agent attaches cloud-init seeds (any file serves as the medium here).
+  const seed = join(dir, 'seed.iso');
+  await writeFile(seed, Buffer.alloc(MIB));
+  await hv.defineDomain({
+    name: `${id}-vm`,
+    vcpus: 1,
+    memoryMiB: 64,
+    disks: [
+      { path: disk.path, format: 'qcow2', target: 'vda' },
+      { path: seed, format: 'raw', target: 'sda', device: 'cdrom' },
+    ],
+    nics: [],
+  });
   await hv.startDomain(`${id}-vm`);
   t.equal(await virsh('qemu:///system', 'domstate', `${id}-vm`), 'running');
+  const blk = await virsh('qemu:///system', 'domblklist', '--details', `${id}-vm`);
+  t.match(blk, new RegExp(`file\\s+disk\\s+vda\\s+${disk.path}`), 'virsh sees the overlay as vda');
+  t.match(blk, new RegExp(`file\\s+cdrom\\s+sda\\s+${seed}`), 'virsh sees the seed as a cdrom');
   t.ok((await hv.getDomain(`${id}-vm`)).cpuTimeNs > 0, 'the guest used CPU');
   await hv.deleteDomain(`${id}-vm`);
   await t.rejects(virsh('qemu:///system', 'domstate', `${id}-vm`), Error, 'virsh no longer finds it');

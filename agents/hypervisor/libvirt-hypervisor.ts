@@ -259,26 +259,49 @@ export class LibvirtHypervisor implements Hypervisor {
     if (!hosts) throw new InvalidSpecError(`network '${network}' has no DHCP service`);
     const clash = hosts.find((h) => h.ip === host.ip && h.mac !== host.mac);
     if (clash) throw new AlreadyExistsError('dhcp-host', host.ip);
-    const current = hosts.find((h) => h.mac === host.mac);
-    if (current && current.ip === host.ip && current.name === host.name) return;
-    // MODIFY cannot change the IP of an entry in every libvirt version: delete, then add.
-    if (current) await this.updateDhcp(info, NetworkUpdateCommand.DELETE, current);
-    await this.updateDhcp(info, NetworkUpdateCommand.ADD_LAST, host);
+    for (const scope of await this.dhcpScopes(network)) {
+      const current = scope.hosts.find((h) => h.mac === host.mac);
+      if (current && current.ip === host.ip && current.name === host.name) continue;
+      // MODIFY cannot change the IP of an entry in every libvirt version: delete, then add.
+      if (current) await this.updateDhcp(network, NetworkUpdateCommand.DELETE, current, scope.flag);
+      await this.updateDhcp(network, NetworkUpdateCommand.ADD_LAST, host, scope.flag);
+    }
   }
 
   async removeDhcpHost(network: string, mac: string): Promise<void> {
-    const info = await this.getNetwork(network);
-    const current = info.ipv4.dhcp?.hosts?.find((h) => h.mac === mac.toLowerCase());
-    if (!current) throw new NotFoundError('dhcp-host', mac);
-    await this.updateDhcp(info, NetworkUpdateCommand.DELETE, current);
+    let found = false;
+    for (const scope of await this.dhcpScopes(network)) {
+      const current = scope.hosts.find((h) => h.mac === mac.toLowerCase());
+      if (!current) continue;
+      found = true;
+      await this.updateDhcp(network, NetworkUpdateCommand.DELETE, current, scope.flag);
+    }
+    if (!found) throw new NotFoundError('dhcp-host', mac);
   }
 
-  private async updateDhcp(info: NetworkInfo, command: number, host: DhcpHost): Promise<void> {
-    const flags = info.active
-      ? NetworkUpdateFlags.AFFECT_LIVE | NetworkUpdateFlags.AFFECT_CONFIG
-      : NetworkUpdateFlags.AFFECT_CONFIG;
-    await this.run({ network: info.name }, async () => {
-      const net = await this.conn.networks.lookupByName(info.name);
+  /**
+   * The DHCP host lists to edit: the persistent definition, and the live one if the network
+   * runs. They differ after a redefinition of an active network, so each is edited on its own.
+   */
+  private async dhcpScopes(network: string): Promise<{ flag: number; hosts: DhcpHost[] }[]> {
+    return this.run({ network }, async () => {
+      const calls = this.conn.networks;
+      const net = await calls.lookupByName(network);
+      const hostsOf = (xml: string): DhcpHost[] => parseNetworkXml(xml).ipv4.dhcp?.hosts ?? [];
+      const scopes = [{
+        flag: NetworkUpdateFlags.AFFECT_CONFIG,
+        hosts: hostsOf(await retryWithoutFlags((flags) => calls.getXmlDesc(net, flags), NetworkXmlFlags.INACTIVE)),
+      }];
+      if (await calls.isActive(net)) {
+        scopes.push({ flag: NetworkUpdateFlags.AFFECT_LIVE, hosts: hostsOf(await calls.getXmlDesc(net, 0)) });
+      }
+      return scopes;
+    });
+  }
+
+  private async updateDhcp(network: string, command: number, host: DhcpHost, flags: number): Promise<void> {
+    await this.run({ network }, async () => {
+      const net = await this.conn.networks.lookupByName(network);
       await this.conn.networks.update(net, command, NetworkSection.IP_DHCP_HOST, FIRST_IP, dhcpHostXml(host), flags);
     });
   }
