@@ -21,9 +21,9 @@ export const AGENT = 'agent=ringstack/0.1';
  */
 export const RECEIVE_CAPS = ['report-status', 'delete-refs', 'side-band-64k', 'ofs-delta', 'no-thin', AGENT];
 
-/** Capabilities of our upload-pack (no multi_ack, no shallow: see upload-pack.ts). */
+/** Capabilities of our upload-pack (no shallow, no `ready`: see upload-pack.ts). */
 export function uploadCaps(snapshot: RefSnapshot): string[] {
-  const caps = ['side-band-64k', 'ofs-delta', 'no-progress'];
+  const caps = ['multi_ack_detailed', 'side-band-64k', 'ofs-delta', 'no-progress'];
   if (snapshot.headOid) caps.push(`symref=HEAD:${snapshot.headTarget}`);
   caps.push(AGENT);
   return caps;

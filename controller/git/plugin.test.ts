@@ -128,6 +128,33 @@ t.test('git CLI against the endpoint', async (t) => {
     t.equal(fsck.code, 0, fsck.stderr);
   });
 
+  await t.test('fetch negotiates when the client has many commits the server lacks', async (t) => {
+    const clone = path.join(sb.root, 'clone');
+    for (let i = 0; i < 60; i++) await sb.commit(clone, { 'local.yaml': `i: ${i}\n` }, `local ${i}`);
+    const c5 = await sb.commit(work, { 'instances/cache.yaml': 'kind: Instance\n' }, 'cache');
+    await sb.gitOk(work, 'push', 'origin', 'main');
+    const f = await sb.git(clone, 'fetch', 'origin');
+    t.equal(f.code, 0, f.stderr);
+    t.equal((await sb.gitOk(clone, 'rev-parse', 'origin/main')).trim(), c5);
+    const fsck = await sb.git(clone, 'fsck');
+    t.equal(fsck.code, 0, fsck.stderr);
+  });
+
+  await t.test('two racing pushes: one wins, the other is told to fetch first', async (t) => {
+    const other = path.join(sb.root, 'other');
+    await sb.gitOk('.', 'clone', '-q', url, 'other');
+    await sb.gitOk(work, 'pull', '-q', '--ff-only', 'origin', 'main');
+    const a = await sb.commit(work, { 'race.yaml': 'winner: a\n' }, 'race a');
+    const b = await sb.commit(other, { 'race.yaml': 'winner: b\n' }, 'race b');
+    const [ra, rb] = await Promise.all([sb.git(work, 'push', 'origin', 'main'), sb.git(other, 'push', 'origin', 'main')]);
+    t.equal([ra.code, rb.code].filter((c) => c === 0).length, 1, 'exactly one push succeeds');
+    const loser = ra.code === 0 ? rb : ra;
+    t.match(loser.stderr, /fetch first|non-fast-forward|rejected/);
+    t.equal(await remoteMain(), ra.code === 0 ? a : b);
+    if (ra.code !== 0) await sb.gitOk(work, 'reset', '-q', '--hard', 'origin/main');
+    await sb.gitOk(work, 'pull', '-q', '--ff-only', 'origin', 'main');
+  });
+
   await t.test('many commits and a few MB in one push', async (t) => {
     let last = '';
     for (let i = 0; i < 40; i++) {
@@ -140,7 +167,7 @@ t.test('git CLI against the endpoint', async (t) => {
     t.equal(r2.code, 0, r2.stderr);
     const fsck = await sb.git(path.join(sb.root, 'clone-big'), 'fsck');
     t.equal(fsck.code, 0, fsck.stderr);
-    t.equal((await sb.gitOk(path.join(sb.root, 'clone-big'), 'rev-list', '--count', 'HEAD')).trim(), '44', 'c1, bad, fix, db and 40 more');
+    t.equal((await sb.gitOk(path.join(sb.root, 'clone-big'), 'rev-list', '--count', 'HEAD')).trim(), '46', 'c1, bad, fix, db, cache, race and 40 more');
   });
 
   await t.test('a branch is pushed and deleted', async (t) => {

@@ -1,9 +1,11 @@
 /**
  * `POST /git/<repo>.git/git-upload-pack`: serves clone and fetch (protocol v0, stateless HTTP).
  *
- * Negotiation is Git's simplest mode (no multi_ack advertised): the client sends its wants
- * and a round of haves; we answer `ACK <oid>` for the first have we also hold, else `NAK`.
- * A plain ACK ends the client's negotiation, and a request with `done` gets the pack.
+ * Negotiation uses multi_ack_detailed, as stateless HTTP needs: each request carries the
+ * wants, the haves found common so far and a new round of haves; we acknowledge the haves we
+ * hold (`ACK <oid> common`) and end the round with NAK. The request with `done` gets the pack.
+ * We never say `ready`: the client stops when it runs out of haves to send (it skips the
+ * ancestors of common commits).
  * The pack holds the commits reachable from the wants but not from the common haves, with
  * their trees and blobs minus those of the common commits' trees (objects of older history
  * may be sent again; that is correct, only larger). It is built by isomorphic-git's
@@ -157,20 +159,26 @@ export async function serveUploadPack(gitdir: string, body: Buffer, out: Writabl
       return;
     }
   }
-  let common: string | undefined;
+  // Negotiation. With multi_ack_detailed (what git asks for) every have we hold is acknowledged
+  // as `common` and a round ends with NAK; the client keeps sending the commons in its later
+  // requests, and the request with `done` gets a final plain ACK (or NAK) and the pack.
+  // Without it (older clients, one-shot requests), the first common have gets a plain ACK.
+  const multiAck = req.caps.has('multi_ack_detailed');
+  const common: string[] = [];
   for (const have of req.haves) {
-    if (await hasObject(gitdir, have, cache)) {
-      common = have;
-      break;
-    }
+    if (!(await hasObject(gitdir, have, cache))) continue;
+    common.push(have);
+    if (multiAck) out.write(pktLine(`ACK ${have} common\n`));
+    else if (common.length === 1) out.write(pktLine(`ACK ${have}\n`));
   }
-  out.write(pktLine(common ? `ACK ${common}\n` : 'NAK\n'));
-  if (!req.done && !common) return; // the client sends more haves in its next request
-  if (!req.done && common) return; // a plain ACK: the client comes back with `done`
+  if (!req.done) {
+    if (multiAck || common.length === 0) out.write(pktLine('NAK\n'));
+    return; // the client comes back with more haves or with done
+  }
+  if (common.length === 0) out.write(pktLine('NAK\n'));
+  else if (multiAck) out.write(pktLine(`ACK ${common[common.length - 1]}\n`));
 
-  const commonHaves: string[] = [];
-  for (const have of req.haves) if (await hasObject(gitdir, have, cache)) commonHaves.push(have);
-  const oids = await objectsToSend(gitdir, req.wants, commonHaves, cache);
+  const oids = await objectsToSend(gitdir, req.wants, common, cache);
   const { packfile } = await git.packObjects({ fs, dir: gitdir, gitdir, oids, cache });
   const pack = Buffer.from(packfile!);
   const sideband = req.caps.has('side-band-64k');
