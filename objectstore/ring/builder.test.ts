@@ -145,6 +145,40 @@ t.test('weights, overload and uneven zones', async (t) => {
   t.ok(parts[12]! > parts[0]!, 'heavier device holds more');
 });
 
+t.test('overload trades balance for dispersion as in Swift', async (t) => {
+  const make = (overload: number) => {
+    const b = new RingBuilder(10, 3, 0);
+    for (let z = 1; z <= 3; z++) for (let d = 1; d <= 2; d++) b.addDevice({ ...dev(z, 1, d), weight: z === 1 ? 400 : 100 });
+    b.setOverload(overload);
+    return b.rebalance({ seed: 1, now: T0 });
+  };
+  // swift-ring-builder on the same devices: balance 0.00 / dispersion 33.33; 10.16 / 29.98; 100.00 / 0.00
+  const none = make(0);
+  t.ok(none.balance < 1, `overload 0: balance ${none.balance.toFixed(2)} follows weights`);
+  t.ok(none.dispersion > 30, `overload 0: dispersion ${none.dispersion.toFixed(2)}`);
+  const some = make(0.1);
+  t.ok(Math.abs(some.balance - 10.16) < 0.5, `overload 10%: balance ${some.balance.toFixed(2)} near Swift's 10.16`);
+  t.ok(some.dispersion < none.dispersion, `overload 10%: dispersion ${some.dispersion.toFixed(2)} improves`);
+  const full = make(10);
+  t.equal(full.dispersion, 0, 'enough overload: fully dispersed');
+  t.ok(Math.abs(full.balance - 100) < 0.5, 'at the cost of balance (Swift: 100.00)');
+});
+
+t.test('a device set to weight 0 drains, one replica per partition per min_part_hours', async (t) => {
+  const b = new RingBuilder(10, 3, 1);
+  cluster(b, 4, 2, 1);
+  b.rebalance({ seed: 1, now: T0 });
+  b.setWeight(0, 0);
+  const soon = b.rebalance({ seed: 1, now: T0 + 60 });
+  t.equal(soon.changed, 0, 'locked within min_part_hours');
+  t.ok(b.partsPerDevice()[0]! > 0);
+  const later = b.rebalance({ seed: 1, now: T0 + 2 * HOUR });
+  t.ok(later.changed > 0);
+  t.equal(b.partsPerDevice()[0], 0, 'drained');
+  t.ok(later.balance < 1, `balance ${later.balance}`);
+  b.validate();
+});
+
 t.test('bad input', async (t) => {
   t.throws(() => new RingBuilder(0, 3, 1), BuilderError);
   t.throws(() => new RingBuilder(33, 3, 1), BuilderError);

@@ -177,9 +177,36 @@ export function assignPartitions(inp: AssignInput): AssignResult {
     return worst;
   }
 
+  /** Devices (weight > 0) that still want part-replicas, refreshed before each balance gather. */
+  let hungry: number[] = [];
+  /** True when replica r of p could move to some device that still wants parts, legally. */
+  const canLand = (p: number, r: number): boolean => {
+    for (const d of hungry) {
+      if (want[d]! <= 0) continue;
+      let ok = true;
+      let cr = 0, cz = 0, ci = 0;
+      for (let s = 0; s < R && ok; s++) {
+        if (s === r) continue;
+        const e = a[s]![p]!;
+        if (e === NONE_DEV) continue;
+        if (e === d) ok = false;
+        if (idx.region[e] === idx.region[d]) cr++;
+        if (idx.zone[e] === idx.zone[d]) cz++;
+        if (idx.ip[e] === idx.ip[d]) ci++;
+      }
+      if (ok && cr < maxR[idx.region[d]!]! && cz < maxZ[idx.zone[d]!]! && ci < maxI[idx.ip[d]!]!) return true;
+    }
+    return false;
+  };
+
   const gatherForBalance = (): void => {
     let over = 0;
-    for (let d = 0; d < n; d++) if (devs[d] && want[d]! < 0 && devParts[d]! > 0) over++;
+    hungry = [];
+    for (let d = 0; d < n; d++) {
+      if (!devs[d]) continue;
+      if (want[d]! < 0 && devParts[d]! > 0) over++;
+      if (idx.inTree[d] && want[d]! > 0) hungry.push(d);
+    }
     if (over === 0) return;
     const mask = P - 1;
     let p = Math.floor(inp.random() * P);
@@ -189,7 +216,11 @@ export function assignPartitions(inp: AssignInput): AssignResult {
       let pick = -1;
       for (let r = 0; r < R; r++) {
         const d = a[r]![p]!;
-        if (d !== NONE_DEV && want[d]! < 0 && (pick < 0 || want[d]! < want[a[pick]![p]!]!)) pick = r;
+        if (d === NONE_DEV || want[d]! >= 0) continue;
+        if (pick >= 0 && want[d]! >= want[a[pick]![p]!]!) continue;
+        // Devices leaving the tree (no weight) always shed; others only where the replica has somewhere to go.
+        if (idx.inTree[d] && !canLand(p, r)) continue;
+        pick = r;
       }
       if (pick < 0) continue;
       const d = a[pick]![p]!;
