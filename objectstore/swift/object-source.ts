@@ -11,7 +11,7 @@ import { NotFound } from '../common/errors.js';
 import { isExpired, reapIfExpired } from './expiry.js';
 import { DLO_HEADER, dloManifestOf, resolveDlo } from './dlo.js';
 import {
-  isSlo, parseStoredManifest, SLO_ETAG_HEADER, sloEtagOf, sloSegments, type StoredSegment,
+  isSlo, parseStoredManifest, SLO_ETAG_HEADER, SLO_SIZE_HEADER, sloEtagOf, sloSegments, type StoredSegment,
 } from './slo.js';
 import { segmentLength, streamSegments, type Segment } from './segments.js';
 
@@ -81,6 +81,19 @@ export async function resolveObject(backend: ObjectBackend, account: string, con
   const plain: ObjectSource = {
     info, kind: 'plain', size: info.contentLength, etag: info.etag, extraHeaders: {}, open: plainOpen, dispose,
   };
+  if (isSlo(info) && !opts.asManifest && !pending && info.headers[SLO_SIZE_HEADER] && info.headers[SLO_ETAG_HEADER]) {
+    // HEAD, ranged GET: size and etag are in the manifest's headers; read the segment list
+    // only when bytes are asked for (Swift answers such HEADs from sysmeta too).
+    const size = Number(info.headers[SLO_SIZE_HEADER]);
+    let segments: Promise<Segment[]> | undefined;
+    const load = (): Promise<Segment[]> => (segments ??= (async () => sloSegments(parseStoredManifest(await readBody(await plainOpen()))))());
+    return {
+      info, kind: 'slo', size, etag: `"${info.headers[SLO_ETAG_HEADER]}"`,
+      extraHeaders: { 'x-static-large-object': 'True', 'x-manifest-etag': info.etag },
+      open: async (range?: ByteRange) => streamSegments(backend, account, await load(), range?.start ?? 0, range?.end ?? size - 1),
+      dispose,
+    };
+  }
   if (isSlo(info)) {
     const manifestBody = await readBody(await plainOpen());
     const manifest = parseStoredManifest(manifestBody);
