@@ -5,6 +5,7 @@ import { objectstoreCommand } from './objectstore.js';
 import { storageNodeCommand } from './storage-node.js';
 import { proxyCommand } from './proxy.js';
 import { validateCommand } from './validate.js';
+import { agentCommand } from './agent.js';
 import { userCommand } from './user.js';
 
 export const commands: Command[] = [
@@ -13,5 +14,6 @@ export const commands: Command[] = [
   storageNodeCommand,
   proxyCommand,
   validateCommand,
+  agentCommand,
   userCommand,
 ];

@@ -1,0 +1,183 @@
+/**
+ * The agent on a real libvirtd (qemu:///system, TCG guests without an OS) with an in-memory
+ * store serving a tiny qcow2 image made by qemu-img, observed independently with `virsh` and
+ * `qemu-img`: create (domain, overlay, seed cdrom, NAT network with DHCP range and host entry),
+ * powerState Stopped and back, a `virsh destroy` repaired by the running loop, agents aborted
+ * mid-apply followed by a new agent (exactly one of everything), and a delete that removes
+ * domain, volumes, seeds, image and network. Every name carries a per-run prefix; teardown
+ * removes whatever is left.
+ */
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LibvirtHypervisor } from '../hypervisor/libvirt-hypervisor.js';
+import { libvirtSkipReason, virsh } from '../hypervisor/libvirt-test-env.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import { Agent } from './agent.js';
+import { instrument } from './instrumented-hypervisor.js';
+import { MemoryAgentStore } from './memory-store.js';
+import { hostDesired, image, instance, network } from './test-fixtures.js';
+
+const run = promisify(execFile);
+const URI = 'qemu:///system';
+const HOST = 'kvm1';
+const MIB = 1024 * 1024;
+const skip = libvirtSkipReason();
+if (skip) t.comment(`skipping libvirt tests: ${skip}`);
+
+t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
+  const prefix = `rt${randomBytes(3).toString('hex')}`;
+  const dir = await mkdtemp(join(tmpdir(), 'rstest-agent-lv-'));
+  const opened: Hypervisor[] = [];
+  const open = async () => {
+    const hv = await LibvirtHypervisor.open({ uri: URI });
+    opened.push(hv);
+    return hv;
+  };
+  const admin = await open();
+  t.teardown(async () => {
+    for (const d of await admin.listDomains()) if (d.name.startsWith(`${prefix}-`)) await admin.deleteDomain(d.name).catch(() => undefined);
+    for (const p of [`${prefix}-volumes`, `${prefix}-images`]) {
+      for (const v of await admin.listVolumes(p).catch(() => [])) await admin.deleteVolume(p, v.name).catch(() => undefined);
+      await admin.deletePool(p).catch(() => undefined);
+    }
+    for (const n of await admin.listNetworks()) if (n.name.startsWith(`${prefix}-`)) await admin.deleteNetwork(n.name).catch(() => undefined);
+    for (const hv of opened) await hv.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // A tiny image, made by qemu-img, served by the store.
+  const imagePath = join(dir, 'tiny.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', imagePath, '64M']);
+  const bytes = await readFile(imagePath);
+  const store = new MemoryAgentStore();
+  store.putImageBytes('images', 'tiny.qcow2', bytes);
+
+  const a = randomInt(100, 200);
+  const b = randomInt(1, 250);
+  const net = network({ name: 'lan', subnet: [a, b], bridge: `rs${randomBytes(4).toString('hex')}` });
+  const img = image(bytes);
+  const vm = instance({ name: 'vm', ip: `10.${a}.${b}.10`, vcpus: 1, memoryMiB: 64, diskGiB: 1, dataVolumes: [{ name: 'vmdata', sizeGiB: 1 }] }, net, img);
+  const desired = (rev: string, ...instances: Array<ReturnType<typeof instance>>) =>
+    hostDesired(HOST, { networks: [net], images: [img], instances }, rev);
+
+  const newAgent = (connect: () => Promise<Hypervisor>, pollIntervalMs = 1000) => Agent.create({
+    host: HOST, zone: 'z1', store, connect, dataDir: dir, namePrefix: prefix, shutdownTimeoutMs: 1500, pollIntervalMs,
+  });
+  const agent = await newAgent(open, 300);
+  t.teardown(() => agent.stop());
+
+  const dom = agent.naming.domain(vm.instance.id, vm.instance.name);
+  const netName = agent.naming.network(net.id, net.name);
+  const ours = async () => ({
+    domains: (await virsh(URI, 'list', '--all', '--name')).split('\n').filter((n) => n.startsWith(`${prefix}-`)).sort(),
+    networks: (await virsh(URI, 'net-list', '--all', '--name')).split('\n').filter((n) => n.startsWith(`${prefix}-`)).sort(),
+    volumes: (await virsh(URI, 'vol-list', `${prefix}-volumes`).catch(() => '')).split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]!).sort(),
+    images: (await virsh(URI, 'vol-list', `${prefix}-images`).catch(() => '')).split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]!).sort(),
+  });
+
+  await t.test('create from nothing', async (t) => {
+    store.setDesired(HOST, desired('r1', vm));
+    const r = await agent.sync();
+    t.equal(r.pass?.failed, 0, JSON.stringify(r.observed.lastError ?? r.observed.instances[vm.instance.id]?.lastError ?? ''));
+    t.equal(await virsh(URI, 'domstate', dom), 'running');
+    const xml = await virsh(URI, 'dumpxml', '--inactive', dom);
+    t.match(xml, /<vcpu[^>]*>1<\/vcpu>/, 'declared vcpus');
+    t.match(xml, /<memory unit='KiB'>65536<\/memory>/, 'declared memory');
+    t.match(xml, new RegExp(`<uuid>${vm.instance.uuid}</uuid>`), 'declared uuid');
+    t.match(xml, new RegExp(`<mac address='${vm.instance.nics[0]!.mac}'/>`), 'declared MAC');
+    t.match(xml, new RegExp(`<source network='${netName}'/>`), 'NIC on the network');
+    t.match(xml, /<domain type='qemu'/, 'TCG domain');
+    t.match(xml, /<ringstack:tag key="id">demo\/vm<\/ringstack:tag>/, 'tagged with the resource id');
+    t.match(xml, new RegExp(`<ringstack:tag key="agent">${prefix}</ringstack:tag>`), 'tagged with the owning agent');
+    const blk = await virsh(URI, 'domblklist', '--details', dom);
+    const boot = /file\s+disk\s+vda\s+(\S+)/.exec(blk)?.[1];
+    const data = /file\s+disk\s+vdb\s+(\S+)/.exec(blk)?.[1];
+    const seed = /file\s+cdrom\s+sda\s+(\S+)/.exec(blk)?.[1];
+    t.ok(boot && data && seed, 'boot disk, data disk and seed cdrom attached');
+    const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', boot!])).stdout) as Record<string, unknown>;
+    t.equal(info.format, 'qcow2');
+    t.equal(info['virtual-size'], 1024 * MIB, 'boot disk grown to 1 GiB');
+    t.match(String(info['backing-filename']), new RegExp(`^${dir}/images/${img.sha256.slice(0, 56)}\\.qcow2$`), 'overlay on the verified image');
+    const dataInfo = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', data!])).stdout) as Record<string, unknown>;
+    t.notOk(dataInfo['backing-filename'], 'data volume is blank');
+    const iso = await readFile(seed!);
+    t.equal(iso.subarray(32768 + 40, 32768 + 46).toString('latin1').toLowerCase(), 'cidata', 'seed ISO labelled cidata');
+    const netXml = await virsh(URI, 'net-dumpxml', netName);
+    t.match(netXml, new RegExp(`<range start='10.${a}.${b}.100' end='10.${a}.${b}.199'`), 'DHCP range');
+    t.match(netXml, new RegExp(`<host mac='${vm.instance.nics[0]!.mac}' name='vm' ip='10.${a}.${b}.10'/>`), 'static host entry');
+    t.match(netXml, /<forward mode='nat'/);
+    t.match(await virsh(URI, 'net-info', netName), /Active:\s+yes/);
+    const o = store.observed.get(HOST)!;
+    t.equal(o.instances[vm.instance.id]!.state, 'ACTIVE');
+    t.ok(o.instances[vm.instance.id]!.cpuTimeNs! > 0, 'cpu time reported');
+    t.ok(o.volumes[`${vm.instance.id}/boot`]!.allocationBytes! > 0, 'allocation reported');
+    t.equal(store.info.get(HOST)!.libvirtUri, URI);
+  });
+
+  await t.test('powerState Stopped shuts it down, Running starts it', async (t) => {
+    const stopped = instance({ name: 'vm', ip: `10.${a}.${b}.10`, vcpus: 1, memoryMiB: 64, diskGiB: 1, powerState: 'Stopped', dataVolumes: [{ name: 'vmdata', sizeGiB: 1 }] }, net, img, 'r2');
+    store.setDesired(HOST, desired('r2', stopped));
+    await agent.sync();
+    t.equal(await virsh(URI, 'domstate', dom), 'shut off');
+    t.equal(store.observed.get(HOST)!.instances[vm.instance.id]!.state, 'SHUTOFF');
+    store.setDesired(HOST, desired('r3', vm));
+    await agent.sync();
+    t.equal(await virsh(URI, 'domstate', dom), 'running');
+  });
+
+  await t.test('a virsh destroy is repaired by the running agent', async (t) => {
+    agent.start();
+    await virsh(URI, 'destroy', dom);
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = await virsh(URI, 'domstate', dom);
+    }
+    t.equal(state, 'running', 'running again');
+    await agent.stop();
+    t.ok(store.events.some((e) => e.event.reason === 'Drift' && e.event.resource === vm.instance.id), 'drift event recorded');
+  });
+
+  const second = instance({ name: 'vm2', vcpus: 1, memoryMiB: 64, diskGiB: 1 }, net, img);
+  for (const k of [2, 4]) {
+    await t.test(`an agent aborted after ${k} changes, then a new agent: exactly one of everything`, async (t) => {
+      store.setDesired(HOST, desired(`r-abort-${k}`, vm, second));
+      const dying = instrument(await open());
+      dying.dieAfter(k);
+      const aborted = await newAgent(async () => dying.hv);
+      const r = await aborted.sync();
+      t.equal(r.outcome, 'disconnected');
+      const fresh = await newAgent(open);
+      const r2 = await fresh.sync();
+      t.equal(r2.pass?.failed, 0);
+      const o = await ours();
+      t.equal(o.domains.length, 2, 'two domains');
+      t.equal(o.networks.length, 1, 'one network');
+      t.equal(o.volumes.filter((v) => v.endsWith('.qcow2')).length, 3, 'two boot disks, one data volume');
+      t.equal(o.volumes.filter((v) => v.endsWith('.iso')).length, 2, 'two seeds');
+      t.same(o.images.length, 2, 'one image and its marker');
+      await fresh.stop();
+      // back to one instance for the next round
+      store.setDesired(HOST, desired(`r-back-${k}`, vm));
+      await (await newAgent(open)).sync();
+      t.equal((await ours()).domains.length, 1);
+    });
+  }
+
+  await t.test('removing it from the desired state removes domain, volumes, seed, image and network', async (t) => {
+    store.setDesired(HOST, hostDesired(HOST, {}, 'r9'));
+    const last = await newAgent(open);
+    await last.sync();
+    const o = await ours();
+    t.same(o.domains, []);
+    t.same(o.networks, []);
+    t.same(o.volumes, []);
+    t.same(o.images, []);
+    t.equal(store.observed.get(HOST)!.instances[vm.instance.id]!.state, 'DELETED');
+  });
+});
