@@ -2,20 +2,21 @@
  * Listing updates from object nodes to container nodes, and the async_pending queue that
  * keeps them when the container node cannot be reached (Swift's object updater idea).
  *
- * After an object write lands, its node sends the listing row (PUT or DELETE of
- * /cont/<dev>/<part>/a/c/o) to the container node the proxy named. If that fails, the update
- * is written durably to `<device>/async_pending/` before the object write is acknowledged,
- * and the updater loop replays it until a container node accepts it (or reports the
- * container gone), so no update is ever lost.
+ * Every object write queues its listing row(s) durably (PendingQueue, in the device's
+ * LevelDB) together with the object's own fsync, acknowledges the write, then sends the row
+ * (PUT or DELETE of /cont/<dev>/<part>/a/c/o) to the container nodes the proxy named and
+ * unqueues it. What cannot be delivered stays queued and the updater loop replays it until
+ * a container node accepts it (or reports the container gone): no update is ever lost, and
+ * the container update costs the object write no extra round trip.
  */
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import type { DeviceDbs } from './device-db.js';
 import type { ObjectRow } from './container-db.js';
-import { encodeJsonHeader, H_ROW, H_TIMESTAMP, nodePath } from './protocol.js';
+import { encodeJsonHeader, H_ROW, nodePath } from './protocol.js';
 import type { NodeClient } from './node-client.js';
 
-export const ASYNC_DIR = 'async_pending';
+/** Queued updates younger than this are left to the request that queued them. */
+export const PENDING_GRACE_MS = 10_000;
 /** How long the object write waits for the container node before queueing the update. */
 export const CONTAINER_UPDATE_TIMEOUT_MS = 2000;
 
@@ -44,6 +45,11 @@ export interface PendingUpdate {
   container: string;
   object: string;
   row: ObjectRow;
+  /** Where the object lives on this node, to check that the write really landed. */
+  part: number;
+  hash: string;
+  /** When it was queued (ms); the updater leaves fresh entries to the request that made them. */
+  queuedAt: number;
 }
 
 /** Sends one row; resolves to the HTTP status, rejects on network failure or timeout. */
@@ -62,60 +68,70 @@ export function finalStatus(status: number): boolean {
   return (status >= 200 && status < 300) || status === 404;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+const P_START = 'P\0';
+const P_END = 'P\x01';
 
-/** Durably queues an update in `<devicePath>/async_pending`. */
-export async function savePending(devicePath: string, u: PendingUpdate): Promise<void> {
-  const dir = join(devicePath, ASYNC_DIR);
-  await mkdir(dir, { recursive: true });
-  const name = `${u.row.ts}-${randomBytes(6).toString('hex')}.json`;
-  const tmp = join(devicePath, 'tmp', `${name}.tmp`);
-  await mkdir(join(devicePath, 'tmp'), { recursive: true });
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(u));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, name));
-  await fsyncDir(dir);
-}
+/**
+ * The durable queue of listing updates of each device, kept in the device's LevelDB
+ * (`P\0<ts>\0<random>`). Entries are written with sync in the same moment as the object's
+ * fsync (LevelDB group-commits concurrent writers, so this costs no extra round), removed once
+ * a container node took them, and replayed by the updater otherwise.
+ */
+export class PendingQueue {
+  constructor(private readonly dbs: DeviceDbs) {}
 
-/** Replays the queued updates of one device; returns how many were delivered. */
-export async function replayPending(client: NodeClient, devicePath: string): Promise<number> {
-  const dir = join(devicePath, ASYNC_DIR);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return 0;
+  /** Durably queues updates; returns their keys. */
+  async add(device: string, updates: PendingUpdate[]): Promise<string[]> {
+    if (updates.length === 0) return [];
+    const db = await this.dbs.get(device);
+    const keys = updates.map((u) => `${P_START}${u.row.ts}\0${randomBytes(6).toString('hex')}`);
+    await db.batch(<any[]>updates.map((u, i) => ({ type: 'put', key: keys[i], value: u })), { sync: true });
+    return keys;
   }
-  let done = 0;
-  for (const n of names.sort()) {
-    if (!n.endsWith('.json')) continue;
-    const file = join(dir, n);
-    let u: PendingUpdate;
-    try {
-      u = JSON.parse(await readFile(file, 'utf8')) as PendingUpdate;
-    } catch {
-      continue;
-    }
-    try {
-      if (finalStatus(await sendRow(client, u))) {
-        await unlink(file);
-        done++;
+
+  async remove(device: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const db = await this.dbs.get(device);
+    await db.batch(<any[]>keys.map((key) => ({ type: 'del', key })));
+  }
+
+  /** Sends each update now; removes the delivered ones. */
+  async deliver(client: NodeClient, device: string, updates: PendingUpdate[], keys: string[]): Promise<void> {
+    await Promise.all(updates.map(async (u, i) => {
+      try {
+        if (finalStatus(await sendRow(client, u))) await this.remove(device, [keys[i]!]);
+      } catch {
+        // left for the updater
       }
-    } catch {
-      // Container node still unreachable: keep it for the next pass.
-    }
+    }));
   }
-  return done;
+
+  /**
+   * Replays the queue of a device. `landed` says whether the object write an entry belongs to
+   * reached the disk (an entry whose write failed is dropped, never sent).
+   */
+  async replay(client: NodeClient, device: string, landed: (u: PendingUpdate) => Promise<boolean>,
+    graceMs = PENDING_GRACE_MS, max = 1000): Promise<number> {
+    const db = await this.dbs.get(device);
+    const now = Date.now();
+    const batch: Array<[string, PendingUpdate]> = [];
+    for await (const [k, v] of db.iterator({ gte: P_START, lt: P_END, limit: max })) batch.push([k, v as PendingUpdate]);
+    let done = 0;
+    for (const [key, u] of batch) {
+      if (now - u.queuedAt < graceMs) continue;
+      try {
+        if (!(await landed(u))) {
+          await this.remove(device, [key]);
+          continue;
+        }
+        if (finalStatus(await sendRow(client, u))) {
+          await this.remove(device, [key]);
+          done++;
+        }
+      } catch {
+        // container node still unreachable
+      }
+    }
+    return done;
+  }
 }

@@ -294,17 +294,19 @@ export class DiskFiles {
         const created = await mkdir(dir, { recursive: true });
         await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
         done = true;
-        await fsyncPath(dir);
+        // The hash dir, and the parents of every directory just created, fsynced at once
+        // (concurrent fsyncs share one journal commit).
+        const dirs = [dir];
         if (created) {
-          // Make the new directory entries durable too, up to the first that existed.
           let d = dirname(dir);
           const stop = dirname(created);
           for (;;) {
-            await fsyncPath(d);
+            dirs.push(d);
             if (d === stop || d.length <= stop.length) break;
             d = dirname(d);
           }
         }
+        await Promise.all(dirs.map(fsyncPath));
         await this.cleanup(dir, l, meta.timestamp, ext);
       },
       abort: async () => {

@@ -26,14 +26,15 @@ import {
   H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
   type ParsedNodePath, type WireMetadata, formatTimestamp, UNKNOWN_DEVICE_STATUS,
 } from './protocol.js';
-import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata } from './diskfile.js';
+import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata, type ObjectWriter } from './diskfile.js';
+import { join } from 'node:path';
 import { DeviceDbs } from './device-db.js';
 import { ContainerDb, type ObjectRow } from './container-db.js';
 import { AccountDb, type ContainerRow } from './account-db.js';
 import { listOptionsFromQuery } from './list-query.js';
 import { NodeClient } from './node-client.js';
 import {
-  parseTarget, sendRow, savePending, finalStatus, replayPending, type PendingUpdate, type Target,
+  parseTarget, PendingQueue, type PendingUpdate, type Target,
 } from './container-update.js';
 
 export const DEFAULT_UPDATER_INTERVAL_MS = 5_000;
@@ -88,10 +89,12 @@ export class StorageNode {
   readonly disk: DiskFiles;
   readonly dbs: DeviceDbs;
   readonly client: NodeClient;
+  readonly pending: PendingQueue;
   private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log'>> & NodeServerOptions;
   private timers: NodeJS.Timeout[] = [];
   private busyUpdater = false;
   private busyRollup = false;
+  private closing = false;
 
   constructor(opts: NodeServerOptions) {
     this.opts = {
@@ -101,6 +104,7 @@ export class StorageNode {
     this.disk = new DiskFiles({ devicesDir: opts.devicesDir, reserveBytes: this.opts.reserveBytes });
     this.dbs = new DeviceDbs(opts.devicesDir);
     this.client = new NodeClient(opts.secret);
+    this.pending = new PendingQueue(this.dbs);
   }
 
   private log(msg: string): void {
@@ -135,7 +139,7 @@ export class StorageNode {
       }
     } catch (e) {
       const status = errorStatus(e);
-      if (status >= 500 && status !== 507) this.log(`node: ${req.method} ${req.url}: ${(e as Error).stack}`);
+      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: ${req.method} ${req.url}: ${(e as Error).stack}`);
       const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
       if (e instanceof ObjectConflict) headers[H_BACKEND_TIMESTAMP] = e.existing;
       // A refused upload: do not read its body; close the connection instead.
@@ -213,8 +217,8 @@ export class StorageNode {
       if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
       const targets = [...headerTargets, ...parseTargets(req.trailers[H_CONTAINER_TARGET])];
       const meta: DiskMetadata = { ...wire, name, timestamp: ts, etag, contentLength: received };
-      await writer.finish(meta);
-      await Promise.all(targets.map((tg) => this.updateContainer(p, tg, { ts, size: received, etag, contentType: wire.contentType })));
+      const row: ObjectRow = { ts, size: received, etag, contentType: wire.contentType };
+      await this.finishWithUpdates(p, hash, writer, meta, targets, row);
       send(res, 201, { etag, [H_BACKEND_TIMESTAMP]: ts });
     } catch (e) {
       await writer.abort();
@@ -228,14 +232,22 @@ export class StorageNode {
     }
   }
 
-  private async updateContainer(p: ParsedNodePath, target: Target, row: ObjectRow): Promise<void> {
-    const u: PendingUpdate = { target, account: p.account, container: p.container!, object: p.object!, row };
-    try {
-      if (finalStatus(await sendRow(this.client, u))) return;
-    } catch {
-      // fall through: queue it
+  /**
+   * Makes the object version durable and, in the same moment, queues its listing rows
+   * durably; once both hold, the rows are sent in the background (see container-update.ts).
+   */
+  private async finishWithUpdates(p: ParsedNodePath, hash: string, writer: ObjectWriter, meta: DiskMetadata,
+    targets: Target[], row: ObjectRow): Promise<void> {
+    const updates: PendingUpdate[] = targets.map((target) => ({
+      target, account: p.account, container: p.container!, object: p.object!, row, part: p.part, hash, queuedAt: Date.now(),
+    }));
+    const [written, queued] = await Promise.allSettled([writer.finish(meta), this.pending.add(p.device, updates)]);
+    if (written.status === 'rejected') {
+      if (queued.status === 'fulfilled') await this.pending.remove(p.device, queued.value).catch(() => undefined);
+      throw written.reason;
     }
-    await savePending(this.disk.devicePath(p.device), u);
+    if (queued.status === 'rejected') throw queued.reason;
+    void this.pending.deliver(this.client, p.device, updates, queued.value);
   }
 
   private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
@@ -295,12 +307,13 @@ export class StorageNode {
     if (st.kind === 'present') await st.obj.fh.close();
     const writer = await this.disk.createWriter(p.device, p.part, hash, 'ts');
     try {
-      await writer.finish({ name, timestamp: ts, etag: '', contentLength: 0, contentType: '', meta: {}, headers: {} });
+      await this.finishWithUpdates(p, hash, writer,
+        { name, timestamp: ts, etag: '', contentLength: 0, contentType: '', meta: {}, headers: {} },
+        targets, { ts, size: 0, etag: '', contentType: '', deleted: true });
     } catch (e) {
       await writer.abort();
       throw e;
     }
-    await Promise.all(targets.map((tg) => this.updateContainer(p, tg, { ts, size: 0, etag: '', contentType: '', deleted: true })));
     send(res, st.kind === 'present' ? 204 : 404, { [H_BACKEND_TIMESTAMP]: ts });
   }
 
@@ -460,7 +473,7 @@ export class StorageNode {
     if (this.busyRollup) return;
     this.busyRollup = true;
     try {
-      for (const device of this.dbs.openDevices()) {
+      for (const device of await this.devicesWithDb()) {
         const db = await this.containerDb(device);
         for (const d of await db.dirty()) {
           await this.rollupOne(device, d.account, d.container, d.mark).catch(() => undefined);
@@ -475,16 +488,28 @@ export class StorageNode {
     if (this.busyUpdater) return;
     this.busyUpdater = true;
     try {
-      const { readdir } = await import('node:fs/promises');
-      for (const device of await readdir(this.opts.devicesDir).catch(() => [] as string[])) {
-        await replayPending(this.client, this.disk.devicePath(device)).catch(() => 0);
+      for (const device of await this.devicesWithDb()) {
+        await this.pending.replay(this.client, device, async (u) => {
+          const newest = await this.disk.newestTimestamp(device, u.part, u.hash);
+          return newest !== undefined && newest >= u.row.ts;
+        }).catch(() => 0);
       }
     } finally {
       this.busyUpdater = false;
     }
   }
 
-  /** Runs the updater (async_pending replay) and account roll-up loops. */
+  /** Devices that have a database (opened so their queues and dirty marks are seen after a restart). */
+  private async devicesWithDb(): Promise<string[]> {
+    const { readdir, stat } = await import('node:fs/promises');
+    const out: string[] = [];
+    for (const d of await readdir(this.opts.devicesDir).catch(() => [] as string[])) {
+      if (await stat(join(this.opts.devicesDir, d, 'db')).then(() => true, () => false)) out.push(d);
+    }
+    return out;
+  }
+
+  /** Runs the updater (queued listing updates) and account roll-up loops. */
   startLoops(): void {
     this.timers.push(setInterval(() => void this.updaterPass(), this.opts.updaterIntervalMs));
     this.timers.push(setInterval(() => void this.rollupPass(), this.opts.rollupIntervalMs));
@@ -497,6 +522,7 @@ export class StorageNode {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.client.close();

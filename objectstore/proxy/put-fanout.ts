@@ -21,6 +21,11 @@ import { H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, MAX_OBJECT_BYTES, T_ETAG } fro
 /** How long a node may take to say 100 Continue, or to drain, before it is given up. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+/**
+ * Once a majority has stored the object, how long to wait for the other replicas before
+ * answering (Swift's post_quorum_timeout); the slower replicas finish on their own.
+ */
+export const POST_QUORUM_GRACE_MS = 20;
 
 export interface FanoutNode {
   host: string;
@@ -144,6 +149,35 @@ function waitDrain(c: Conn, timeoutMs: number): Promise<void> {
   });
 }
 
+type Reply = { status: number; headers: http.IncomingHttpHeaders };
+
+/**
+ * Every node's reply, except that once `quorum` nodes stored `etag`, the others get only
+ * `graceMs` more (a missing reply counts as no success).
+ */
+function quorumResponses(conns: Conn[], quorum: number, etag: string, graceMs: number): Promise<Reply[]> {
+  return new Promise((resolve) => {
+    const replies: Array<Reply | undefined> = conns.map(() => undefined);
+    let pending = conns.length;
+    let good = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      resolve(replies.map((r) => r ?? { status: 0, headers: {} }));
+    };
+    if (pending === 0) return finish();
+    conns.forEach((c, i) => {
+      void c.response!.then((r) => {
+        replies[i] = r;
+        pending--;
+        if (r.status === 201 && r.headers.etag === etag) good++;
+        if (pending === 0) return finish();
+        if (good >= quorum && !timer) timer = setTimeout(finish, graceMs);
+      });
+    });
+  });
+}
+
 export class ConflictNewer extends Error {
   constructor(readonly timestamps: string[]) {
     super('replicas hold a newer version');
@@ -169,6 +203,7 @@ export async function fanoutPut(client: NodeClient, opts: {
    * an object replica failed (Swift spreads X-Container-Host the same way).
    */
   containerTargets?: string[];
+  postQuorumMs?: number;
 }): Promise<FanoutResult> {
   const quorum = Math.floor(opts.replicas / 2) + 1;
   const { conns, conflicts } = await connectAll(client, opts.nodes, opts.replicas, opts.timestamp,
@@ -226,7 +261,7 @@ export async function fanoutPut(client: NodeClient, opts: {
       c.req.addTrailers(mine.length ? { [T_ETAG]: etag, [H_CONTAINER_TARGET]: mine.join(',') } : { [T_ETAG]: etag });
       c.req.end();
     });
-    const results = await Promise.all(conns.map((c) => c.response!));
+    const results = await quorumResponses(conns, quorum, etag, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
     const successes = results.filter((r) => r.status === 201 && r.headers.etag === etag).length;
     const newer = results.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
     if (successes >= quorum) return { etag, length, successes };
