@@ -92,3 +92,21 @@ t.test('returned objects are copies', async (t) => {
   info.ipv4.dhcp!.hosts!.push({ mac: '52:54:00:00:00:01', ip: '10.2.0.5' });
   t.same((await fake.getNetwork('n')).ipv4.dhcp?.hosts, []);
 });
+
+t.test('DHCP leases for running guests with a host entry', async (t) => {
+  const fake = new FakeHypervisor();
+  await fake.defineNetwork({
+    name: 'lan',
+    forward: 'nat',
+    ipv4: { address: '10.3.0.1', prefix: 24, dhcp: { start: '10.3.0.100', end: '10.3.0.200', hosts: [{ mac: '52:54:00:00:00:07', ip: '10.3.0.7', name: 'web' }] } },
+  });
+  await fake.startNetwork('lan');
+  await fake.defineDomain({ name: 'web', vcpus: 1, memoryMiB: 64, disks: [], nics: [{ network: 'lan', mac: '52:54:00:00:00:07' }] });
+  t.same(await fake.dhcpLeases('lan'), [], 'no lease while the guest is off');
+  await fake.startDomain('web');
+  const leases = await fake.dhcpLeases('lan');
+  t.match(leases, [{ mac: '52:54:00:00:00:07', ip: '10.3.0.7', prefix: 24, hostname: 'web' }]);
+  t.ok(leases[0].expiresAt.getTime() > Date.now(), 'lease in the future');
+  await fake.stopNetwork('lan');
+  t.same(await fake.dhcpLeases('lan'), [], 'no leases on an inactive network');
+});

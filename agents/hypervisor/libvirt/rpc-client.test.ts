@@ -224,6 +224,21 @@ t.test('a garbage length from the server closes the connection', async (t) => {
   t.match(await closed, { name: 'RpcProtocolError' });
 });
 
+t.test('works over TCP as well (remote libvirtd)', async (t) => {
+  const server = net.createServer((socket) => {
+    socket.on('data', (data) => {
+      const header = decodeHeader(data.subarray(4));
+      socket.write(encodeMessage({ ...header, type: MessageType.REPLY }, new XdrWriter().string('remote-host').finish()));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  const { port } = server.address() as net.AddressInfo;
+  const client = await RpcClient.connect({ host: '127.0.0.1', port });
+  t.teardown(() => client.destroy());
+  t.equal((await client.call(59)).string(), 'remote-host');
+});
+
 t.test('connecting to nothing fails with RpcConnectionClosedError', async (t) => {
   await t.rejects(RpcClient.connect({ path: join(tmpdir(), 'rstest-nothing-here.sock') }), RpcConnectionClosedError);
 });
