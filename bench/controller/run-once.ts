@@ -1,49 +1,85 @@
 /**
  * One measured pass of the controller pipeline in a fresh process (so peak RSS is this pass
  * alone): validate a directory, schedule and compile for the given hosts, serialise every
- * state document canonically. Prints one JSON line of timings and memory.
- * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json>
+ * state document canonically. Prints one JSON line of wall and CPU times and memory.
+ *
+ * Mode `cold` (default) measures a first pass. Mode `warm` first does a cold pass with a
+ * ParseCache, then changes one instance manifest and measures the next pass (cache + previous
+ * state), which is what a running controller does for each new commit.
+ *
+ * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json> [cold|warm]
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DirectorySource } from '../../controller/manifests/source.js';
+import { ParseCache } from '../../controller/manifests/parse-cache.js';
 import { validate } from '../../controller/manifests/validate.js';
 import { compile, serializeCompiled } from '../../controller/plan/compile.js';
 import type { SchedulerHost } from '../../controller/plan/scheduler.js';
+import type { DesiredState } from '../../agents/contract/desired.js';
 
 const MIB = 1024 * 1024;
+/** The file the warm mode edits between the two passes. */
+const EDITED = join('projects', 'p000', 'instances', 'vm-0001.yaml');
 
-async function main(): Promise<void> {
-  const [dir, hostsFile] = process.argv.slice(2);
-  if (!dir || !hostsFile) throw new Error('usage: run-once <repo-dir> <hosts.json>');
-  const now = Date.now();
-  const hosts = (JSON.parse(await readFile(hostsFile, 'utf8')) as SchedulerHost[]).map((h) => ({ ...h, lastHeartbeat: now }));
-  let heapPeak = 0;
-  const sample = () => { heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed); };
-  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+function cpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+async function pass(dir: string, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState) {
   const c0 = cpu();
   const t0 = performance.now();
-  const v = await validate(new DirectorySource(dir));
+  const v = await validate(new DirectorySource(dir), cache ? { cache } : {});
   const t1 = performance.now();
   const c1 = cpu();
-  sample();
   if (!v.ok) throw new Error(`repository invalid: ${v.errors.slice(0, 5).map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);
-  const c = compile({ catalog: v.catalog, usage: v.usage, revision: 'bench', hosts, now });
+  const c = compile({ catalog: v.catalog, usage: v.usage, revision: previous ? 'bench-2' : 'bench-1', hosts, now, ...(previous ? { previous } : {}) });
   const t2 = performance.now();
   const c2 = cpu();
-  sample();
   const json = serializeCompiled(c);
   let bytes = json.desired.length;
   for (const h of Object.values(json.hosts)) bytes += h.length;
   const t3 = performance.now();
   const c3 = cpu();
-  sample();
-  const placed = Object.keys(c.desired.placements.instances).length;
+  const heap = process.memoryUsage().heapUsed;
+  return {
+    desired: c.desired, heap,
+    metrics: {
+      validateMs: Math.round(t1 - t0), compileMs: Math.round(t2 - t1), serializeMs: Math.round(t3 - t2), totalMs: Math.round(t3 - t0),
+      validateCpuMs: Math.round(c1 - c0), compileCpuMs: Math.round(c2 - c1), serializeCpuMs: Math.round(c3 - c2), totalCpuMs: Math.round(c3 - c0),
+      files: v.files, instances: v.counts.Instance, placed: Object.keys(c.desired.placements.instances).length,
+      unschedulable: Object.keys(c.desired.unschedulable).length, stateBytes: bytes,
+      changedHosts: Object.values(c.desired.hosts).filter((h) => h.revision === 'bench-2').length,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const [dir, hostsFile, mode = 'cold'] = process.argv.slice(2);
+  if (!dir || !hostsFile || (mode !== 'cold' && mode !== 'warm')) throw new Error('usage: run-once <repo-dir> <hosts.json> [cold|warm]');
+  const now = Date.now();
+  const hosts = (JSON.parse(await readFile(hostsFile, 'utf8')) as SchedulerHost[]).map((h) => ({ ...h, lastHeartbeat: now }));
+  let result;
+  let heapPeak = 0;
+  if (mode === 'cold') {
+    result = await pass(dir, hosts, now);
+    heapPeak = result.heap;
+  } else {
+    const cache = new ParseCache();
+    const first = await pass(dir, hosts, now, cache);
+    const path = join(dir, EDITED);
+    const original = await readFile(path, 'utf8');
+    try {
+      await writeFile(path, original.replace('tier: ', 'edited: "yes"\n    tier: '));
+      result = await pass(dir, hosts, now, cache, first.desired);
+    } finally {
+      await writeFile(path, original);
+    }
+    heapPeak = Math.max(first.heap, result.heap);
+  }
   process.stdout.write(`${JSON.stringify({
-    validateMs: Math.round(t1 - t0), compileMs: Math.round(t2 - t1), serializeMs: Math.round(t3 - t2), totalMs: Math.round(t3 - t0),
-    validateCpuMs: Math.round(c1 - c0), compileCpuMs: Math.round(c2 - c1), serializeCpuMs: Math.round(c3 - c2), totalCpuMs: Math.round(c3 - c0),
-    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), heapPeakMiB: Math.round(heapPeak / MIB),
-    files: v.files, instances: v.counts.Instance, placed, unschedulable: Object.keys(c.desired.unschedulable).length,
-    stateBytes: bytes,
+    mode, ...result.metrics, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), heapPeakMiB: Math.round(heapPeak / MIB),
   })}\n`);
 }
 

@@ -5,6 +5,7 @@ import { objectstoreCommand } from './objectstore.js';
 import { storageNodeCommand } from './storage-node.js';
 import { proxyCommand } from './proxy.js';
 import { validateCommand } from './validate.js';
+import { planCommand } from './plan.js';
 import { agentCommand } from './agent.js';
 import { userCommand } from './user.js';
 
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   storageNodeCommand,
   proxyCommand,
   validateCommand,
+  planCommand,
   agentCommand,
   userCommand,
 ];

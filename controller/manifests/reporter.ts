@@ -10,6 +10,11 @@ export class Reporter {
   readonly errors: ManifestError[] = [];
   private readonly lines = new Map<string, LineCounter>();
 
+  /** The line table of a file, if registered. */
+  linesOf(file: string): LineCounter | undefined {
+    return this.lines.get(file);
+  }
+
   /** Registers the line table of a parsed file. */
   setLines(file: string, lines: LineCounter): void {
     this.lines.set(file, lines);

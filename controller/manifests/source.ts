@@ -18,6 +18,8 @@ export interface SourceEntry {
   kind: 'file' | 'symlink';
   /** For symlinks: the link target as written. */
   target?: string;
+  /** Optional content id (e.g. a git blob oid): equal ids mean equal bytes. Enables ParseCache hits without reading. */
+  id?: string;
 }
 
 export interface ManifestSource {

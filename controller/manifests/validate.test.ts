@@ -229,3 +229,21 @@ t.test('shared and project resources: project first, then shared', async (t) => 
   t.same(r.lines, ['a.yaml:8:11 spec.flavor: disk of 10 GiB is smaller than the 50 GiB Image "debian" needs']);
   t.equal(r.catalog.instances[0]?.image.project, 'demo', 'the project image wins over the shared one');
 });
+
+t.test('parse cache: unchanged files are not parsed again, their errors are replayed', async (t) => {
+  const { ParseCache } = await import('./parse-cache.js');
+  const cache = new ParseCache();
+  const files = { 'a.yaml': instance('a'), 'bad.yaml': instance('b', '  flavor: small\n  colour: red\n') };
+  const first = await check(files, { cache });
+  t.equal(cache.misses, 5);
+  t.same(first.lines, ['bad.yaml:9:3 spec.colour: unknown field (known fields: image, flavor, vcpus, memoryMiB, diskGiB, powerState, networks, volumes, userData, sshAuthorizedKeys, placement)']);
+  const second = await check(files, { cache });
+  t.same([cache.hits, cache.misses], [5, 0]);
+  t.same(second.lines, first.lines);
+  t.same(second.catalog.instances.map((i) => i.manifest.name), ['a', 'b']);
+  const third = await check({ ...files, 'a.yaml': instance('a', '  flavor: nope\n') }, { cache });
+  t.same([cache.hits, cache.misses], [4, 1]);
+  t.same(third.lines, ['a.yaml:8:11 spec.flavor: no Flavor named "nope" in project "demo" or shared', ...first.lines]);
+  for (let i = 0; i < 3; i++) await check({ 'only.yaml': instance('o') }, { cache });
+  t.ok(cache.size <= 5 + 1, `old entries are dropped (size ${cache.size})`);
+});

@@ -9,9 +9,10 @@
  */
 import type { ProjectUsage } from '../../agents/contract/desired.js';
 import { sortErrors, type ManifestError } from './errors.js';
-import { parseManifestFile, type BrokenRef } from './parse.js';
+import { parseManifestFile, type BrokenRef, type ParsedFile } from './parse.js';
 import { checkQuotas } from './quotas.js';
 import { checkReferences } from './references.js';
+import { ParseCache } from './parse-cache.js';
 import { Reporter } from './reporter.js';
 import { isHidden, symlinkEscapes, type ManifestSource } from './source.js';
 import { KINDS, type Catalog, type Kind, type Manifest } from './types.js';
@@ -24,6 +25,8 @@ const YAML_FILE = /\.ya?ml$/i;
 
 export interface ValidateOptions {
   maxFileBytes?: number;
+  /** Reuse files parsed by earlier validations (long-running controllers). */
+  cache?: ParseCache;
 }
 
 export interface ValidationResult {
@@ -61,27 +64,51 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
     toRead.push(e.path);
   }
 
-  const texts = new Array<string | undefined>(toRead.length);
+  const cache = options.cache;
+  cache?.begin();
+  const parsedFiles = new Array<ParsedFile | undefined>(toRead.length);
+  const byPath = new Map(entries.map((e) => [e.path, e]));
   let next = 0;
   const worker = async () => {
     while (next < toRead.length) {
       const i = next++;
       const path = toRead[i]!;
-      texts[i] = decode(path, await source.read(path), maxBytes, reporter);
+      const id = byPath.get(path)?.id;
+      let key = cache && id !== undefined ? ParseCache.key(path, id) : undefined;
+      let hit = key !== undefined ? cache!.get(key) : undefined;
+      let bytes: Buffer | undefined;
+      if (!hit) {
+        bytes = await source.read(path);
+        if (cache && key === undefined) {
+          key = ParseCache.key(path, ParseCache.contentId(bytes));
+          hit = cache.get(key);
+        }
+      }
+      if (hit) {
+        reporter.setLines(path, hit.lines);
+        for (const e of hit.errors) reporter.errors.push(e);
+        parsedFiles[i] = hit.parsed;
+        continue;
+      }
+      const text = decode(path, bytes!, maxBytes, reporter);
+      if (text === undefined) continue;
+      const before = reporter.errors.length;
+      const parsed = parseManifestFile(path, text, reporter);
+      parsedFiles[i] = parsed;
+      if (cache && key !== undefined) {
+        cache.set(key, { parsed, errors: reporter.errors.slice(before), lines: reporter.linesOf(path)! });
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, toRead.length) }, worker));
 
   const manifests: Manifest[] = [];
   const broken: BrokenRef[] = [];
-  toRead.forEach((path, i) => {
-    const text = texts[i];
-    if (text === undefined) return;
-    texts[i] = undefined;
-    const parsed = parseManifestFile(path, text, reporter);
+  for (const parsed of parsedFiles) {
+    if (!parsed) continue;
     for (const m of parsed.manifests) manifests.push(m);
     for (const b of parsed.broken) broken.push(b);
-  });
+  }
 
   const catalog = checkReferences(manifests, broken, reporter);
   const usage = checkQuotas(catalog, reporter);

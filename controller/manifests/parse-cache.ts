@@ -1,0 +1,62 @@
+/**
+ * Parsed manifest files kept between validations, keyed by path and content, so a controller
+ * that validates commit after commit parses only the files that changed (YAML parsing is most
+ * of the cost of validating a large repository). A source that knows a content id for each
+ * file (a git blob oid) lets a cached file be used without reading it at all; otherwise the
+ * bytes are read and hashed.
+ *
+ * Entries not used by the last `KEEP_GENERATIONS` validations are dropped, so the cache holds
+ * about one commit's worth of manifests.
+ */
+import { createHash } from 'node:crypto';
+import type { LineCounter } from 'yaml';
+import type { ManifestError } from './errors.js';
+import type { ParsedFile } from './parse.js';
+
+const KEEP_GENERATIONS = 2;
+
+export interface CachedFile {
+  parsed: ParsedFile;
+  /** Problems found in this file alone (syntax, schema, one-document checks). */
+  errors: ManifestError[];
+  lines: LineCounter;
+}
+
+export class ParseCache {
+  private readonly entries = new Map<string, CachedFile & { generation: number }>();
+  private generation = 0;
+  /** Files served from the cache in the last validation. */
+  hits = 0;
+  misses = 0;
+
+  /** Key of a file: its path and its content id (or a hash of its bytes). */
+  static key(path: string, contentId: string): string {
+    return `${path}\0${contentId}`;
+  }
+
+  static contentId(bytes: Buffer): string {
+    return createHash('sha1').update(bytes).digest('hex');
+  }
+
+  /** Starts a validation: entries unused for too long are dropped. */
+  begin(): void {
+    this.generation++;
+    this.hits = 0;
+    this.misses = 0;
+    for (const [k, e] of this.entries) if (e.generation <= this.generation - 1 - KEEP_GENERATIONS) this.entries.delete(k);
+  }
+
+  get(key: string): CachedFile | undefined {
+    const e = this.entries.get(key);
+    if (e) { e.generation = this.generation; this.hits++; } else this.misses++;
+    return e;
+  }
+
+  set(key: string, file: CachedFile): void {
+    this.entries.set(key, { ...file, generation: this.generation });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
