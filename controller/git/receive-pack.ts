@@ -195,7 +195,7 @@ export async function applyPush(req: ReceiveRequest, out: Writable, opts: ApplyP
     results.push({ cmd, error });
     if (error) continue;
     changed = true;
-    if (cmd.newOid !== ZERO_OID && isTracked(cmd.ref, opts.branches)) accepted.push(cmd);
+    if (cmd.newOid !== ZERO_OID && cmd.newOid !== cmd.oldOid && isTracked(cmd.ref, opts.branches)) accepted.push(cmd);
   }
 
   const packUsed = results.some((r) => !r.error && r.cmd.newOid !== ZERO_OID);
