@@ -42,7 +42,7 @@ export function contentMd5Hex(req: S3Request): string | undefined {
   return buf.toString('hex');
 }
 
-export function openBody(req: S3Request, onVerified?: (values: Partial<Record<ChecksumAlgorithm, string>>) => void): OpenedBody {
+export function openBody(req: S3Request): OpenedBody {
   const payloadHash = req.auth.payloadHash;
   const source: Readable = req.raw;
   let contentLength: number | undefined;
@@ -93,7 +93,6 @@ export function openBody(req: S3Request, onVerified?: (values: Partial<Record<Ch
       }
       return out;
     },
-    onVerified,
   });
   let firstFailure: S3Error | undefined;
   const note = (e: unknown) => { if (e instanceof S3Error && !firstFailure) firstFailure = e; };

@@ -60,6 +60,8 @@ export async function copyObject(req: S3Request): Promise<void> {
   }
   const size = objectSize(src.info);
   if (size > MAX_COPY_BYTES) throw new S3Error('InvalidRequest', 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
+  const tag = src.info.headers['x-object-sysmeta-s3-checksum-etag'];
+  const checksumsValid = tag === undefined || tag === src.info.etag;
   let meta: Record<string, string>;
   let headers: Record<string, string>;
   let contentType: string;
@@ -70,7 +72,7 @@ export async function copyObject(req: S3Request): Promise<void> {
     for (const [k, v] of Object.entries(src.info.headers)) {
       if (['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'].includes(k)) headers[k] = v;
       // A multipart object's checksum is composite ("-N"): it does not describe the copy.
-      if (k.startsWith(CHECKSUM_HEADER_PREFIX) && !(isManifest(src.info) && v.includes('-'))) headers[k] = v;
+      if (checksumsValid && k.startsWith(CHECKSUM_HEADER_PREFIX) && !(isManifest(src.info) && v.includes('-'))) headers[k] = v;
     }
     contentType = cleanContentType(src.info.contentType);
   } else {
@@ -78,7 +80,7 @@ export async function copyObject(req: S3Request): Promise<void> {
     const c = contentHeadersFrom(req);
     headers = c.headers;
     contentType = c.contentType ?? 'binary/octet-stream';
-    for (const [k, v] of Object.entries(src.info.headers)) if (k.startsWith(CHECKSUM_HEADER_PREFIX) && !v.includes('-')) headers[k] = v;
+    for (const [k, v] of Object.entries(src.info.headers)) if (checksumsValid && k.startsWith(CHECKSUM_HEADER_PREFIX) && !v.includes('-')) headers[k] = v;
   }
   const body = await openObject(backend, req.user.account, src.bucket, src.key, src.info);
   const info = await backend.putObject(req.user.account, req.bucket!, req.key!, {

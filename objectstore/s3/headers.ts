@@ -75,7 +75,9 @@ export function objectResponseHeaders(info: ObjectInfo, etag: string, query: Map
     if (k === 's3-etag') continue;
     out[META_PREFIX + k] = v;
   }
-  if (withChecksums) {
+  // Trailer checksums are tagged with the ETag they were computed for (objects.ts).
+  const tag = info.headers['x-object-sysmeta-s3-checksum-etag'];
+  if (withChecksums && (tag === undefined || tag === info.etag)) {
     for (const [k, v] of Object.entries(info.headers)) if (k.startsWith(CHECKSUM_HEADER_PREFIX)) out[k] = v;
   }
   for (const [q, h] of Object.entries(RESPONSE_OVERRIDES)) {

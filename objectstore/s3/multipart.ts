@@ -125,7 +125,7 @@ export async function uploadPart(req: S3Request): Promise<void> {
   const n = partNumberOf(req);
   const uploadId = uploadIdOf(req);
   await loadState(req, uploadId);
-  const { info, checksums } = await storeBody(req, segmentsOf(req.bucket!), partName(req.key!, uploadId, n), { contentType: 'application/octet-stream' });
+  const { info, checksums } = await storeBody(req, segmentsOf(req.bucket!), partName(req.key!, uploadId, n), { contentType: 'application/octet-stream', keepTrailerChecksums: false });
   const out: Record<string, string> = { etag: quoteEtag(info.etag) };
   for (const [alg, v] of Object.entries(checksums)) out[checksumHeader(alg as ChecksumAlgorithm)] = v;
   sendEmpty(req, 200, out);
@@ -197,6 +197,18 @@ export async function completeUpload(req: S3Request): Promise<void> {
   const md5s: Buffer[] = [];
   const composite = state.checksumAlgorithm ?? (requested.every((p) => Object.keys(p.checksums).length === 1) ? Object.keys(requested[0]!.checksums)[0] as ChecksumAlgorithm | undefined : undefined);
   const compositeSum = composite ? createChecksum(composite) : undefined;
+  // Listings may lag behind writes on the replicated store: ask for a part the listing misses.
+  for (const p of requested) {
+    const listed = stored.get(p.number);
+    if (listed && listed.etag === p.etag) continue;
+    const name = partName(req.key!, uploadId, p.number);
+    try {
+      const info = await backend.headObject(account, segmentsOf(req.bucket!), name);
+      stored.set(p.number, { name, bytes: info.contentLength, etag: info.etag, contentType: info.contentType, lastModified: info.lastModified });
+    } catch (e) {
+      if (!(e instanceof NotFound)) throw e;
+    }
+  }
   requested.forEach((p, i) => {
     const part = stored.get(p.number);
     if (!part || part.etag !== p.etag) throw new S3Error('InvalidPart', undefined, { PartNumber: String(p.number), ETag: p.etag });

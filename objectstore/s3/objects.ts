@@ -32,17 +32,25 @@ export function writeConditions(req: S3Request): { ifNoneMatchStar?: boolean; if
   return { ifNoneMatchStar: inm !== undefined ? true : undefined, ifMatch: im !== undefined ? unquoteEtag(im) : undefined };
 }
 
+/** Marks which object version trailer checksums added after the write describe. */
+export const CHECKSUM_ETAG_HEADER = 'x-object-sysmeta-s3-checksum-etag';
+
 /**
  * Streams a request body into the store and returns the stored object's info and the verified
- * checksums. Used by PutObject and UploadPart.
+ * checksums. Used by PutObject and UploadPart. Checksums declared in headers are stored with
+ * the object; ones that arrive in a trailer are known only after the body, so they are added
+ * by a metadata update, tagged with the ETag they belong to (a concurrent overwrite in between
+ * cannot inherit them: GET ignores a checksum whose tag is not the object's ETag).
  */
 export async function storeBody(req: S3Request, container: string, object: string,
-  extra: { contentType?: string; meta?: Record<string, string>; headers?: Record<string, string>; ifNoneMatchStar?: boolean; ifMatch?: string }): Promise<{ info: ObjectInfo; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
+  extra: { contentType?: string; meta?: Record<string, string>; headers?: Record<string, string>; ifNoneMatchStar?: boolean; ifMatch?: string; keepTrailerChecksums?: boolean }): Promise<{ info: ObjectInfo; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
   const { backend } = req.opts;
   const headers = { ...(extra.headers ?? {}) };
-  const body = openBody(req, (values) => {
-    for (const [alg, v] of Object.entries(values)) headers[checksumHeader(alg as ChecksumAlgorithm)] = v;
-  });
+  const body = openBody(req);
+  for (const alg of body.algorithms) {
+    const declared = header(req, checksumHeader(alg));
+    if (declared !== undefined) headers[checksumHeader(alg)] = declared.trim();
+  }
   let info: ObjectInfo;
   try {
     info = await backend.putObject(req.user.account, container, object, {
@@ -54,11 +62,14 @@ export async function storeBody(req: S3Request, container: string, object: strin
     throw body.failure() ?? e;
   }
   const checksums = body.verifier.values;
-  // A backend that took the headers before the body ended lacks the checksums: add them.
-  const missing = Object.keys(checksums).some((alg) => info.headers[checksumHeader(alg as ChecksumAlgorithm)] === undefined);
-  if (missing) {
-    await backend.postObject(req.user.account, container, object, info.meta, headers);
-    info = { ...info, headers: { ...info.headers, ...headers } };
+  const late: Record<string, string> = {};
+  for (const [alg, v] of Object.entries(checksums)) {
+    if (headers[checksumHeader(alg as ChecksumAlgorithm)] === undefined) late[checksumHeader(alg as ChecksumAlgorithm)] = v;
+  }
+  if (Object.keys(late).length > 0 && extra.keepTrailerChecksums !== false) {
+    const added = { ...late, [CHECKSUM_ETAG_HEADER]: info.etag };
+    await backend.postObject(req.user.account, container, object, info.meta, added);
+    info = { ...info, headers: { ...info.headers, ...added } };
   }
   return { info, checksums };
 }
