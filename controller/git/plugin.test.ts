@@ -175,6 +175,9 @@ t.test('git CLI against the endpoint', async (t) => {
     const cf = await sb.commit(work, { 'feature.yaml': 'f: 1\n' }, 'feature');
     await sb.gitOk(work, 'push', 'origin', 'feature');
     t.match(await sb.gitOk(work, 'ls-remote', url), new RegExp(`${cf}\\s+refs/heads/feature`));
+    const copy = await sb.git(work, 'push', 'origin', 'feature:copy');
+    t.equal(copy.code, 0, copy.stderr);
+    t.match(await sb.gitOk(work, 'ls-remote', url), new RegExp(`${cf}\\s+refs/heads/copy`), 'a branch at a commit the server has');
     const r = await sb.git(work, 'push', 'origin', ':feature');
     t.equal(r.code, 0, r.stderr);
     t.match(r.stderr, /\[deleted\]\s+feature/);

@@ -14,7 +14,6 @@
 
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import * as path from 'node:path';
 import { advertisement, type GitService } from './advertise.js';
 import { checkAccess, tokenListAuthorizer, AUTH_REALM, type Authorize } from './auth.js';
 import { GitSourceError, ProtocolError } from './errors.js';
@@ -27,8 +26,11 @@ import { serveUploadPack } from './upload-pack.js';
 import type { RepoBackup } from './backup.js';
 import type { OnAccepted, ValidateCommit } from './types.js';
 
-/** Default limit of a push body after decompression. */
-export const DEFAULT_MAX_PUSH_BYTES = 256 * 1024 * 1024;
+/**
+ * Default limit of a push body after decompression. Indexing holds a pack in memory (a few
+ * times its size); manifest repositories are small, VM images go to the object store.
+ */
+export const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024;
 /** Limit of an upload-pack request (wants and haves only). */
 export const MAX_UPLOAD_REQUEST_BYTES = 8 * 1024 * 1024;
 
@@ -47,7 +49,7 @@ export interface GitPluginOptions {
   branches?: string[];
   /** Accept pushes that rewrite history of a branch (default false: non-fast-forward is refused). */
   allowNonFastForward?: boolean;
-  /** Largest push body in bytes after decompression (default 256 MiB). */
+  /** Largest push body in bytes after decompression (default 100 MiB). */
   maxPushBytes?: number;
   /** Saves repositories after accepted pushes and restores missing ones. */
   backup?: RepoBackup;
@@ -120,8 +122,7 @@ export async function gitPlugin(app: FastifyInstance, opts: GitPluginOptions): P
     const name = RepoStore.nameOf(req.params.repo);
     await access(req, name, true);
     const gitdir = await store.open(name, true);
-    const spool = path.join(gitdir, 'objects', 'incoming');
-    const received = await readReceiveRequest(req.raw, req.headers['content-encoding'], spool, maxPushBytes);
+    const received = await readReceiveRequest(req.raw, req.headers['content-encoding'], store.spoolDirOf(name), maxPushBytes);
     const out = new PassThrough();
     if (received.commands.length === 0) {
       out.end(); // git's probe before a large push: a bare flush, nothing to do

@@ -20,11 +20,14 @@ import type { RepoBackup } from './backup.js';
 
 /** Allowed repository names: a letter or digit, then letters, digits, `.`, `_`, `-`. */
 export const REPO_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** Folder under objects/ where a push spools its pack until it is indexed. */
+export const INCOMING_DIR = 'incoming';
 /** Branch HEAD points at in a new repository. */
 export const DEFAULT_BRANCH = 'main';
 
 export class RepoStore {
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly cleaned = new Set<string>();
 
   constructor(
     readonly reposDir: string,
@@ -57,7 +60,10 @@ export class RepoStore {
    */
   async open(name: string, create: boolean): Promise<string> {
     const dir = this.dirOf(name);
-    if (await this.exists(name)) return dir;
+    if (await this.exists(name)) {
+      await this.cleanSpoolOnce(name);
+      return dir;
+    }
     return this.withLock(name, async () => {
       if (await this.exists(name)) return dir;
       await fsp.mkdir(this.reposDir, { recursive: true });
@@ -72,6 +78,24 @@ export class RepoStore {
       await fsyncDir(this.reposDir);
       return dir;
     });
+  }
+
+  /**
+   * Removes pack spool files a crashed process left in objects/incoming. Done on the first
+   * open of each repository by this process, before any push of this process can spool.
+   */
+  private async cleanSpoolOnce(name: string): Promise<void> {
+    if (this.cleaned.has(name)) return;
+    this.cleaned.add(name);
+    const incoming = path.join(this.dirOf(name), 'objects', INCOMING_DIR);
+    for (const f of await fsp.readdir(incoming).catch(() => [] as string[])) {
+      if (f.startsWith('tmp-')) await fsp.rm(path.join(incoming, f), { force: true });
+    }
+  }
+
+  /** The folder where pushes spool their pack before it is checked. */
+  spoolDirOf(name: string): string {
+    return path.join(this.dirOf(name), 'objects', INCOMING_DIR);
   }
 
   /** Runs `fn` after every earlier `withLock` call for the same repository has finished. */
