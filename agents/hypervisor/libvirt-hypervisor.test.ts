@@ -124,3 +124,19 @@ t.test('opening a socket that does not exist fails with ConnectionLostError', as
     ConnectionLostError,
   );
 });
+
+t.test('listings leave out objects deleted between the list and the look-up', { skip: skip ?? false }, async (t) => {
+  const hv = await LibvirtHypervisor.open({ uri: 'test:///default' });
+  t.teardown(() => hv.close());
+  const calls = hv.connection.domains;
+  const realListAll = calls.listAll.bind(calls);
+  // As if another client undefined this domain right after libvirt listed it.
+  calls.listAll = async () => [...(await realListAll()), { name: 'rstest-gone', uuid: Buffer.alloc(16), id: -1 }];
+  const names = (await hv.listDomains()).map((d) => d.name);
+  t.ok(names.includes('test'), 'the test driver domain is listed');
+  t.notOk(names.includes('rstest-gone'), 'the vanished one is not');
+  const nets = hv.connection.networks;
+  const realNets = nets.listAll.bind(nets);
+  nets.listAll = async () => [...(await realNets()), { name: 'rstest-gone', uuid: Buffer.alloc(16) }];
+  t.notOk((await hv.listNetworks()).some((n) => n.name === 'rstest-gone'));
+});

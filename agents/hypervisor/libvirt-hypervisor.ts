@@ -193,7 +193,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   async listNetworks(): Promise<NetworkInfo[]> {
     const nets = await this.run({}, () => this.conn.networks.listAll());
-    return Promise.all(nets.map((n) => this.getNetwork(n.name)));
+    return present(await Promise.all(nets.map((n) => this.getNetwork(n.name).catch(skipMissing))));
   }
 
   async getNetwork(name: string): Promise<NetworkInfo> {
@@ -327,7 +327,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   async listPools(): Promise<PoolInfo[]> {
     const pools = await this.run({}, () => this.conn.storage.listAllPools());
-    return Promise.all(pools.map((p) => this.getPool(p.name)));
+    return present(await Promise.all(pools.map((p) => this.getPool(p.name).catch(skipMissing))));
   }
 
   async getPool(name: string): Promise<PoolInfo> {
@@ -396,7 +396,7 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.run({ pool }, async () => {
       const p = await this.conn.storage.poolLookupByName(pool);
       const vols = await this.conn.storage.listAllVolumes(p);
-      return Promise.all(vols.map((v) => this.volumeInfo(pool, v)));
+      return present(await Promise.all(vols.map((v) => this.volumeInfo(pool, v).catch(ignoreNotFound))));
     });
   }
 
@@ -463,8 +463,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   async listDomains(): Promise<DomainInfo[]> {
     const doms = await this.run({}, () => this.conn.domains.listAll());
-    const infos = await Promise.all(doms.map((d) => this.getDomain(d.name).catch(ignoreNotFound)));
-    return infos.filter((i): i is DomainInfo => i !== undefined);
+    return present(await Promise.all(doms.map((d) => this.getDomain(d.name).catch(skipMissing))));
   }
 
   async getDomain(name: string): Promise<DomainInfo> {
@@ -590,6 +589,16 @@ async function retryWithoutFlags<T>(fn: (flags: number) => Promise<T>, flags: nu
     if (!(err instanceof LibvirtError) || err.code !== ErrorCode.INVALID_ARG) throw err;
     return fn(fallback);
   }
+}
+
+/** For listings: an object deleted between the list and the look-up is left out. */
+function skipMissing(err: unknown): undefined {
+  if (err instanceof NotFoundError) return undefined;
+  throw err;
+}
+
+function present<T>(items: (T | undefined)[]): T[] {
+  return items.filter((i): i is T => i !== undefined);
 }
 
 function ignoreNotFound(err: unknown): undefined {
