@@ -16,7 +16,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readBuilderFile } from '../../objectstore/ring/builder-file.js';
-import { swiftBuilderStats, SWIFT_RING_BUILDER } from '../../objectstore/ring/oracle/swift-oracle.js';
+import { PYTHON, swiftBuilderStats, SWIFT_RING_BUILDER } from '../../objectstore/ring/oracle/swift-oracle.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const RINGSTACK = join(ROOT, 'bin', 'ringstack');
@@ -26,6 +26,8 @@ const REPLICAS = 3;
 interface Step {
   /** swift-ring-builder, or `ringstack ring rebalance` loading only the ring command. */
   secs: number;
+  /** CPU seconds (user + system) of that process. */
+  cpu: number;
   /** ringstack only: the full `bin/ringstack` process (all subcommands' modules loaded). */
   fullCliSecs?: number;
   /** ringstack only: RingBuilder.rebalance() alone, in memory. */
@@ -48,15 +50,28 @@ function devices(first: boolean): string[] {
   return out;
 }
 
+/**
+ * Python wrapper that runs a command and reports its wall time and CPU time (user + system, children
+ * included) on the last line of stderr: CPU time is steadier than wall time on a shared machine.
+ */
+const CPU_WRAPPER = 'import resource, subprocess, sys, time\n' +
+  't = time.monotonic()\n' +
+  'r = subprocess.run(sys.argv[1:])\n' +
+  't = time.monotonic() - t\n' +
+  'u = resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
+  'sys.stderr.write("\\nwall=%.6f cpu=%.6f\\n" % (t, u.ru_utime + u.ru_stime))\n' +
+  'sys.exit(r.returncode)';
+
 /** Runs a command; `okCodes` are the exit statuses that mean success (swift-ring-builder: 1 = warning). */
-function run(cmd: string, args: string[], okCodes: number[]): { secs: number; out: string } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+function run(cmd: string, args: string[], okCodes: number[]): { secs: number; cpu: number; out: string } {
+  const r = spawnSync(PYTHON, ['-c', CPU_WRAPPER, cmd, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const m = /wall=([\d.]+) cpu=([\d.]+)\s*$/.exec(r.stderr ?? '');
+  const secs = Number(m?.[1] ?? NaN);
+  const cpu = Number(m?.[2] ?? NaN);
   if (r.status === null || !okCodes.includes(r.status)) {
     throw new Error(`${cmd} ${args.slice(0, 4).join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}`);
   }
-  return { secs, out: r.stdout };
+  return { secs, cpu, out: r.stdout };
 }
 
 const reassigned = (out: string): number => Number(/Reassigned (\d+)/.exec(out)?.[1] ?? NaN);
@@ -97,8 +112,8 @@ async function benchOne(tool: 'ringstack' | 'swift', partPower: number, seed: nu
     const moved = reassigned(r2.out);
     return {
       tool,
-      rebalance1: { secs: r1.secs, ...x1, reassigned: reassigned(r1.out), ...s1 },
-      rebalance2: { secs: r2.secs, ...x2, reassigned: moved, ...s2 },
+      rebalance1: { secs: r1.secs, cpu: r1.cpu, ...x1, reassigned: reassigned(r1.out), ...s1 },
+      rebalance2: { secs: r2.secs, cpu: r2.cpu, ...x2, reassigned: moved, ...s2 },
       moved2Pct: 100 * moved / (REPLICAS * 2 ** partPower),
     };
   } finally {
@@ -132,8 +147,8 @@ async function main(): Promise<void> {
       results[tool]!.push(r);
       const more = (st: Step) => (st.fullCliSecs === undefined ? '' :
         ` [full CLI ${st.fullCliSecs.toFixed(2)} s, library ${st.librarySecs!.toFixed(2)} s]`);
-      console.log(`run ${i + 1} ${tool.padEnd(9)} rebalance1 ${r.rebalance1.secs.toFixed(2)} s${more(r.rebalance1)} (balance ${r.rebalance1.balance.toFixed(4)}, ` +
-        `dispersion ${r.rebalance1.dispersion.toFixed(2)})  rebalance2 ${r.rebalance2.secs.toFixed(2)} s ` +
+      console.log(`run ${i + 1} ${tool.padEnd(9)} rebalance1 ${r.rebalance1.secs.toFixed(2)} s (cpu ${r.rebalance1.cpu.toFixed(2)} s)${more(r.rebalance1)} (balance ${r.rebalance1.balance.toFixed(4)}, ` +
+        `dispersion ${r.rebalance1.dispersion.toFixed(2)})  rebalance2 ${r.rebalance2.secs.toFixed(2)} s (cpu ${r.rebalance2.cpu.toFixed(2)} s)` +
         `${more(r.rebalance2)} (balance ${r.rebalance2.balance.toFixed(4)}, dispersion ${r.rebalance2.dispersion.toFixed(2)}, moved ${r.moved2Pct.toFixed(3)}% of part-replicas)`);
     }
   }
@@ -144,6 +159,8 @@ async function main(): Promise<void> {
     const rs = results[tool]!;
     const m = {
       rebalance1_secs: median(rs.map((r) => r.rebalance1.secs)),
+      rebalance1_cpu_secs: median(rs.map((r) => r.rebalance1.cpu)),
+      rebalance2_cpu_secs: median(rs.map((r) => r.rebalance2.cpu)),
       balance1: median(rs.map((r) => r.rebalance1.balance)),
       dispersion1: median(rs.map((r) => r.rebalance1.dispersion)),
       rebalance2_secs: median(rs.map((r) => r.rebalance2.secs)),
@@ -167,6 +184,8 @@ async function main(): Promise<void> {
     const b = summary.swift as Record<string, number>;
     summary.speedup_rebalance1 = b.rebalance1_secs! / a.rebalance1_secs!;
     summary.speedup_rebalance2 = b.rebalance2_secs! / a.rebalance2_secs!;
+    summary.cpu_ratio_rebalance1 = b.rebalance1_cpu_secs! / a.rebalance1_cpu_secs!;
+    summary.cpu_ratio_rebalance2 = b.rebalance2_cpu_secs! / a.rebalance2_cpu_secs!;
     summary.speedup_full_cli_rebalance1 = b.rebalance1_secs! / a.rebalance1_full_cli_secs!;
     summary.speedup_full_cli_rebalance2 = b.rebalance2_secs! / a.rebalance2_full_cli_secs!;
     console.log(`\nringstack medians: full bin/ringstack process rebalance1 ${a.rebalance1_full_cli_secs!.toFixed(2)} s, ` +
@@ -175,6 +194,9 @@ async function main(): Promise<void> {
     console.log(`swift-ring-builder / ringstack ring (process wall time): rebalance1 ${(summary.speedup_rebalance1 as number).toFixed(1)}x, ` +
       `rebalance2 ${(summary.speedup_rebalance2 as number).toFixed(1)}x; against the full CLI ` +
       `${(summary.speedup_full_cli_rebalance1 as number).toFixed(1)}x, ${(summary.speedup_full_cli_rebalance2 as number).toFixed(1)}x`);
+    console.log(`CPU time (user + system) medians: swift ${b.rebalance1_cpu_secs!.toFixed(2)} s / ${b.rebalance2_cpu_secs!.toFixed(2)} s, ` +
+      `ringstack ring ${a.rebalance1_cpu_secs!.toFixed(2)} s / ${a.rebalance2_cpu_secs!.toFixed(2)} s: ` +
+      `${(summary.cpu_ratio_rebalance1 as number).toFixed(1)}x, ${(summary.cpu_ratio_rebalance2 as number).toFixed(1)}x`);
   }
   console.log(JSON.stringify(summary));
 }
