@@ -21,6 +21,7 @@ import { Agent } from './agent.js';
 import { instrument } from './instrumented-hypervisor.js';
 import { MemoryAgentStore } from './memory-store.js';
 import { hostDesired, image, instance, network } from './test-fixtures.js';
+import { holdings, removeAll } from './test-libvirt.js';
 
 const run = promisify(execFile);
 const URI = 'qemu:///system';
@@ -40,12 +41,7 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
   };
   const admin = await open();
   t.teardown(async () => {
-    for (const d of await admin.listDomains()) if (d.name.startsWith(`${prefix}-`)) await admin.deleteDomain(d.name).catch(() => undefined);
-    for (const p of [`${prefix}-volumes`, `${prefix}-images`]) {
-      for (const v of await admin.listVolumes(p).catch(() => [])) await admin.deleteVolume(p, v.name).catch(() => undefined);
-      await admin.deletePool(p).catch(() => undefined);
-    }
-    for (const n of await admin.listNetworks()) if (n.name.startsWith(`${prefix}-`)) await admin.deleteNetwork(n.name).catch(() => undefined);
+    await removeAll(admin, prefix);
     for (const hv of opened) await hv.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
@@ -73,12 +69,7 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
 
   const dom = agent.naming.domain(vm.instance.id, vm.instance.name);
   const netName = agent.naming.network(net.id, net.name);
-  const ours = async () => ({
-    domains: (await virsh(URI, 'list', '--all', '--name')).split('\n').filter((n) => n.startsWith(`${prefix}-`)).sort(),
-    networks: (await virsh(URI, 'net-list', '--all', '--name')).split('\n').filter((n) => n.startsWith(`${prefix}-`)).sort(),
-    volumes: (await virsh(URI, 'vol-list', `${prefix}-volumes`).catch(() => '')).split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]!).sort(),
-    images: (await virsh(URI, 'vol-list', `${prefix}-images`).catch(() => '')).split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[0]!).sort(),
-  });
+  const ours = () => holdings(URI, prefix);
 
   await t.test('create from nothing', async (t) => {
     store.setDesired(HOST, desired('r1', vm));
