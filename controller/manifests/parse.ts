@@ -12,6 +12,9 @@ import { DEFAULT_QUOTAS, DOCUMENT_SCHEMAS } from './schema.js';
 import { KINDS, type Kind, type Manifest, type SourceRef } from './types.js';
 import { walk } from './walk.js';
 
+/** YAML errors reported per document; the rest are counted (a broken file can yield thousands). */
+export const MAX_YAML_ERRORS_PER_DOCUMENT = 10;
+
 export interface BrokenRef { kind: Kind; name: string; project?: string }
 
 export interface ParsedFile {
@@ -28,8 +31,13 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
   const list = Array.isArray(docs) ? docs : [];
   list.forEach((doc, index) => {
     if (doc.errors.length > 0 || doc.warnings.length > 0) {
-      for (const e of [...doc.errors, ...doc.warnings]) {
+      const all = [...doc.errors, ...doc.warnings];
+      for (const e of all.slice(0, MAX_YAML_ERRORS_PER_DOCUMENT)) {
         reporter.atOffset(file, e.pos[0], '', `YAML: ${firstLine(e.message)}`);
+      }
+      if (all.length > MAX_YAML_ERRORS_PER_DOCUMENT) {
+        const last = all[MAX_YAML_ERRORS_PER_DOCUMENT]!;
+        reporter.atOffset(file, last.pos[0], '', `YAML: ${all.length - MAX_YAML_ERRORS_PER_DOCUMENT} more errors in this document`);
       }
       return;
     }

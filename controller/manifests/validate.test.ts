@@ -247,3 +247,18 @@ t.test('parse cache: unchanged files are not parsed again, their errors are repl
   for (let i = 0; i < 3; i++) await check({ 'only.yaml': instance('o') }, { cache });
   t.ok(cache.size <= 5 + 1, `old entries are dropped (size ${cache.size})`);
 });
+
+t.test('hostile YAML: deep nesting, inherited property names as fields', async (t) => {
+  const deep = `a: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`;
+  const r = await check({
+    'deep.yaml': deep,
+    'ctor.yaml': 'apiVersion: ringstack.dev/v1\nkind: Flavor\nmetadata: {name: constructor}\nspec: {vcpus: 1, memoryMiB: 64, diskGiB: 1, constructor: 1, toString: 2}\n',
+  }, { maxFileBytes: 1 << 20 });
+  const deepErrors = r.lines.filter((l) => l.startsWith('deep.yaml'));
+  t.ok(deepErrors.length >= 1 && deepErrors.length <= 11, `a bounded number of errors (${deepErrors.length})`);
+  t.same(r.lines.filter((l) => l.startsWith('ctor.yaml')), [
+    'ctor.yaml:4:45 spec.constructor: unknown field (known fields: vcpus, memoryMiB, diskGiB)',
+    'ctor.yaml:4:61 spec.toString: unknown field (known fields: vcpus, memoryMiB, diskGiB)',
+  ]);
+  t.same(r.catalog.flavors.map((f) => f.name), ['constructor', 'small'], 'a manifest may be named "constructor"');
+});

@@ -93,7 +93,15 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
       const text = decode(path, bytes!, maxBytes, reporter);
       if (text === undefined) continue;
       const before = reporter.errors.length;
-      const parsed = parseManifestFile(path, text, reporter);
+      let parsed: ParsedFile;
+      try {
+        parsed = parseManifestFile(path, text, reporter);
+      } catch (e) {
+        // The YAML library or a check failed on hostile input: report it, never crash.
+        reporter.errors.length = before;
+        reporter.file(path, `could not be parsed: ${(e as Error).message.split('\n')[0]}`);
+        continue;
+      }
       parsedFiles[i] = parsed;
       if (cache && key !== undefined) {
         cache.set(key, { parsed, errors: reporter.errors.slice(before), lines: reporter.linesOf(path)! });

@@ -191,7 +191,7 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
           if (why) { ctx.report(p, kOffset, `${JSON.stringify(key)} ${why}`); ok = false; continue; }
           sub = field.values;
         } else {
-          const f = field.fields[key];
+          const f = Object.hasOwn(field.fields, key) ? field.fields[key] : undefined;
           if (!f) {
             ctx.report(p, kOffset, `unknown field${suggestion(key, Object.keys(field.fields))}`, false);
             continue;

@@ -47,6 +47,11 @@ export interface CompileResult {
 
 const DEVICE_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
+/** `rec[key]` only when it is the record's own member (states may come from JSON.parse). */
+function own<T>(rec: Record<string, T> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
 function iso(t: Date | string | number): string {
   return new Date(t instanceof Date ? t.getTime() : t).toISOString();
 }
@@ -97,8 +102,8 @@ export function compile(input: CompileInput): CompileResult {
     const id = manifestId(n);
     let bridge = n.spec.bridge;
     if (n.spec.mode !== 'bridge') {
-      const prevBridge = previous?.networks[id]?.bridge;
-      if (prevBridge !== undefined && previous?.networks[id]?.mode !== 'bridge' && !bridges.has(prevBridge)) bridge = prevBridge;
+      const prevBridge = own(previous?.networks, id)?.bridge;
+      if (prevBridge !== undefined && own(previous?.networks, id)?.mode !== 'bridge' && !bridges.has(prevBridge)) bridge = prevBridge;
       else for (let a = 0; bridge === undefined || bridges.has(bridge); a++) bridge = derivedBridge(id, a);
       bridges.add(bridge);
     }
@@ -110,7 +115,7 @@ export function compile(input: CompileInput): CompileResult {
       ...(n.spec.dhcp ? { dhcp: { start: n.spec.dhcp.start, end: n.spec.dhcp.end } } : {}),
       ...(n.spec.zones ? { zones: [...n.spec.zones].sort() } : {}),
     };
-    networks[id] = stamp<DesiredNetwork>(body, previous?.networks[id], revision);
+    networks[id] = stamp<DesiredNetwork>(body, own(previous?.networks, id), revision);
   }
 
   // Images.
@@ -122,7 +127,7 @@ export function compile(input: CompileInput): CompileResult {
       id, name: m.name, ...(m.project !== undefined ? { project: m.project } : {}), labels: m.labels,
       uuid: resourceUuid('image', id), source: { bucket: m.spec.source.bucket, key: m.spec.source.key },
       format: m.spec.format, sha256: m.spec.sha256, minDiskGiB: m.spec.minDiskGiB, minMemoryMiB: m.spec.minMemoryMiB,
-    }, previous?.images[id], revision);
+    }, own(previous?.images, id), revision);
   }
 
   // MACs: explicit ones first, then previously assigned ones, then derived ones.
@@ -135,7 +140,7 @@ export function compile(input: CompileInput): CompileResult {
     const list: string[] = [];
     i.manifest.spec.networks.forEach((nic, k) => {
       if (nic.mac) { list.push(nic.mac.toLowerCase()); return; }
-      const prev = previous?.instances[id]?.nics[k]?.mac;
+      const prev = own(previous?.instances, id)?.nics[k]?.mac;
       if (prev !== undefined && !macsTaken.has(prev)) { macsTaken.add(prev); list.push(prev); return; }
       list.push('');
       needMac.push([i, k]);
@@ -161,7 +166,7 @@ export function compile(input: CompileInput): CompileResult {
       id, name: v.name, project: v.project!, labels: v.labels, uuid: resourceUuid('volume', id), role: 'data', format: 'qcow2',
       sizeGiB: v.spec.sizeGiB, ...(sourceImage ? { backingImage: imageOf(sourceImage) } : {}),
       retainOnDelete: v.spec.retainOnDelete, ...(owner ? { attachedTo: owner } : {}),
-    }, previous?.volumes[id], revision);
+    }, own(previous?.volumes, id), revision);
   }
 
   // Instances, their boot disks and scheduling requests.
@@ -176,7 +181,7 @@ export function compile(input: CompileInput): CompileResult {
     volumes[bootId] = stamp<DesiredVolume>({
       id: bootId, name: `${m.name}.boot`, project: m.project!, labels: {}, uuid: resourceUuid('volume', bootId), role: 'boot',
       format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
-    }, previous?.volumes[bootId], revision);
+    }, own(previous?.volumes, bootId), revision);
     const s = m.spec;
     const body: Omit<DesiredInstance, 'revision' | 'hash'> = {
       id, name: m.name, project: m.project!, labels: m.labels, uuid: resourceUuid('instance', id), hostname: m.name,
@@ -191,13 +196,13 @@ export function compile(input: CompileInput): CompileResult {
       sshAuthorizedKeys: s.sshAuthorizedKeys,
       ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: s.placement.antiAffinityGroup } : {}),
     };
-    instances[id] = stamp<DesiredInstance>(body, previous?.instances[id], revision);
+    instances[id] = stamp<DesiredInstance>(body, own(previous?.instances, id), revision);
 
     // Where the data of its volumes lives (detached volumes stay on their host).
     let required: { host: string; reason: string } | undefined;
     let requiredBy = '';
     for (const v of i.volumes) {
-      const at = prevPlace?.volumes[manifestId(v)];
+      const at = own(prevPlace?.volumes, manifestId(v));
       if (at === undefined || !hostNames.has(at)) continue;
       if (required && required.host !== at) {
         unschedulableEarly.set(id, `its volumes live on different hosts (${requiredBy} on ${required.host}, ${v.name} on ${at})`);
@@ -227,7 +232,7 @@ export function compile(input: CompileInput): CompileResult {
   const reservedDiskGiB: Record<string, number> = {};
   for (const [vid, v] of Object.entries(volumes)) {
     if (v.role !== 'data' || v.attachedTo !== undefined) continue;
-    const at = prevPlace?.volumes[vid];
+    const at = own(prevPlace?.volumes, vid);
     if (at === undefined || !hostNames.has(at)) continue;
     volumePlace.push([vid, at]);
     reservedDiskGiB[at] = (reservedDiskGiB[at] ?? 0) + v.sizeGiB;
@@ -261,7 +266,7 @@ export function compile(input: CompileInput): CompileResult {
   const placedVolumes = new Set(volumePlace.map(([vid]) => vid));
   for (const [vid, v] of Object.entries(volumes)) {
     if (v.role !== 'data' || placedVolumes.has(vid)) continue;
-    const at = prevPlace?.volumes[vid];
+    const at = own(prevPlace?.volumes, vid);
     if (at !== undefined && hostNames.has(at)) volumePlace.push([vid, at]);
   }
   for (const [vid, host] of volumePlace) {
@@ -278,7 +283,7 @@ export function compile(input: CompileInput): CompileResult {
   const now = iso(input.now);
   const unschedulable: DesiredState['unschedulable'] = {};
   for (const [id, message] of Object.entries(result.unschedulable)) {
-    const prev = previous?.unschedulable[id];
+    const prev = own(previous?.unschedulable, id);
     unschedulable[id] = {
       instance: id, message,
       condition: {
@@ -320,11 +325,11 @@ export function compile(input: CompileInput): CompileResult {
   const listed = new Map(input.hosts.map((h) => [h.name, h]));
   for (const name of [...perHost.keys()].sort()) {
     const res = perHost.get(name)!;
-    const zone = zoneOf.get(name) ?? previous?.hosts[name]?.zone ?? '';
+    const zone = zoneOf.get(name) ?? own(previous?.hosts, name)?.zone ?? '';
     const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
     const entries = canonicalEntries(content, serialized);
     const hash = contentHash(joinEntries(entries));
-    const prev = previous?.hosts[name];
+    const prev = own(previous?.hosts, name);
     const hostRevision = prev && prev.hash === hash ? prev.revision : revision;
     hosts[name] = { ...content, hash, revision: hostRevision };
     serialized.set(hosts[name]!, joinEntries(withEntries(entries, { hash, revision: hostRevision })));

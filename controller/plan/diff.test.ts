@@ -87,3 +87,15 @@ t.test('a move to another host is a replace', async (t) => {
   t.equal(c.action, 'replace');
   t.equal(c.reason, 'moves from host h1 to h2');
 });
+
+t.test('resources named like Object.prototype members are plain resources', async (t) => {
+  const ctorNet = 'apiVersion: ringstack.dev/v1\nkind: Network\nmetadata: {name: constructor}\nspec: {cidr: 10.5.0.0/24}\n';
+  const before = JSON.parse(JSON.stringify(await state({}, 'c1'))) as DesiredState;
+  const after = await state({ 'n.yaml': ctorNet, 'a.yaml': instance('a', '  flavor: small\n  networks: [{network: constructor}]\n') }, 'c2', before);
+  const plan = diffStates(before, after);
+  t.same(plan.changes.filter((c) => c.id === 'constructor').map((c) => c.action), ['create']);
+  t.equal(after.networks['constructor']!.revision, 'c2');
+  const again = await state({ 'n.yaml': ctorNet, 'a.yaml': instance('a', '  flavor: small\n  networks: [{network: constructor}]\n') }, 'c3',
+    JSON.parse(JSON.stringify(after)) as DesiredState);
+  t.equal(again.networks['constructor']!.revision, 'c2', 'unchanged: revision kept');
+});

@@ -51,10 +51,15 @@ const REPLACE: Record<DesiredKind, Set<string>> = {
 /** Instance fields that need a reboot. */
 const REBOOT = new Set(['vcpus', 'memoryMiB', 'diskGiB', 'nics']);
 
+/** `rec[key]` only when it is the record's own member (states may come from JSON.parse). */
+function own<T>(rec: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
 function placementOf(s: DesiredState | undefined, kind: DesiredKind, id: string): string | undefined {
   if (!s) return undefined;
-  if (kind === 'instances') return s.placements.instances[id];
-  if (kind === 'volumes') return s.placements.volumes[id];
+  if (kind === 'instances') return own(s.placements.instances, id);
+  if (kind === 'volumes') return own(s.placements.volumes, id);
   return undefined;
 }
 
@@ -93,13 +98,13 @@ export function diffStates(before: DesiredState | undefined, after: DesiredState
     const b = after[kind] as unknown as Record<string, Record<string, unknown> & { hash: string }>;
     const ids = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     for (const id of ids) {
-      const x = a[id];
-      const y = b[id];
+      const x = own(a, id);
+      const y = own(b, id);
       const fromHost = placementOf(before, kind, id);
       const toHost = placementOf(after, kind, id);
       const hosts = { ...(fromHost !== undefined ? { fromHost } : {}), ...(toHost !== undefined ? { toHost } : {}) };
       if (!x) {
-        const why = kind === 'instances' ? after.unschedulable[id]?.message : undefined;
+        const why = kind === 'instances' ? own(after.unschedulable, id)?.message : undefined;
         changes.push({ kind, id, action: 'create', fields: [], ...hosts, ...(why !== undefined ? { unschedulable: why } : {}) });
         continue;
       }

@@ -104,6 +104,11 @@ interface HostState {
   groups: Set<string>;
 }
 
+/** `rec[key]` only when it is the record's own member (inputs may come from JSON.parse). */
+function own<T>(rec: Record<string, T> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
 function ms(t: Date | string | number): number {
   if (t instanceof Date) return t.getTime();
   if (typeof t === 'number') return t;
@@ -138,7 +143,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     byName.set(h.name, {
       h, up: silentFor <= timeout, silentFor,
       capCpu: h.vcpus * cpuRatio, capRam: h.memoryMiB * ramRatio, capDisk: h.diskGiB * diskRatio,
-      usedCpu: 0, usedRam: 0, usedDisk: input.reservedDiskGiB?.[h.name] ?? 0, groups: new Set(),
+      usedCpu: 0, usedRam: 0, usedDisk: own(input.reservedDiskGiB, h.name) ?? 0, groups: new Set(),
     });
   }
   const states = [...byName.values()];
@@ -155,9 +160,9 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const pending: SchedulingRequest[] = [];
   const goneGroups = new Map<string, Set<string>>();
   for (const r of requests) {
-    const prev = input.previous?.[r.id];
+    const prev = own(input.previous, r.id);
     if (prev === undefined) { pending.push(r); continue; }
-    const why = stickyRefusal(r, prev, byName.get(prev), input.lastSeen?.[prev], now, grace, goneGroups);
+    const why = stickyRefusal(r, prev, byName.get(prev), own(input.lastSeen, prev), now, grace, goneGroups);
     if (why) {
       result.moved[r.id] = { from: prev, reason: why };
       pending.push(r);
