@@ -8,8 +8,8 @@ import type { ObjectInfo } from '../proxy/backend.js';
 import { S3Error } from './errors.js';
 import { checkConditions, contentHeadersFrom, metaFromHeaders, quoteEtag, s3Etag } from './headers.js';
 import { checkKey, header, type S3Request } from './request.js';
-import { cleanContentType, isManifest } from '../proxy/large-object.js';
-import { openObject, objectSize, writeConditions } from './objects.js';
+import { cleanContentType, deleteSegments, isManifest } from '../proxy/large-object.js';
+import { openObject, objectSize, segmentsAt, writeConditions } from './objects.js';
 import { sendXml, isoDate } from './respond.js';
 import { el } from './xml.js';
 import { CHECKSUM_HEADER_PREFIX } from './checksums.js';
@@ -82,9 +82,11 @@ export async function copyObject(req: S3Request): Promise<void> {
     contentType = c.contentType ?? 'binary/octet-stream';
     for (const [k, v] of Object.entries(src.info.headers)) if (checksumsValid && k.startsWith(CHECKSUM_HEADER_PREFIX) && !v.includes('-')) headers[k] = v;
   }
+  const replaced = await segmentsAt(backend, req.user.account, req.bucket!, req.key!);
   const body = await openObject(backend, req.user.account, src.bucket, src.key, src.info);
   const info = await backend.putObject(req.user.account, req.bucket!, req.key!, {
     body, contentLength: size, contentType, meta, headers, ...writeConditions(req),
   });
+  if (replaced.length > 0) await deleteSegments(backend, req.user.account, replaced);
   sendXml(req, 200, el('CopyObjectResult', el('LastModified', isoDate(info.lastModified)), el('ETag', quoteEtag(info.etag))));
 }

@@ -94,6 +94,20 @@ t.test('multipart with lib-storage Upload and raw commands', async (t) => {
   await t.rejects(s3.send(new UploadPartCommand({ Bucket: 'mp-test', Key: 'x', UploadId: 'f'.repeat(32), PartNumber: 1, Body: 'x' })), { name: 'NoSuchUpload' });
   t.notOk((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mp-test' }))).Uploads?.length);
 
+  // Parts of a multipart object by number.
+  const h2 = await s3.send(new HeadObjectCommand({ Bucket: 'mp-test', Key: 'big/file.bin', PartNumber: 2 }));
+  t.equal(h2.ContentLength, 5 * MiB);
+  t.equal(h2.PartsCount, 3);
+  const g3 = await s3.send(new GetObjectCommand({ Bucket: 'mp-test', Key: 'big/file.bin', PartNumber: 3 }));
+  t.ok(Buffer.from(await g3.Body!.transformToByteArray()).equals(parts[2]!));
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'mp-test', Key: 'big/file.bin', PartNumber: 4 })), { $metadata: { httpStatusCode: 416 } });
+
+  // Overwriting a multipart object frees its segments.
+  const before = (await srv.backend.listObjects('root', 'mp-test+segments')).entries.length;
+  await s3.send(new PutObjectCommand({ Bucket: 'mp-test', Key: 'raw', Body: 'small now' }));
+  t.equal((await srv.backend.listObjects('root', 'mp-test+segments')).entries.length, before - 2, 'the two segments of "raw" are gone');
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'mp-test', Key: 'raw' }))).Body!.transformToString(), 'small now');
+
   // Deleting the objects removes their segments; then the bucket can go.
   for (const k of ['big/file.bin', 'raw', 'flat']) await s3.send(new DeleteObjectCommand({ Bucket: 'mp-test', Key: k }));
   const seg = await srv.backend.listObjects('root', 'mp-test+segments');

@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { NotFound } from '../common/errors.js';
 import type { ObjectEntry } from '../proxy/backend.js';
-import { writeManifest, type Segment } from '../proxy/large-object.js';
+import { deleteSegments, writeManifest, type Segment } from '../proxy/large-object.js';
 import { S3Error } from './errors.js';
 import { readSmallBody } from './body.js';
 import { checksumHeader, createChecksum, isChecksumAlgorithm, type ChecksumAlgorithm, CHECKSUM_ALGORITHMS } from './checksums.js';
@@ -22,7 +22,7 @@ import { copySource } from './copy.js';
 import { contentHeadersFrom, metaFromHeaders, parseRange, quoteEtag, unquoteEtag } from './headers.js';
 import { checkKey, header, SEGMENTS_SUFFIX, type S3Request } from './request.js';
 import { isoDate, sendEmpty, sendXml } from './respond.js';
-import { openObject, storeBody, writeConditions } from './objects.js';
+import { openObject, segmentsAt, storeBody, writeConditions } from './objects.js';
 import { child, children, el, parseXml, textOf, XmlSyntaxError } from './xml.js';
 import { resolveRange } from '../proxy/memory-backend.js';
 
@@ -225,9 +225,12 @@ export async function completeUpload(req: S3Request): Promise<void> {
   if (composite && compositeSum && requested.every((p) => p.checksums[composite] !== undefined)) {
     headers[checksumHeader(composite)] = `${compositeSum.digest()}-${requested.length}`;
   }
+  const replaced = await segmentsAt(backend, account, req.bucket!, req.key!);
   await writeManifest(backend, account, req.bucket!, req.key!, segments, {
     contentType: state.contentType, meta: state.meta, headers, s3Etag: etag, ...writeConditions(req),
   });
+  const kept = new Set(segments.map((s) => s.name));
+  await deleteSegments(backend, account, replaced.filter((s) => !kept.has(s.name)));
   const used = new Set(requested.map((p) => p.number));
   for (const [n, part] of stored) {
     if (!used.has(n)) await backend.deleteObject(account, segmentsOf(req.bucket!), part.name).catch(() => undefined);

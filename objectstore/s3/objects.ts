@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { ObjectBackend, ObjectInfo } from '../proxy/backend.js';
 import { NotFound } from '../common/errors.js';
 import {
-  cleanContentType, deleteSegments, isManifest, manifestSize, openSegments, readManifest, resolveManifestRange,
+  type Segment, cleanContentType, deleteSegments, isManifest, manifestSize, openSegments, readManifest, resolveManifestRange,
 } from '../proxy/large-object.js';
 import { resolveRange } from '../proxy/memory-backend.js';
 import { S3Error, toS3Error } from './errors.js';
@@ -80,12 +80,29 @@ function checksumResponse(checksums: Partial<Record<ChecksumAlgorithm, string>>)
   return out;
 }
 
+/**
+ * The segments of the multipart object now at a key: a write that replaces it deletes them
+ * afterwards, so overwriting a multipart object frees its space (as S3 does).
+ */
+export async function segmentsAt(backend: ObjectBackend, account: string, container: string, key: string): Promise<Segment[]> {
+  try {
+    const info = await backend.headObject(account, container, key);
+    if (!isManifest(info)) return [];
+    return (await readManifest(backend, account, container, key)).segments;
+  } catch (e) {
+    if (e instanceof NotFound) return [];
+    throw e;
+  }
+}
+
 export async function putObject(req: S3Request): Promise<void> {
   checkKey(req.key!);
   const { contentType, headers } = contentHeadersFrom(req);
+  const replaced = await segmentsAt(req.opts.backend, req.user.account, req.bucket!, req.key!);
   const { info, checksums } = await storeBody(req, req.bucket!, req.key!, {
     contentType: contentType ?? 'binary/octet-stream', meta: metaFromHeaders(req.headers), headers, ...writeConditions(req),
   });
+  if (replaced.length > 0) await deleteSegments(req.opts.backend, req.user.account, replaced);
   sendEmpty(req, 200, { etag: quoteEtag(info.etag), ...checksumResponse(checksums) });
 }
 
@@ -108,6 +125,23 @@ export async function openObject(backend: ObjectBackend, account: string, contai
 /** Size of the object as clients see it. */
 export const objectSize = (info: ObjectInfo) => (isManifest(info) ? manifestSize(info) : info.contentLength);
 
+/** The byte range of part `n` (GET/HEAD ?partNumber=n): a segment of a multipart object, or all of a plain one. */
+async function partRange(req: S3Request, info: ObjectInfo, n: string, size: number): Promise<{ start: number; end: number } | undefined> {
+  if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > 10000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' });
+  }
+  const num = Number(n);
+  if (!isManifest(info)) {
+    if (num !== 1) throw new S3Error('InvalidPartNumber');
+    return size === 0 ? undefined : { start: 0, end: size - 1 };
+  }
+  const { segments } = await readManifest(req.opts.backend, req.user.account, req.bucket!, req.key!);
+  if (num > segments.length) throw new S3Error('InvalidPartNumber');
+  const start = segments.slice(0, num - 1).reduce((a, s) => a + s.bytes, 0);
+  const bytes = segments[num - 1]!.bytes;
+  return bytes === 0 ? undefined : { start, end: start + bytes - 1 };
+}
+
 async function getOrHead(req: S3Request, withBody: boolean): Promise<void> {
   checkKey(req.key!);
   const { backend } = req.opts;
@@ -115,8 +149,14 @@ async function getOrHead(req: S3Request, withBody: boolean): Promise<void> {
   const etag = s3Etag(info);
   checkConditions(req.headers, etag, info.lastModified);
   const size = objectSize(info);
-  const requested = parseRange(header(req, 'range'));
-  const range = requested ? (isManifest(info) ? resolveManifestRange(requested, size) : resolveRange(requested, size)) : undefined;
+  const partNumber = req.query.get('partNumber');
+  let range: { start: number; end: number } | undefined;
+  if (partNumber !== undefined) {
+    range = await partRange(req, info, partNumber, size);
+  } else {
+    const requested = parseRange(header(req, 'range'));
+    range = requested ? (isManifest(info) ? resolveManifestRange(requested, size) : resolveRange(requested, size)) : undefined;
+  }
   const headers = objectResponseHeaders(info, etag, req.query, !range && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
     cleanContentType(info.contentType));
   if (isManifest(info)) headers['x-amz-mp-parts-count'] = String(Math.max(1, Number(etag.split('-')[1] ?? 1)));
