@@ -77,3 +77,9 @@ t.test('usage and runtime errors', async (t) => {
   t.equal(help.code, 0);
   t.match(help.stdout, /usage: ringstack validate \[dir\]/);
 });
+
+t.test('the examples/ repository is valid', async (t) => {
+  const r = ringstack(join(ROOT, 'examples'));
+  t.equal(r.code, 0, r.stdout);
+  t.match(r.stdout, /^valid: \d+ manifests in \d+ files/);
+});
