@@ -27,7 +27,7 @@ export const DEFAULT_BRANCH = 'main';
 
 export class RepoStore {
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly cleaned = new Set<string>();
+  private readonly cleaned = new Map<string, Promise<void>>();
 
   constructor(
     readonly reposDir: string,
@@ -67,10 +67,14 @@ export class RepoStore {
     return this.withLock(name, async () => {
       if (await this.exists(name)) return dir;
       await fsp.mkdir(this.reposDir, { recursive: true });
+      this.cleaned.set(name, Promise.resolve()); // a new or restored repository has no spool yet
       if (this.backup) {
         if (await this.backup.restore(dir, name)) return dir;
       }
-      if (!create) throw new RepoNotFound(`no repository named ${JSON.stringify(name)}`);
+      if (!create) {
+        this.cleaned.delete(name);
+        throw new RepoNotFound(`no repository named ${JSON.stringify(name)}`);
+      }
       const tmp = path.join(this.reposDir, `.${name}.${randomBytes(6).toString('hex')}.init`);
       await git.init({ fs, bare: true, gitdir: tmp, defaultBranch: DEFAULT_BRANCH });
       await fsp.mkdir(path.join(tmp, 'objects', 'pack'), { recursive: true });
@@ -84,13 +88,18 @@ export class RepoStore {
    * Removes pack spool files a crashed process left in objects/incoming. Done on the first
    * open of each repository by this process, before any push of this process can spool.
    */
-  private async cleanSpoolOnce(name: string): Promise<void> {
-    if (this.cleaned.has(name)) return;
-    this.cleaned.add(name);
-    const incoming = path.join(this.dirOf(name), 'objects', INCOMING_DIR);
-    for (const f of await fsp.readdir(incoming).catch(() => [] as string[])) {
-      if (f.startsWith('tmp-')) await fsp.rm(path.join(incoming, f), { force: true });
+  private cleanSpoolOnce(name: string): Promise<void> {
+    let cleaning = this.cleaned.get(name);
+    if (!cleaning) {
+      const incoming = this.spoolDirOf(name);
+      cleaning = (async () => {
+        for (const f of await fsp.readdir(incoming).catch(() => [] as string[])) {
+          if (f.startsWith('tmp-')) await fsp.rm(path.join(incoming, f), { force: true });
+        }
+      })();
+      this.cleaned.set(name, cleaning);
     }
+    return cleaning; // every open waits for it, so no push spools while it runs
   }
 
   /** The folder where pushes spool their pack before it is checked. */
