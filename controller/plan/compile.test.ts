@@ -137,3 +137,16 @@ t.test('hosts without instances still get a desired state; vanished hosts keep t
   t.equal(gone.desired.hosts[h]!.listed, false);
   t.ok(gone.hosts[h]!.instances['demo/web']);
 });
+
+t.test('identities are pinned: changing their derivation would change every deployed UUID and MAC', async (t) => {
+  const { resourceUuid, derivedMac, derivedBridge } = await import('./identity.js');
+  const { createHash } = await import('node:crypto');
+  const h = createHash('sha1').update('ringstack.dev/uuid\0instance\0demo/web').digest('hex');
+  const expected = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+  t.equal(resourceUuid('instance', 'demo/web'), expected);
+  t.equal(resourceUuid('instance', 'demo/web'), resourceUuid('instance', 'demo/web'));
+  t.not(resourceUuid('instance', 'demo/web'), resourceUuid('volume', 'demo/web'));
+  const m = createHash('sha1').update('mac\0demo/web\0' + '0\0' + '0').digest('hex');
+  t.equal(derivedMac('demo/web', 0), `52:54:00:${m.slice(0, 2)}:${m.slice(2, 4)}:${m.slice(4, 6)}`);
+  t.match(derivedBridge('demo/net'), /^rs[0-9a-f]{8}$/);
+});
