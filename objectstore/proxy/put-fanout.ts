@@ -26,6 +26,8 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
  * answering (Swift's post_quorum_timeout); the slower replicas finish on their own.
  */
 export const POST_QUORUM_GRACE_MS = 20;
+/** Bytes queued per replica connection before the upload waits for it to drain. */
+export const REPLICA_BUFFER_BYTES = 1024 * 1024;
 
 export interface FanoutNode {
   host: string;
@@ -236,7 +238,11 @@ export async function fanoutPut(client: NodeClient, opts: {
         md5.update(b);
         const waits: Promise<void>[] = [];
         for (const c of conns) {
-          if (!c.dead && !c.req.write(b)) waits.push(waitDrain(c, writeTimeout));
+          if (c.dead) continue;
+          c.req.write(b);
+          // Keep up to REPLICA_BUFFER_BYTES queued per replica (fewer stalls on a busy host);
+          // beyond that the slowest replica paces the upload.
+          if (c.req.writableLength > REPLICA_BUFFER_BYTES) waits.push(waitDrain(c, writeTimeout));
         }
         if (waits.length) await Promise.all(waits);
         if (conns.filter((c) => !c.dead).length < quorum) {
