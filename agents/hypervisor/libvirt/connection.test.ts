@@ -48,14 +48,14 @@ t.test('many concurrent calls on one connection', { skip: skip ?? false }, async
 t.test('libvirt errors keep their code and class', { skip: skip ?? false }, async (t) => {
   const conn = await LibvirtConnection.open({ uri: 'qemu:///system' });
   t.teardown(() => conn.close());
-  const lookups: [Promise<unknown>, number][] = [
-    [conn.domains.lookupByName('rstest-no-such-domain'), ErrorCode.NO_DOMAIN],
-    [conn.networks.lookupByName('rstest-no-such-network'), ErrorCode.NO_NETWORK],
-    [conn.storage.poolLookupByName('rstest-no-such-pool'), ErrorCode.NO_STORAGE_POOL],
-    [conn.storage.volLookupByPath('/nonexistent/rstest-no-such-volume'), ErrorCode.NO_STORAGE_VOL],
+  const lookups: [() => Promise<unknown>, number][] = [
+    [() => conn.domains.lookupByName('rstest-no-such-domain'), ErrorCode.NO_DOMAIN],
+    [() => conn.networks.lookupByName('rstest-no-such-network'), ErrorCode.NO_NETWORK],
+    [() => conn.storage.poolLookupByName('rstest-no-such-pool'), ErrorCode.NO_STORAGE_POOL],
+    [() => conn.storage.volLookupByPath('/nonexistent/rstest-no-such-volume'), ErrorCode.NO_STORAGE_VOL],
   ];
-  for (const [promise, code] of lookups) {
-    const err = await promise.catch((e: unknown) => e);
+  for (const [lookup, code] of lookups) {
+    const err = await lookup().catch((e: unknown) => e);
     t.type(err, LibvirtNotFoundError);
     t.equal((err as LibvirtNotFoundError).code, code);
   }
