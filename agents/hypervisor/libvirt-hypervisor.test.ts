@@ -111,10 +111,13 @@ t.test('qemu: image made by qemu-img, uploaded, probed, used as a backing store'
 t.test('connection loss is reported and later calls fail with ConnectionLostError', { skip: skip ?? false }, async (t) => {
   const hv = await LibvirtHypervisor.open({ uri: 'test:///default' });
   const lost = new Promise<Error>((resolve) => hv.onConnectionLost(resolve));
-  const pending = hv.listDomains();
+  const pending = hv.listDomains().then(
+    () => null,
+    (err: unknown) => err,
+  );
   hv.connection.rpc.destroy();
   t.type(await lost, ConnectionLostError);
-  await t.rejects(pending, ConnectionLostError, 'a call in flight fails');
+  t.type(await pending, ConnectionLostError, 'a call in flight fails');
   await t.rejects(hv.hostInfo(), ConnectionLostError, 'a later call fails');
 });
 
