@@ -262,3 +262,25 @@ t.test('hostile YAML: deep nesting, inherited property names as fields', async (
   ]);
   t.same(r.catalog.flavors.map((f) => f.name), ['constructor', 'small'], 'a manifest may be named "constructor"');
 });
+
+t.test('more schema rules: limits, duplicates in lists, key types, forbidden project, zones', async (t) => {
+  const zoned = 'apiVersion: ringstack.dev/v1\nkind: Network\nmetadata: {name: zn, project: demo}\nspec: {cidr: 10.9.0.0/24, zones: [a, b]}\n';
+  const r = await check({
+    'big-userdata.yaml': instance('u', `  flavor: small\n  userData: "${'x'.repeat(70_000)}"\n`),
+    'dup-volumes.yaml': instance('d', '  flavor: small\n  volumes: [v1, v1]\n'),
+    'key.yaml': 'apiVersion: ringstack.dev/v1\nkind: Flavor\nmetadata: {name: k}\nspec: {vcpus: 1, memoryMiB: 64, diskGiB: 1, 7: x}\n',
+    'proj.yaml': 'apiVersion: ringstack.dev/v1\nkind: Project\nmetadata: {name: p2, project: demo}\n',
+    'zone.yaml': `${zoned}---\n${instance('z', '  flavor: small\n  networks: [{network: zn}]\n  placement: {zone: c}\n')}`,
+    'label.yaml': instance('l', '  flavor: small\n', `  labels: {note: "${'y'.repeat(300)}"}\n`),
+    'nics.yaml': instance('n', `  flavor: small\n  networks: [${Array.from({ length: 17 }, () => '{network: net}').join(', ')}]\n`),
+  });
+  t.same(r.lines, [
+    'big-userdata.yaml:9:13 spec.userData: "' + 'x'.repeat(60) + '…" is 70000 bytes, over the 65535-byte limit',
+    'dup-volumes.yaml:9:17 spec.volumes[1]: "v1" is listed twice',
+    'key.yaml:4:45 spec: keys must be strings, got number 7',
+    'label.yaml:6:18 metadata.labels.note: is 300 characters, over the limit of 256',
+    'nics.yaml:9:13 spec.networks: has 17 items, over the limit of 16',
+    'proj.yaml:3:22 metadata.project: unknown field (known fields: name, labels)',
+    'zone.yaml:14:24 spec.networks[0].network: Network "zn" does not exist in zone "c" (its zones: a, b)',
+  ]);
+});
