@@ -10,8 +10,9 @@ set -eu
 
 SOCKET=/var/run/libvirt/libvirt-sock
 QEMU_CONF=/etc/libvirt/qemu.conf
+# dnsmasq-base serves DHCP on libvirt networks; iptables sets up their NAT.
 PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients \
-libvirt-dev qemu-system-x86 qemu-utils dnsmasq-base"
+libvirt-dev qemu-system-x86 qemu-utils dnsmasq-base iptables"
 WAIT_SECONDS=60
 
 if [ "$(id -u)" != 0 ]; then
