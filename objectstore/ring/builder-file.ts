@@ -18,7 +18,10 @@ export const BUILDER_FORMAT_VERSION = 1;
 /** Fast compression: builder files are rewritten on every command and read only by ringstack. */
 const BUILDER_GZIP_LEVEL = 1;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function u16ToBase64(a: Uint16Array): string {
+  if (LITTLE_ENDIAN) return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
   const b = Buffer.alloc(a.length * 2);
   for (let i = 0; i < a.length; i++) b.writeUInt16LE(a[i]!, i * 2);
   return b.toString('base64');
@@ -29,7 +32,8 @@ function base64ToU16(text: unknown, length: number, file: string, what: string):
   const b = Buffer.from(text, 'base64');
   if (b.length !== length * 2) throw new RingFileError(file, `corrupt builder: ${what} has ${b.length / 2} entries, expected ${length}`);
   const a = new Uint16Array(length);
-  for (let i = 0; i < length; i++) a[i] = b.readUInt16LE(i * 2);
+  if (LITTLE_ENDIAN) new Uint8Array(a.buffer).set(b);
+  else for (let i = 0; i < length; i++) a[i] = b.readUInt16LE(i * 2);
   return a;
 }
 
@@ -48,7 +52,8 @@ export function encodeBuilder(b: RingBuilder): Buffer {
     last_part_moves_epoch: s.lastPartMovesEpoch,
     dispersion: s.dispersion,
     devs_changed: s.devsChanged,
-    last_part_moves: Buffer.from(s.lastPartMoves.buffer, s.lastPartMoves.byteOffset, s.lastPartMoves.length).toString('base64'),
+    last_part_moves: s.lastPartMoves
+      ? Buffer.from(s.lastPartMoves.buffer, s.lastPartMoves.byteOffset, s.lastPartMoves.length).toString('base64') : null,
     replica2part2dev: s.replica2part2dev ? s.replica2part2dev.map(u16ToBase64) : null,
   };
   return gzipSync(JSON.stringify(doc), { level: BUILDER_GZIP_LEVEL });
@@ -78,14 +83,19 @@ export function decodeBuilder(raw: Buffer, file = 'builder'): RingBuilder {
   if (!Number.isInteger(partPower) || partPower < 1 || partPower > 32) throw new RingFileError(file, 'corrupt builder: part_power out of range');
   if (!Number.isInteger(replicas) || replicas < 1) throw new RingFileError(file, 'corrupt builder: replicas out of range');
   const parts = 2 ** partPower;
+  if (doc.replica2part2dev !== null && partPower > 30) throw new RingFileError(file, 'corrupt builder: part_power too large');
   if (!Array.isArray(doc.devs)) throw new RingFileError(file, 'corrupt builder: devs is not a list');
   const devs = (doc.devs as unknown[]).map((d, i): RingDevice | null => {
     if (d === null) return null;
     if (typeof d !== 'object') throw new RingFileError(file, `corrupt builder: device ${i} is not an object`);
     return normalizeDevice(d as Record<string, unknown>, i);
   });
-  const lpm = typeof doc.last_part_moves === 'string' ? Buffer.from(doc.last_part_moves, 'base64') : Buffer.alloc(0);
-  if (lpm.length !== parts) throw new RingFileError(file, 'corrupt builder: last_part_moves has the wrong length');
+  let lastPartMoves: Uint8Array | null = null;
+  if (doc.last_part_moves !== null) {
+    const lpm = typeof doc.last_part_moves === 'string' ? Buffer.from(doc.last_part_moves, 'base64') : Buffer.alloc(0);
+    if (lpm.length !== parts) throw new RingFileError(file, 'corrupt builder: last_part_moves has the wrong length');
+    lastPartMoves = new Uint8Array(lpm);
+  }
   let r2p2d: Uint16Array[] | null = null;
   if (doc.replica2part2dev !== null) {
     if (!Array.isArray(doc.replica2part2dev) || doc.replica2part2dev.length !== replicas) {
@@ -110,7 +120,7 @@ export function decodeBuilder(raw: Buffer, file = 'builder'): RingBuilder {
     version: num(doc, 'version', file),
     devs, removeDevIds,
     replica2part2dev: r2p2d,
-    lastPartMoves: new Uint8Array(lpm),
+    lastPartMoves,
     lastPartMovesEpoch: num(doc, 'last_part_moves_epoch', file),
     dispersion: typeof doc.dispersion === 'number' ? doc.dispersion : 0,
     devsChanged: doc.devs_changed === true,

@@ -185,6 +185,9 @@ t.test('bad input', async (t) => {
   t.throws(() => new RingBuilder(8, 0, 1), BuilderError);
   t.throws(() => new RingBuilder(8, 2.5, 1), BuilderError);
   t.throws(() => new RingBuilder(8, 3, -1), BuilderError);
+  const huge = new RingBuilder(32, 3, 1);
+  for (let z = 1; z <= 3; z++) huge.addDevice(dev(z, 1, 1));
+  t.throws(() => huge.rebalance(), /rebalance supports part power up to 24; this builder has 32/);
   const b = new RingBuilder(8, 3, 1);
   b.addDevice(dev(1, 1, 1));
   t.throws(() => b.addDevice(dev(1, 1, 1)), { message: /already uses 10\.1\.1\.1:6200\/d1/ });
@@ -216,7 +219,7 @@ t.test('builder file round trip; corrupt files are named', async (t) => {
   t.same(back.state.devs, b.state.devs);
   t.same(back.state.removeDevIds, [1]);
   t.same(snap(back), snap(b));
-  t.same([...back.state.lastPartMoves], [...b.state.lastPartMoves]);
+  t.same([...back.state.lastPartMoves!], [...b.state.lastPartMoves!]);
   t.equal(back.version, b.version);
   // continuing from the file equals continuing in memory
   back.rebalance({ seed: 4, now: T0 + 5 * HOUR });

@@ -22,6 +22,11 @@ export const MAX_PART_POWER = 32;
 export const MAX_REPLICAS = 32;
 /** Device ids are uint16 in ring files and 0xffff marks "unassigned". */
 export const MAX_DEVICES = NONE_DEV;
+/**
+ * Largest part power this builder rebalances: 2^24 partitions already need ~100 MB of arrays and
+ * a larger builder no longer fits its JSON file. Ring files of any part power are read.
+ */
+export const MAX_REBALANCE_PART_POWER = 24;
 /** last_part_moves counts hours in a byte. */
 const MAX_HOURS = 0xff;
 const SECONDS_PER_HOUR = 3600;
@@ -50,7 +55,8 @@ export interface BuilderState {
   devs: Array<RingDevice | null>;
   removeDevIds: number[];
   replica2part2dev: Uint16Array[] | null;
-  lastPartMoves: Uint8Array;
+  /** Hours since each partition last moved; null until the first rebalance. */
+  lastPartMoves: Uint8Array | null;
   lastPartMovesEpoch: number;
   dispersion: number;
   devsChanged: boolean;
@@ -77,7 +83,7 @@ export class RingBuilder {
     }
     this.state = {
       partPower, replicas, minPartHours, overload: 0, version: 0, devs: [], removeDevIds: [],
-      replica2part2dev: null, lastPartMoves: new Uint8Array(2 ** partPower), lastPartMovesEpoch: 0,
+      replica2part2dev: null, lastPartMoves: null, lastPartMovesEpoch: 0,
       dispersion: 0, devsChanged: false,
     };
   }
@@ -179,7 +185,7 @@ export class RingBuilder {
 
   /** Lets every partition move at the next rebalance, as if min_part_hours had passed. */
   pretendMinPartHoursPassed(): void {
-    this.state.lastPartMoves.fill(MAX_HOURS);
+    this.state.lastPartMoves?.fill(MAX_HOURS);
     this.state.lastPartMovesEpoch = 0;
   }
 
@@ -188,6 +194,7 @@ export class RingBuilder {
     const elapsed = Math.floor((nowSeconds - s.lastPartMovesEpoch) / SECONDS_PER_HOUR);
     if (elapsed <= 0) return;
     const m = s.lastPartMoves;
+    if (!m) return;
     for (let p = 0; p < m.length; p++) m[p] = Math.min(MAX_HOURS, m[p]! + elapsed);
     s.lastPartMovesEpoch = Math.floor(nowSeconds);
   }
@@ -199,7 +206,11 @@ export class RingBuilder {
     if (weighted < s.replicas) {
       throw new BuilderError(`${s.replicas} replicas need at least ${s.replicas} devices with weight; the ring has ${weighted}`);
     }
+    if (s.partPower > MAX_REBALANCE_PART_POWER) {
+      throw new BuilderError(`rebalance supports part power up to ${MAX_REBALANCE_PART_POWER}; this builder has ${s.partPower}`);
+    }
     const parts = this.parts;
+    s.lastPartMoves ??= new Uint8Array(parts);
     const old = s.replica2part2dev ? s.replica2part2dev.map((a) => a.slice()) : null;
     this.updateLastPartMoves(opts.now ?? Date.now() / 1000);
     const tree = buildTierTree(s.devs);

@@ -146,7 +146,12 @@ export function assignPartitions(inp: AssignInput): AssignResult {
   }
 
   // Replicas that break the plan's per-partition maximum of some tier (one per partition).
+  // A level whose every tier may hold all R replicas can never be broken: skip it.
   const others = new Int32Array(R);
+  const everyTierHolds = (max: Int32Array) => max.every((m) => m >= R);
+  const checkRegion = !everyTierHolds(maxR);
+  const checkZone = !everyTierHolds(maxZ);
+  const checkIp = !everyTierHolds(maxI);
   for (let p = 0; p < P; p++) {
     if (!canMove(p)) continue;
     const victim = dispersionVictim(p);
@@ -160,18 +165,19 @@ export function assignPartitions(inp: AssignInput): AssignResult {
       const d = a[r]![p]!;
       if (d === NONE_DEV) continue;
       let cr = 0, cz = 0, ci = 0, cd = 0;
+      const rd = idx.region[d]!, zd = idx.zone[d]!, id = idx.ip[d]!;
       for (let s = 0; s < R; s++) {
         const e = a[s]![p]!;
         if (e === NONE_DEV) continue;
         if (e === d) cd++;
-        if (idx.region[e] === idx.region[d]) cr++;
-        if (idx.zone[e] === idx.zone[d]) cz++;
-        if (idx.ip[e] === idx.ip[d]) ci++;
+        if (checkRegion && idx.region[e] === rd) cr++;
+        if (checkZone && idx.zone[e] === zd) cz++;
+        if (checkIp && idx.ip[e] === id) ci++;
       }
       const over = cd > 1 ||
-        (idx.region[d]! >= 0 && cr > maxR[idx.region[d]!]!) ||
-        (idx.zone[d]! >= 0 && cz > maxZ[idx.zone[d]!]!) ||
-        (idx.ip[d]! >= 0 && ci > maxI[idx.ip[d]!]!);
+        (checkRegion && rd >= 0 && cr > maxR[rd]!) ||
+        (checkZone && zd >= 0 && cz > maxZ[zd]!) ||
+        (checkIp && id >= 0 && ci > maxI[id]!);
       if (over && (worst < 0 || want[d]! < want[a[worst]![p]!]!)) worst = r;
     }
     return worst;

@@ -25,6 +25,7 @@ export const RING_FORMAT_VERSION = 1;
 export const RING_GZIP_MTIME = 1300507380;
 const GZIP_LEVEL = 9;
 const PREAMBLE_BYTES = 4 + 2 + 4;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** No sane ring header is larger; a bigger length means a corrupt file. */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
@@ -168,6 +169,7 @@ export function encodeRing(data: RingData, fileName = '', mtime = RING_GZIP_MTIM
   pre.writeUInt16BE(RING_FORMAT_VERSION, 4);
   pre.writeUInt32BE(json.length, 6);
   const arrays = data.replica2part2dev.map((a) => {
+    if (LITTLE_ENDIAN) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     const b = Buffer.alloc(a.length * 2);
     for (let i = 0; i < a.length; i++) b.writeUInt16LE(a[i]!, i * 2);
     return b;
