@@ -125,7 +125,7 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     agent.start();
     await virsh(URI, 'destroy', dom);
     let state = '';
-    for (let i = 0; i < 100 && state !== 'running'; i++) {
+    for (let i = 0; i < 300 && state !== 'running'; i++) {
       await new Promise((r) => setTimeout(r, 100));
       state = await virsh(URI, 'domstate', dom);
     }

@@ -470,3 +470,26 @@ t.test('the loop polls with If-None-Match and writes heartbeats when nothing cha
   t.ok((store.calls.putObserved ?? 0) >= 4, 'observed state (heartbeat) written every pass');
   t.equal(store.observed.get(HOST)!.appliedRevision, 'r1');
 });
+
+t.test('a long pass (a guest ignoring ACPI) still refreshes the heartbeat', async (t) => {
+  const { fake, store, agent } = await setup(t, { guestObeysShutdown: false }, {
+    pollIntervalMs: 50, heartbeatIntervalMs: 50, shutdownTimeoutMs: 1500, now: () => new Date(),
+  });
+  seed(store);
+  store.setDesired(HOST, desiredBoth());
+  await agent.sync();
+  agent.start();
+  const bigger = instance({ name: 'db', memoryMiB: 96 }, net, tiny, 'r2');
+  store.setDesired(HOST, hostDesired(HOST, { networks: [net], images: [tiny], instances: [web, bigger] }, 'r2'));
+  const dbName = agent.naming.domain('demo/db', 'db');
+  const beats = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if ((await fake.getDomain(dbName)).memoryMiB !== 64) break;
+    beats.add(store.observed.get(HOST)!.heartbeat);
+  }
+  t.ok(beats.size >= 4, `heartbeat refreshed during the grace period (${beats.size} distinct values)`);
+  for (let i = 0; i < 100 && (await fake.getDomain(dbName)).memoryMiB !== 96; i++) await new Promise((r) => setTimeout(r, 50));
+  await agent.stop();
+  t.equal((await fake.getDomain(dbName)).memoryMiB, 96, 'then the change was applied');
+});

@@ -34,6 +34,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
 export const DEFAULT_RECONNECT_BASE_MS = 1_000;
 export const DEFAULT_RECONNECT_MAX_MS = 30_000;
 export const DEFAULT_DELETED_RETENTION_MS = 10 * 60_000;
+/** While a pass runs longer than this (a guest's grace period), the heartbeat is refreshed alone. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 const MIB = 1024 * 1024;
 
 /** Structured logger (pino's shape). */
@@ -57,6 +59,7 @@ export interface AgentOptions {
   pollIntervalMs?: number;
   resyncIntervalMs?: number;
   shutdownTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   backoffBaseMs?: number;
@@ -96,6 +99,9 @@ export class Agent {
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private syncing: Promise<SyncResult> | undefined;
+  private lastPublish = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly opts: AgentOptions, private readonly record: LocalRecord) {
     this.naming = new Naming(opts.namePrefix);
@@ -137,6 +143,38 @@ export class Agent {
   }
 
   private async loop(): Promise<void> {
+    const every = this.opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(every), every);
+    this.heartbeatTimer.unref();
+    try {
+      await this.loopPasses();
+    } finally {
+      clearInterval(this.heartbeatTimer);
+    }
+  }
+
+  /** Refreshes only the heartbeat of the last observed state when no pass published lately. */
+  private async heartbeat(every: number): Promise<void> {
+    if (!this.previous || Date.now() - this.lastPublish < every) return;
+    this.lastPublish = Date.now();
+    // Taken when the write's turn comes, so it never overwrites a newer observed state.
+    await this.write(() => ({ ...this.previous!, heartbeat: this.now().toISOString() }));
+  }
+
+  /** Observed-state writes, one at a time and in order. */
+  private write(doc: () => HostObservedState): Promise<void> {
+    const next = this.writes.then(async () => {
+      try {
+        await this.opts.store.putObserved(this.opts.host, doc());
+      } catch (e) {
+        this.log.warn({ err: e }, 'cannot write observed state');
+      }
+    });
+    this.writes = next;
+    return next;
+  }
+
+  private async loopPasses(): Promise<void> {
     while (!this.stopping) {
       this.wakeRequested = false;
       const full = this.now().getTime() - this.lastFull >= (this.opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS);
@@ -273,11 +311,8 @@ export class Agent {
 
   private async publish(observed: HostObservedState): Promise<void> {
     this.previous = observed;
-    try {
-      await this.opts.store.putObserved(this.opts.host, observed);
-    } catch (e) {
-      this.log.warn({ err: e }, 'cannot write observed state');
-    }
+    this.lastPublish = Date.now();
+    await this.write(() => observed);
     const failed = await this.events.flush(this.opts.store);
     if (failed.length > 0) this.log.warn({ count: failed.length }, 'events dropped: store unavailable');
   }
@@ -309,7 +344,9 @@ export class Agent {
       }
       this.everConnected = true;
       this.reconnectFailures = 0;
+      // A new connection: retry everything now and re-read the desired state in full.
       this.backoff.clear();
+      this.etag = undefined;
       await this.register(hv, info.libvirtVersion);
       this.log.info({ uri: hv.uri, host: this.opts.host }, 'connected to libvirt');
       return hv;
