@@ -14,6 +14,7 @@ import { GitSandbox, startGitServer } from './test-support.js';
 import { FLUSH_PKT, parseAllPkts, pktLine, pktText } from './pkt-line.js';
 import type { CommitCheck } from './types.js';
 import { ZERO_OID } from './types.js';
+import { Forbidden } from './errors.js';
 
 const TOKEN = 'secret-token';
 
@@ -272,4 +273,37 @@ t.test('the plugin refuses to start without credentials', async (t) => {
     startGitServer({ reposDir: sb.root, validate: async () => ({ ok: true, errors: [], summary: [] }), onAccepted: async () => {} }),
     /never open/,
   );
+});
+
+t.test('a read-only token can clone but not push', async (t) => {
+  const sb = await GitSandbox.create();
+  const srv = await startGitServer({
+    reposDir: path.join(sb.root, 'repos'),
+    authorize: (token, access) => {
+      if (token === 'rw') return true;
+      if (token !== 'ro') return false;
+      if (access.write) throw new Forbidden('this token may only read');
+      return true;
+    },
+    validate: async () => ({ ok: true, errors: [], summary: [] }),
+    onAccepted: async () => {},
+  });
+  t.teardown(async () => {
+    await srv.close();
+    await sb.cleanup();
+  });
+  const work = await sb.workRepo('work');
+  await sb.commit(work, { 'a.yaml': 'a: 1\n' }, 'one');
+  const denied = await sb.git(work, 'push', srv.url('infra', 'ro'), 'main');
+  t.not(denied.code, 0);
+  t.match(denied.stderr, /403/);
+  await sb.gitOk(work, 'push', srv.url('infra', 'rw'), 'main');
+  const clone = await sb.git('.', 'clone', '-q', srv.url('infra', 'ro'), 'clone');
+  t.equal(clone.code, 0, clone.stderr);
+
+  const dumb = await fetch(`${srv.base}/git/infra.git/info/refs`, { headers: { authorization: `Basic ${Buffer.from('x:rw').toString('base64')}` } });
+  t.equal(dumb.status, 400);
+  t.match(await dumb.text(), /dumb HTTP protocol is not supported/);
+  const badName = await fetch(`${srv.base}/git/..%2Fetc.git/info/refs?service=git-upload-pack`);
+  t.equal(badName.status, 400);
 });

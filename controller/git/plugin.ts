@@ -49,6 +49,8 @@ export interface GitPluginOptions {
   branches?: string[];
   /** Accept pushes that rewrite history of a branch (default false: non-fast-forward is refused). */
   allowNonFastForward?: boolean;
+  /** Longest a validation may run before the push is refused (default 5 minutes). */
+  validateTimeoutMs?: number;
   /** Largest push body in bytes after decompression (default 100 MiB). */
   maxPushBytes?: number;
   /** Saves repositories after accepted pushes and restores missing ones. */
@@ -136,6 +138,7 @@ export async function gitPlugin(app: FastifyInstance, opts: GitPluginOptions): P
             onAccepted: opts.onAccepted,
             branches: opts.branches,
             allowNonFastForward: opts.allowNonFastForward,
+            validateTimeoutMs: opts.validateTimeoutMs,
             afterRefsChanged: opts.backup ? () => opts.backup!.save(gitdir, name) : undefined,
             log: req.log,
           }),

@@ -24,6 +24,31 @@ async function push(commands: RefCommand[], opts: ApplyPushOptions, caps = ['rep
   return parseAllPkts(Buffer.concat(chunks)).flatMap((p) => (p.kind === 'data' ? [pktText(p.data)] : []));
 }
 
+t.test('long error lists are cut, a hanging validation times out', async (t) => {
+  const sb = await GitSandbox.create();
+  t.teardown(() => sb.cleanup());
+  const work = await sb.workRepo('work');
+  const c1 = await sb.commit(work, { 'a.yaml': 'a\n' }, 'one');
+  const gitdir = path.join(sb.root, 'bare.git');
+  await sb.gitOk('.', 'init', '-q', '--bare', gitdir);
+  await sb.gitOk(work, 'push', '-q', gitdir, `${c1}:refs/heads/keep`);
+  const base = { gitdir, name: 'bare', onAccepted: async () => {} };
+  const many = await push(
+    [{ oldOid: ZERO_OID, newOid: c1, ref: 'refs/heads/main' }],
+    { ...base, validate: async () => ({ ok: false, errors: Array.from({ length: 250 }, (_, i) => `e${i}`), summary: [] }) },
+    ['report-status', 'side-band-64k'],
+  );
+  const band2 = many.filter((l) => l.startsWith('\x02')).map((l) => l.slice(1));
+  t.equal(band2.length, 2 + 200 + 1, 'checking, rejected, 200 errors, the count of the rest');
+  t.equal(band2.at(-1), 'ringstack: ... and 50 more');
+  const hung = await push([{ oldOid: ZERO_OID, newOid: c1, ref: 'refs/heads/main' }], {
+    ...base,
+    validateTimeoutMs: 50,
+    validate: () => new Promise(() => {}),
+  });
+  t.same(hung, ['unpack ok', 'ng refs/heads/main validation error']);
+});
+
 t.test('ref update rules', async (t) => {
   const sb = await GitSandbox.create();
   t.teardown(() => sb.cleanup());

@@ -21,6 +21,10 @@ import { ZERO_OID, type OnAccepted, type ValidateCommit } from './types.js';
 
 /** Prefix of our own lines on channel 2, so the user tells them from git's. */
 const TAG = 'ringstack:';
+/** Most error or summary lines printed per ref; the rest is counted. */
+export const MAX_PRINTED_LINES = 200;
+/** Default time a validation may take before the push is refused (the lock is released). */
+export const DEFAULT_VALIDATE_TIMEOUT_MS = 5 * 60 * 1000;
 
 /** What the push handler needs besides the request. */
 export interface ApplyPushOptions {
@@ -33,6 +37,8 @@ export interface ApplyPushOptions {
   branches?: string[];
   /** Allow an update whose new commit does not descend from the old (default false). */
   allowNonFastForward?: boolean;
+  /** Longest a validation may run (default 5 minutes). */
+  validateTimeoutMs?: number;
   /** Called after refs changed and before onAccepted (repository backup). */
   afterRefsChanged?: () => Promise<void>;
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -264,7 +270,7 @@ async function applyCommand(
     reporter.say(`${TAG} checking ${short(newOid)} for ${ref}`);
     let check;
     try {
-      check = await opts.validate(gitdir, newOid, ref);
+      check = await withTimeout(opts.validate(gitdir, newOid, ref), opts.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS);
     } catch (err) {
       opts.log?.warn({ err, repo: opts.name, ref }, 'git push: validation crashed');
       reporter.say(`${TAG} validation could not run: ${(err as Error).message}`);
@@ -273,19 +279,34 @@ async function applyCommand(
     if (!check.ok) {
       const n = check.errors.length;
       reporter.say(`${TAG} rejected ${short(newOid)} for ${ref}: ${n} error${n === 1 ? '' : 's'}`);
-      for (const line of check.errors) reporter.say(line);
+      sayLines(reporter, check.errors);
       opts.log?.info({ repo: opts.name, ref, commit: newOid, errors: n }, 'git push: rejected by validation');
       if (!reporter.sideband && check.errors[0]) return `validation failed: ${check.errors[0]}`;
       return 'validation failed';
     }
     await writeRef(gitdir, ref, newOid);
     reporter.say(`${TAG} accepted ${short(newOid)} for ${ref}`);
-    for (const line of check.summary) reporter.say(line);
+    sayLines(reporter, check.summary);
   } else {
     await writeRef(gitdir, ref, newOid);
   }
   opts.log?.info({ repo: opts.name, ref, from: oldOid, to: newOid }, 'git push: ref updated');
   return undefined;
+}
+
+/** Prints `lines`, at most MAX_PRINTED_LINES of them, then how many were left out. */
+function sayLines(reporter: PushReporter, lines: string[]): void {
+  for (const line of lines.slice(0, MAX_PRINTED_LINES)) reporter.say(line);
+  if (lines.length > MAX_PRINTED_LINES) reporter.say(`${TAG} ... and ${lines.length - MAX_PRINTED_LINES} more`);
+}
+
+/** `p`, or a rejection after `ms` (p keeps running; its result is ignored). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`validation did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** When HEAD names a branch that does not exist but another does, HEAD moves to that one. */
