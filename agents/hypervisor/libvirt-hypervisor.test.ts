@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { LibvirtHypervisor } from './libvirt-hypervisor.js';
+import { LibvirtHypervisor, capabilitiesOfferKvm } from './libvirt-hypervisor.js';
 import { hypervisorSuite } from './hypervisor-suite.js';
 import { ConnectionLostError, NotFoundError } from './errors.js';
 import { libvirtSkipReason, observerUri, virsh } from './libvirt-test-env.js';
@@ -142,4 +142,16 @@ t.test('listings leave out objects deleted between the list and the look-up', { 
   const realNets = nets.listAll.bind(nets);
   nets.listAll = async () => [...(await realNets()), { name: 'rstest-gone', uuid: Buffer.alloc(16) }];
   t.notOk((await hv.listNetworks()).some((n) => n.name === 'rstest-gone'));
+});
+
+t.test("domainType 'auto' picks kvm exactly when the capabilities offer it", { skip: skip ?? false }, async (t) => {
+  for (const uri of ['qemu:///system', 'test:///default']) {
+    const hv = await LibvirtHypervisor.open({ uri, domainType: 'auto' });
+    const caps = await virsh(observerUri(uri), 'capabilities');
+    await hv.close();
+    t.equal(hv.virtType, capabilitiesOfferKvm(caps) ? 'kvm' : 'qemu', uri);
+  }
+  t.equal(capabilitiesOfferKvm("<capabilities><guest><arch name='x86_64'><domain type='qemu'/></arch></guest></capabilities>"), false);
+  t.equal(capabilitiesOfferKvm("<capabilities><guest><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest></capabilities>"), true);
+  t.equal((await LibvirtHypervisor.open({ uri: 'test:///default' }).then(async (hv) => { await hv.close(); return hv.virtType; })), 'qemu', 'default is TCG');
 });

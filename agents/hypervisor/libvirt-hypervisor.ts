@@ -68,7 +68,8 @@ import {
   volumeXml,
   type DomainType,
 } from './libvirt/spec-xml.js';
-import { uuidFromString, uuidToString, type RemoteStoragePool, type RemoteStorageVol } from './libvirt/xdr.js';
+import { uuidFromString, uuidToString, type RemoteStorageVol } from './libvirt/xdr.js';
+import { children, parseXml } from './libvirt/xml.js';
 
 const DOMAIN_STATES: DomainState[] = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'];
 const EVENT_TYPES: DomainEventType[] = [
@@ -86,8 +87,18 @@ const UNDEFINE_BASIC = DomainUndefineFlags.MANAGED_SAVE | DomainUndefineFlags.SN
 const FIRST_IP = 0;
 
 export interface LibvirtHypervisorOptions extends OpenOptions {
-  /** 'qemu' (TCG, default: works without /dev/kvm) or 'kvm'. */
-  domainType?: DomainType;
+  /**
+   * 'qemu' (TCG, default: works without /dev/kvm), 'kvm', or 'auto': kvm if the host's
+   * capabilities offer it for x86_64 guests, else qemu.
+   */
+  domainType?: DomainType | 'auto';
+}
+
+/** Whether a capabilities document offers KVM for x86_64 guests. */
+export function capabilitiesOfferKvm(capabilitiesXml: string): boolean {
+  return children(parseXml(capabilitiesXml), 'guest').some((guest) =>
+    children(guest, 'arch').some((arch) => arch.attrs.name === 'x86_64' && children(arch, 'domain').some((d) => d.attrs.type === 'kvm')),
+  );
 }
 
 /** Names of the objects an operation is about, to name the missing one in NotFoundError. */
@@ -143,8 +154,10 @@ export class LibvirtHypervisor implements Hypervisor {
       throw translateError(err, {});
     }
     try {
+      let domainType = options.domainType ?? 'qemu';
+      if (domainType === 'auto') domainType = capabilitiesOfferKvm(await conn.getCapabilities()) ? 'kvm' : 'qemu';
       const callbackId = await conn.domains.registerLifecycleEvents();
-      return new LibvirtHypervisor(conn, options.domainType ?? 'qemu', callbackId);
+      return new LibvirtHypervisor(conn, domainType, callbackId);
     } catch (err) {
       await conn.close();
       throw translateError(err, {});
@@ -153,6 +166,11 @@ export class LibvirtHypervisor implements Hypervisor {
 
   get uri(): string {
     return this.conn.uri;
+  }
+
+  /** The <domain type> this instance defines domains with. */
+  get virtType(): DomainType {
+    return this.domainType;
   }
 
   /** The underlying connection, for callers needing a procedure the contract lacks. */

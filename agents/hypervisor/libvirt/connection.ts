@@ -110,6 +110,11 @@ export class LibvirtConnection extends EventEmitter {
     return (await this.rpc.call(Procedure.CONNECT_GET_TYPE)).string();
   }
 
+  /** The capabilities XML: host CPU, and the guest architectures and domain types it can run. */
+  async getCapabilities(): Promise<string> {
+    return (await this.rpc.call(Procedure.CONNECT_GET_CAPABILITIES)).string();
+  }
+
   async getHostname(): Promise<string> {
     return (await this.rpc.call(Procedure.CONNECT_GET_HOSTNAME)).string();
   }
