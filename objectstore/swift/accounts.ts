@@ -16,8 +16,9 @@ function accountHeaders(info: AccountInfo): Record<string, string> {
     'x-account-container-count': String(info.containerCount),
     'x-account-object-count': String(info.objectCount),
     'x-account-bytes-used': String(info.bytesUsed),
-    'x-timestamp': xTimestamp(info.createdAt),
-    'x-put-timestamp': xTimestamp(info.createdAt),
+    'x-timestamp': xTimestamp(info.createdAt || Date.now()),
+    'x-put-timestamp': xTimestamp(info.createdAt || Date.now()),
+    'accept-ranges': 'bytes',
     ...metaHeaders(info.meta, 'account'),
   };
 }

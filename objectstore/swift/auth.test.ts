@@ -49,14 +49,15 @@ t.test('v1 auth over HTTP', async (t) => {
 });
 
 t.test('expired tokens get 401; another proxy with the same secret accepts tokens', async (t) => {
-  const a = await startTestSwiftServer({ tokenTtlSeconds: 1 });
+  // Expiry is a whole second: a 2 s token lives at least 1 s, enough for the first checks.
+  const a = await startTestSwiftServer({ tokenTtlSeconds: 2 });
   const b = await startTestSwiftServer({ backend: a.backend });
   const c = await startTestSwiftServer({ backend: a.backend, secret: 'different' });
   t.teardown(async () => { await a.close(); await b.close(); await c.close(); });
   const { token } = await swiftLogin(a.url, 'test:tester', 'testing');
   t.equal((await raw(`${b.url}/v1/AUTH_test`, { method: 'HEAD', headers: { 'x-auth-token': token } })).status, 204);
   t.equal((await raw(`${c.url}/v1/AUTH_test`, { method: 'HEAD', headers: { 'x-auth-token': token } })).status, 401);
-  await new Promise((r) => setTimeout(r, 2100));
+  await new Promise((r) => setTimeout(r, 3100));
   t.equal((await raw(`${a.url}/v1/AUTH_test`, { method: 'HEAD', headers: { 'x-auth-token': token } })).status, 401);
 });
 

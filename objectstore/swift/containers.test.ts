@@ -89,13 +89,13 @@ t.test('listings: formats and parameters', async (t) => {
   t.equal(json.headers['content-type'], 'application/json; charset=utf-8');
   const rows = JSON.parse(json.text);
   t.equal(rows.length, names.length);
-  t.same(Object.keys(rows[0]), ['name', 'hash', 'bytes', 'content_type', 'last_modified']);
+  t.same(Object.keys(rows[0]), ['bytes', 'hash', 'name', 'content_type', 'last_modified'], "Swift's container server order");
   t.equal(rows[0].hash, '0cc175b9c0f1b6a831c399e269772661');
   t.equal(rows[0].bytes, 1);
   t.equal(rows[0].content_type, 'text/x-test');
   t.match(rows[0].last_modified, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
   t.match(json.text, /"caf\\u00e9"/, 'JSON is ASCII, as Python writes it');
-  t.match(json.text, /^\[\{"name": "a", "hash": /, 'Python separators');
+  t.match(json.text, /^\[\{"bytes": 1, "hash": "0cc175b9c0f1b6a831c399e269772661", "name": "a", /, 'Python separators');
   t.same(JSON.parse((await list('', { accept: 'application/json' })).text).map((r: { name: string }) => r.name), names, 'Accept header');
 
   const xml = await list('?format=xml');
@@ -122,7 +122,7 @@ t.test('listings: formats and parameters', async (t) => {
   const over = await list('?limit=10001');
   t.equal(over.status, 412);
   t.equal(over.text, 'Maximum limit is 10000');
-  t.equal((await list('?limit=abc')).status, 412);
+  t.equal((await list('?limit=abc')).text, names.map((n) => `${n}\n`).join(''), 'a limit that is not a number is ignored');
 
   const empty = await list('?prefix=zzz');
   t.equal(empty.status, 204, 'empty plain listing is 204');
@@ -131,7 +131,7 @@ t.test('listings: formats and parameters', async (t) => {
   t.equal(emptyJson.status, 200);
   t.equal(emptyJson.text, '[]');
   const emptyXml = await list('?prefix=zzz&format=xml');
-  t.equal(emptyXml.text, '<?xml version="1.0" encoding="UTF-8"?>\n<container name="c"></container>');
+  t.equal(emptyXml.text, '<?xml version="1.0" encoding="UTF-8"?>\n<container name="c" />');
 });
 
 t.test('account listings', async (t) => {

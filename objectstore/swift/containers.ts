@@ -20,9 +20,10 @@ function containerHeaders(info: ContainerInfo): Record<string, string> {
   const out: Record<string, string> = {
     'x-container-object-count': String(info.objectCount),
     'x-container-bytes-used': String(info.bytesUsed),
-    'x-timestamp': xTimestamp(info.createdAt),
-    'x-put-timestamp': xTimestamp(info.createdAt),
+    'x-timestamp': xTimestamp(info.createdAt || Date.now()),
+    'x-put-timestamp': xTimestamp(info.createdAt || Date.now()),
     'x-storage-policy': 'Policy-0',
+    'accept-ranges': 'bytes',
     ...metaHeaders(info.meta, 'container'),
   };
   for (const [k, v] of Object.entries(info.headers)) if (v !== '') out[k] = v;

@@ -14,6 +14,7 @@ import {
 
 /** Reason phrase and default explanation per status, as Swift's swob publishes them. */
 export const RESPONSE_REASONS: Record<number, [string, string]> = {
+  202: ['Accepted', 'The request is accepted for processing.'],
   400: ['Bad Request', 'The server could not comply with the request since it is either malformed or otherwise incorrect.'],
   401: ['Unauthorized', 'This server could not verify that you are authorized to access the document you requested.'],
   403: ['Forbidden', 'Access was denied to this resource.'],
@@ -33,7 +34,10 @@ export const RESPONSE_REASONS: Record<number, [string, string]> = {
   507: ['Insufficient Storage', 'There was not enough space to save the resource.'],
 };
 
-/** A failure the Swift front end detected itself; `body` replaces the default explanation. */
+/**
+ * A failure the Swift front end detected itself; `body` replaces the default explanation.
+ * Swift sends such bodies as text/html unless the check sets text/plain (PLAIN_TEXT below).
+ */
 export class SwiftError extends Error {
   constructor(readonly status: number, readonly body?: string, readonly headers: Record<string, string> = {}) {
     super(body ?? RESPONSE_REASONS[status]?.[0] ?? `HTTP ${status}`);
@@ -55,6 +59,8 @@ export function defaultBody(status: number): string {
 
 const HTML = 'text/html; charset=UTF-8';
 const TEXT = 'text/plain; charset=utf-8';
+/** Headers for the errors Swift answers as bare `text/plain` (name, metadata, expiry, SLO checks). */
+export const PLAIN_TEXT = { 'content-type': 'text/plain' };
 
 function reasonResponse(status: number, headers: Record<string, string> = {}): ErrorResponse {
   return { status, headers: { 'content-type': HTML, ...headers }, body: defaultBody(status) };
@@ -68,7 +74,7 @@ function reasonResponse(status: number, headers: Record<string, string> = {}): E
 export function toSwiftResponse(err: unknown): ErrorResponse {
   if (err instanceof SwiftError) {
     if (err.body !== undefined) {
-      return { status: err.status, headers: { 'content-type': TEXT, ...err.headers }, body: err.body };
+      return { status: err.status, headers: { 'content-type': HTML, ...err.headers }, body: err.body };
     }
     return reasonResponse(err.status, err.headers);
   }
@@ -79,9 +85,10 @@ export function toSwiftResponse(err: unknown): ErrorResponse {
     if (err instanceof PreconditionFailed) return reasonResponse(412);
     if (err instanceof ChecksumMismatch) return reasonResponse(422);
     if (err instanceof Conflict) return reasonResponse(409);
-    if (err instanceof TooLarge) return { status: 413, headers: { 'content-type': TEXT }, body: err.message };
+    if (err instanceof TooLarge) return { status: 413, headers: { 'content-type': HTML }, body: err.message };
     if (err instanceof IncompleteBody) return { status: 499, headers: { 'content-type': HTML }, body: defaultBody(499) };
     if (err instanceof BadRequest) return { status: 400, headers: { 'content-type': TEXT }, body: err.message };
+
     if (err instanceof Unauthorized) return reasonResponse(401);
     if (err instanceof InsufficientStorage) return reasonResponse(507);
     if (err instanceof QuorumNotReached || err instanceof ServiceUnavailable) return reasonResponse(503);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ObjectBackend, ObjectInfo } from '../proxy/backend.js';
 import { NotFound } from '../common/errors.js';
-import { SwiftError } from './errors.js';
+import { PLAIN_TEXT, SwiftError } from './errors.js';
 
 /** System account holding the expiry index (Swift's expiring_objects_account). */
 export const EXPIRING_ACCOUNT = '.expiring_objects';
@@ -22,13 +22,13 @@ const DELETE_AT_DIGITS = 12;
 /** Reads X-Delete-At / X-Delete-After into an absolute time in seconds (400 when invalid). */
 export function deleteAtFromHeaders(deleteAt: string | undefined, deleteAfter: string | undefined, nowMs = Date.now()): number | undefined {
   if (deleteAfter !== undefined) {
-    if (!/^\d+$/.test(deleteAfter.trim())) throw new SwiftError(400, 'Non-integer X-Delete-After');
+    if (!/^\d+$/.test(deleteAfter.trim())) throw new SwiftError(400, 'Non-integer X-Delete-After', PLAIN_TEXT);
     return Math.floor(nowMs / 1000 + Number(deleteAfter));
   }
   if (deleteAt !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(deleteAt.trim())) throw new SwiftError(400, 'Non-integer X-Delete-At');
+    if (!/^\d+(\.\d+)?$/.test(deleteAt.trim())) throw new SwiftError(400, 'Non-integer X-Delete-At', PLAIN_TEXT);
     const at = Math.floor(Number(deleteAt));
-    if (at * 1000 <= nowMs) throw new SwiftError(400, 'X-Delete-At in past');
+    if (at * 1000 <= nowMs) throw new SwiftError(400, 'X-Delete-At in past', PLAIN_TEXT);
     return at;
   }
   return undefined;

@@ -49,13 +49,15 @@ function send(reply: FastifyReply, res: SwiftResponse, transId: string): Fastify
     res.body.on('error', (err) => reply.log.warn({ err }, 'swift response stream failed'));
     return reply.send(res.body);
   }
-  return reply.send(res.body ?? '');
+  // No payload at all keeps the headers set (fastify drops them for an empty string on 204).
+  return res.body === undefined ? reply.send() : reply.send(res.body);
 }
 
-function sendError(reply: FastifyReply, err: unknown, transId: string): FastifyReply {
+function sendError(reply: FastifyReply, err: unknown, transId: string, method: string): FastifyReply {
   const res = toSwiftResponse(err);
   if (res.status >= 500) reply.log.error({ err }, 'swift request failed');
-  return send(reply, { ...res, body: res.body }, transId);
+  if (method === 'HEAD') return send(reply, { ...res, headers: { ...res.headers, 'content-length': '0' }, body: undefined }, transId);
+  return send(reply, res, transId);
 }
 
 /** Runs sweepAllAccounts every `intervalMs` (one sweep at a time) until the server closes. */
@@ -106,7 +108,7 @@ export async function swiftPlugin(app: FastifyInstance, opts: SwiftPluginOptions
         },
       }, transId);
     } catch (err) {
-      return sendError(reply, err, transId);
+      return sendError(reply, err, transId, request.method);
     }
   };
   for (const url of AUTH_PATHS) app.get(url, authHandler);
@@ -131,7 +133,7 @@ export async function swiftPlugin(app: FastifyInstance, opts: SwiftPluginOptions
         else res = await handleAccount(ctx);
         return send(reply, res, transId);
       } catch (err) {
-        return sendError(reply, err, transId);
+        return sendError(reply, err, transId, request.method);
       }
     },
   });

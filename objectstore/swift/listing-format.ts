@@ -75,8 +75,8 @@ export function listOptions(query: URLSearchParams): ListOptions {
   const endMarker = query.get('end_marker');
   if (endMarker) opts.endMarker = endMarker;
   const limit = query.get('limit');
-  if (limit !== null && limit !== '') {
-    if (!/^\d+$/.test(limit)) throw new SwiftError(412, 'Value of limit must be a positive integer');
+  // Swift ignores a limit that is not a plain number.
+  if (limit !== null && /^\d+$/.test(limit)) {
     const n = Number(limit);
     if (n > LISTING_LIMIT) throw new SwiftError(412, `Maximum limit is ${LISTING_LIMIT}`);
     opts.limit = n;
@@ -129,7 +129,7 @@ export function renderContainerListing(type: ListingType, container: string, ent
   if (type === 'application/json') {
     return `[${entries.map((e) => {
       if (isSubdir(e)) return pyObject([['subdir', e.subdir]]);
-      const row: Row = [['name', e.name], ['hash', e.hash], ['bytes', e.bytes], ['content_type', e.contentType],
+      const row: Row = [['bytes', e.bytes], ['hash', e.hash], ['name', e.name], ['content_type', e.contentType],
         ['last_modified', listingDate(e.lastModified)]];
       if (e.sloEtag) row.push(['slo_etag', e.sloEtag]);
       return pyObject(row);
@@ -141,7 +141,8 @@ export function renderContainerListing(type: ListingType, container: string, ent
     return `<object><name>${xmlEscape(e.name)}</name><hash>${xmlEscape(e.hash)}</hash><bytes>${e.bytes}</bytes>`
       + `<content_type>${xmlEscape(e.contentType)}</content_type><last_modified>${listingDate(e.lastModified)}</last_modified></object>`;
   });
-  return `${XML_DECL}<container name="${xmlEscape(container, true)}">${items.join('')}</container>`;
+  const name = xmlEscape(container, true);
+  return items.length ? `${XML_DECL}<container name="${name}">${items.join('')}</container>` : `${XML_DECL}<container name="${name}" />`;
 }
 
 /** Renders an account listing. */

@@ -5,7 +5,7 @@
  * meta keys lower-case without prefix.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { SwiftError } from './errors.js';
+import { PLAIN_TEXT, SwiftError } from './errors.js';
 
 export const MAX_META_NAME_LENGTH = 128;
 export const MAX_META_VALUE_LENGTH = 256;
@@ -48,7 +48,7 @@ export function readMeta(headers: IncomingHttpHeaders, type: MetaType): MetaChan
     const value = Array.isArray(raw) ? raw.join(',') : raw ?? '';
     if (name.startsWith(prefix)) {
       const key = name.slice(prefix.length);
-      if (!key) throw new SwiftError(400, 'Metadata name cannot be empty');
+      if (!key) throw new SwiftError(400, 'Metadata name cannot be empty', PLAIN_TEXT);
       set[key] = value;
     } else if (name.startsWith(removePrefix)) {
       const key = name.slice(removePrefix.length);
@@ -68,16 +68,16 @@ export function checkMetaLimits(meta: Record<string, string>, type: MetaType): v
     const keyBytes = Buffer.byteLength(key);
     const valueBytes = Buffer.byteLength(value);
     if (keyBytes > MAX_META_NAME_LENGTH) {
-      throw new SwiftError(400, `Metadata name too long: x-${type}-meta-${key}`);
+      throw new SwiftError(400, `Metadata name too long: x-${type}-meta-${key}`, PLAIN_TEXT);
     }
     if (valueBytes > MAX_META_VALUE_LENGTH) {
-      throw new SwiftError(400, `Metadata value longer than ${MAX_META_VALUE_LENGTH}: x-${type}-meta-${key}`);
+      throw new SwiftError(400, `Metadata value longer than ${MAX_META_VALUE_LENGTH}: x-${type}-meta-${key}`, PLAIN_TEXT);
     }
     count++;
     size += keyBytes + valueBytes;
   }
-  if (count > MAX_META_COUNT) throw new SwiftError(400, `Too many metadata items; max ${MAX_META_COUNT}`);
-  if (size > MAX_META_OVERALL_SIZE) throw new SwiftError(400, `Total metadata too large; max ${MAX_META_OVERALL_SIZE}`);
+  if (count > MAX_META_COUNT) throw new SwiftError(400, `Too many metadata items; max ${MAX_META_COUNT}`, PLAIN_TEXT);
+  if (size > MAX_META_OVERALL_SIZE) throw new SwiftError(400, `Total metadata too large; max ${MAX_META_OVERALL_SIZE}`, PLAIN_TEXT);
 }
 
 /** Applies changes onto existing metadata (account and container POST merge, as Swift does). */

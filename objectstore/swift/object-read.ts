@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { splitSwiftBytes } from './content-type.js';
 import { isTrue, type SwiftContext, type SwiftResponse } from './context.js';
-import { SwiftError } from './errors.js';
+import { defaultBody } from './errors.js';
 import { httpDate } from './http-dates.js';
 import { header, metaHeaders } from './metadata.js';
 import { resolveObject, type ObjectSource } from './object-source.js';
@@ -47,16 +47,27 @@ export async function handleObjectRead(ctx: SwiftContext): Promise<SwiftResponse
     if (asManifest && src.manifest) return manifestResponse(ctx, src, isHead);
     const headers = objectHeaders(src);
     const outcome = evaluateConditions(ctx.headers, src.etag, src.info.lastModified);
-    if (outcome === 'precondition-failed') throw new SwiftError(412, undefined, { etag: src.etag });
+    if (outcome === 'precondition-failed') {
+      // Swift answers a failed condition with the object's headers and no body.
+      src.dispose();
+      const { 'accept-ranges': _ignored, ...rest } = headers;
+      return { status: 412, headers: { ...rest, 'content-type': 'text/html; charset=UTF-8', 'content-length': '0' } };
+    }
     if (outcome === 'not-modified') {
       src.dispose();
-      return { status: 304, headers };
+      return { status: 304, headers: { ...headers, 'content-length': '0' } };
     }
     const specs = parseRangeHeader(rangeHeader);
     if (specs) {
       const ranges = rangesForLength(specs, src.size);
       if (ranges.length === 0) {
-        throw new SwiftError(416, undefined, { 'content-range': `bytes */${src.size}` });
+        src.dispose();
+        const body = defaultBody(416);
+        return {
+          status: 416,
+          headers: { ...headers, 'content-range': `bytes */${src.size}`, 'content-length': String(isHead ? 0 : body.length) },
+          body: isHead ? undefined : body,
+        };
       }
       if (ranges.length === 1) {
         const r = ranges[0]!;
@@ -91,7 +102,8 @@ function manifestResponse(ctx: SwiftContext, src: ObjectSource, isHead: boolean)
   const raw = ctx.query.get('format') === 'raw';
   const body = raw ? Buffer.from(rawManifestJson(src.manifest!), 'utf8') : src.manifestBody ?? Buffer.from(storedManifestJson(src.manifest!));
   const headers = objectHeaders(src);
-  headers['content-type'] = 'application/json; charset=utf-8';
+  // Swift keeps the object's type for the PUT format and says JSON for the stored one.
+  if (!raw) headers['content-type'] = 'application/json; charset=utf-8';
   headers['content-length'] = String(body.length);
   if (raw) headers.etag = createHash('md5').update(body).digest('hex');
   return { status: 200, headers, body: isHead ? undefined : body };

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { ObjectInfo } from '../proxy/backend.js';
 import { guessContentType, splitSwiftBytes, withSwiftBytes } from './content-type.js';
 import { isTrue, type SwiftContext, type SwiftResponse } from './context.js';
-import { SwiftError } from './errors.js';
+import { PLAIN_TEXT, SwiftError } from './errors.js';
 import { deleteAtFromHeaders, scheduleExpiry } from './expiry.js';
 import { httpDate } from './http-dates.js';
 import { parseDloManifest } from './dlo.js';
@@ -70,7 +70,7 @@ async function afterWrite(ctx: SwiftContext, container: string, object: string, 
 function ifNoneMatchStar(ctx: SwiftContext): boolean {
   const v = header(ctx.headers, 'if-none-match');
   if (v === undefined) return false;
-  if (v.trim() !== '*') throw new SwiftError(400, 'If-None-Match only supports *');
+  if (v.trim() !== '*') throw new SwiftError(400, 'If-None-Match only supports *', PLAIN_TEXT);
   return true;
 }
 

@@ -7,7 +7,7 @@
 import { NotFound } from '../common/errors.js';
 import { splitSwiftBytes } from './content-type.js';
 import type { SwiftContext, SwiftResponse } from './context.js';
-import { SwiftError } from './errors.js';
+import { defaultBody, SwiftError } from './errors.js';
 import { deleteAtFromHeaders, isExpired, reapIfExpired, scheduleExpiry } from './expiry.js';
 import { header, OBJECT_SETTABLE_HEADERS, pickHeaders, readMeta, replacementMeta } from './metadata.js';
 import { handleObjectRead } from './object-read.js';
@@ -72,7 +72,7 @@ async function postObject(ctx: SwiftContext): Promise<SwiftResponse> {
   }
   await ctx.backend.postObject(ctx.account, ctx.container!, ctx.object!, meta, headers);
   if (deleteAt !== undefined) await scheduleExpiry(ctx.backend, ctx.account, ctx.container!, ctx.object!, deleteAt);
-  return { status: 202, headers: HTML_EMPTY, body: '' };
+  return { status: 202, headers: { 'content-type': 'text/html; charset=UTF-8' }, body: defaultBody(202) };
 }
 
 async function deleteObject(ctx: SwiftContext): Promise<SwiftResponse> {
@@ -101,7 +101,7 @@ async function deleteSlo(ctx: SwiftContext): Promise<SwiftResponse> {
   }
   return {
     status: 200,
-    headers: { 'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8' },
+    headers: { 'content-type': json ? 'application/json' : 'text/plain' },
     body: deleteResponseBody(json, deleted, notFound, errors),
   };
 }

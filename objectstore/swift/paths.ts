@@ -4,7 +4,7 @@
  * messages: 412 for invalid UTF-8 or NUL, 400 for names that are too long or a container
  * with '/'.
  */
-import { SwiftError } from './errors.js';
+import { PLAIN_TEXT, SwiftError } from './errors.js';
 
 /** Swift's constraints.MAX_OBJECT_NAME_LENGTH (bytes). */
 export const MAX_OBJECT_NAME_LENGTH = 1024;
@@ -63,9 +63,9 @@ export function parseSwiftUrl(rawUrl: string): { path: SwiftPath; query: URLSear
 export function checkObjectName(object: string): void {
   const bytes = Buffer.byteLength(object);
   if (bytes > MAX_OBJECT_NAME_LENGTH) {
-    throw new SwiftError(400, `Object name length of ${bytes} longer than ${MAX_OBJECT_NAME_LENGTH}`);
+    throw new SwiftError(400, `Object name length of ${bytes} longer than ${MAX_OBJECT_NAME_LENGTH}`, PLAIN_TEXT);
   }
-  if (bytes === 0) throw new SwiftError(400, 'Object name is empty');
+  if (bytes === 0) throw new SwiftError(400, 'Object name is empty', PLAIN_TEXT);
 }
 
 /**

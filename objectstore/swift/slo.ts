@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ObjectBackend, ObjectInfo } from '../proxy/backend.js';
 import { NotFound } from '../common/errors.js';
-import { SwiftError } from './errors.js';
+import { PLAIN_TEXT, SwiftError } from './errors.js';
 import { listingDate } from './http-dates.js';
 import { parseRangeHeader, rangesForLength } from './ranges.js';
 import type { Segment } from './segments.js';
@@ -57,7 +57,7 @@ export function isSlo(info: ObjectInfo): boolean {
 }
 
 function badManifest(errors: string[]): SwiftError {
-  return new SwiftError(400, errors.map((e) => `${e}\n`).join(''));
+  return new SwiftError(400, errors.map((e) => `${e}\n`).join(''), PLAIN_TEXT);
 }
 
 /** Parses and checks the client's manifest (slo.parse_and_validate_input). */
@@ -219,7 +219,7 @@ export async function validateSegments(backend: ObjectBackend, account: string, 
     stored.push(entry);
   });
   if (problems.length) {
-    throw new SwiftError(400, `Errors:\n${problems.map(([p, s]) => `${p}, ${s}\n`).join('')}`);
+    throw new SwiftError(400, `Errors:\n${problems.map(([p, s]) => `${p}, ${s}\n`).join('')}`, PLAIN_TEXT);
   }
   return { stored, sloEtag: sloEtagOf(stored), totalSize };
 }
@@ -232,8 +232,12 @@ export function sloEtagOf(stored: StoredSegment[]): string {
 }
 
 /** The stored manifest as Python's json.dumps writes it (what Swift keeps and returns). */
+function pyString(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function storedManifestJson(stored: StoredSegment[]): string {
-  const str = (s: string): string => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const str = pyString;
   return `[${stored.map((s) => {
     const parts = [`"name": ${str(s.name)}`, `"bytes": ${s.bytes}`, `"hash": ${str(s.hash)}`,
       `"content_type": ${str(s.content_type)}`, `"last_modified": ${str(s.last_modified)}`];
@@ -280,11 +284,13 @@ export function sloSegments(stored: StoredSegment[]): Segment[] {
 
 /** The manifest in the PUT format (`?multipart-manifest=get&format=raw`). */
 export function rawManifestJson(stored: StoredSegment[]): string {
-  return JSON.stringify(stored.map((s) => {
-    const o: Record<string, unknown> = { path: s.name, etag: s.hash, size_bytes: s.bytes };
-    if (s.range) o.range = s.range;
-    return o;
-  }));
+  // As Swift writes it: keys sorted, Python separators.
+  return `[${stored.map((s) => {
+    const parts = [`"etag": ${pyString(s.hash)}`, `"path": ${pyString(s.name)}`];
+    if (s.range) parts.push(`"range": ${pyString(s.range)}`);
+    parts.push(`"size_bytes": ${s.bytes}`);
+    return `{${parts.join(', ')}}`;
+  }).join(', ')}]`;
 }
 
 /** Swift's bulk-style response body for `multipart-manifest=delete`. */
