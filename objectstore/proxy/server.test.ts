@@ -1,0 +1,37 @@
+/** The proxy's HTTP server hands raw body streams to its front-end plugins. */
+import t from 'tap';
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { createProxyServer, HEALTH_PATH, type FrontEndOptions } from './server.js';
+import { MemoryBackend } from './memory-backend.js';
+import { StaticUserDirectory } from '../auth/users.js';
+import { loadFrontEnds } from './front-ends.js';
+
+t.test('front ends get the raw stream and their options', async (t) => {
+  let seen: FrontEndOptions | undefined;
+  const echo = async (app: FastifyInstance, opts: FrontEndOptions) => {
+    seen = opts;
+    app.put('/echo', async (req) => {
+      t.ok(req.body instanceof Readable, 'body is a stream, not parsed');
+      let n = 0;
+      for await (const c of req.body as Readable) n += (c as Buffer).length;
+      return { bytes: n };
+    });
+  };
+  const backend = new MemoryBackend();
+  const app = await createProxyServer({ backend, users: new StaticUserDirectory([]), frontEnds: [echo], region: 'r1', secret: 's' });
+  t.teardown(() => app.close());
+  for (const type of ['application/json', 'application/x-www-form-urlencoded', 'text/plain', undefined]) {
+    const r = await app.inject({ method: 'PUT', url: '/echo', payload: '{"a":1}', headers: type ? { 'content-type': type } : {} });
+    t.same(r.json(), { bytes: 7 }, `content type ${type}`);
+  }
+  t.equal(seen?.backend, backend);
+  t.equal(seen?.region, 'r1');
+  t.equal((await app.inject({ method: 'GET', url: HEALTH_PATH })).statusCode, 200);
+});
+
+t.test('the S3 and Swift front ends are found', async (t) => {
+  const fes = await loadFrontEnds();
+  t.equal(fes.length, 2);
+  t.same(await loadFrontEnds(['../nowhere/plugin.js']), []);
+});
