@@ -270,6 +270,12 @@ export function hypervisorSuite(t: Test, makeHarness: () => Promise<SuiteHarness
       { name: 'OperationFailedError' },
       'source shorter than announced',
     );
+    await t.rejects(
+      hv.uploadVolume(names.pool, 'upload.raw', Readable.from([bytes.subarray(0, 300_000)]), 200_000),
+      { name: 'OperationFailedError' },
+      'source longer than announced: the stream is aborted',
+    );
+    t.equal((await hv.getVolume(names.pool, 'upload.raw')).name, 'upload.raw', 'the connection still works');
     const { availableBytes } = await hv.getPool(names.pool);
     await t.rejects(
       hv.uploadVolume(names.pool, 'upload.raw', Readable.from([]), availableBytes + bytes.length + 1024 * MIB),
