@@ -7,7 +7,9 @@ t.test('container lifecycle, metadata and counts', async (t) => {
   const { call } = await setup(t);
   const created = await call('/photos', { method: 'PUT', headers: { 'x-container-meta-color': 'red', 'x-container-read': '.r:*' } });
   t.equal(created.status, 201);
-  t.equal((await call('/photos', { method: 'PUT' })).status, 202, 'existing container');
+  const again = await call('/photos', { method: 'PUT' });
+  t.equal(again.status, 202, 'existing container');
+  t.equal(again.text, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>');
   t.equal((await call('/photos/a.txt', { method: 'PUT', body: 'hello' })).status, 201);
   t.equal((await call('/photos/b.txt', { method: 'PUT', body: 'world!' })).status, 201);
 
@@ -108,6 +110,7 @@ t.test('listings: formats and parameters', async (t) => {
   t.equal((await list('?prefix=b/')).text, 'b/1\nb/2\nb/3/x\n', 'prefix');
   t.equal((await list('?delimiter=/')).text, 'a\nb/\nc\ncaf\u00e9\nd&<>\n', 'delimiter rolls up');
   t.equal((await list('?prefix=b/&delimiter=/')).text, 'b/1\nb/2\nb/3/\n', 'prefix and delimiter');
+  t.equal((await list('?delimiter=/3/')).text, 'a\nb/1\nb/2\nb/3/\nc\ncaf\u00e9\nd&<>\n', 'a longer delimiter');
   const sub = JSON.parse((await list('?prefix=b/&delimiter=/&format=json')).text);
   t.same(sub[2], { subdir: 'b/3/' });
   t.match((await list('?delimiter=/&format=xml')).text, /<subdir name="b\/"><name>b\/<\/name><\/subdir>/);

@@ -6,7 +6,7 @@
 import type { ContainerInfo, ObjectEntry, SubdirEntry } from '../proxy/backend.js';
 import { splitSwiftBytes } from './content-type.js';
 import type { SwiftContext, SwiftResponse } from './context.js';
-import { SwiftError } from './errors.js';
+import { defaultBody, SwiftError } from './errors.js';
 import { sweepExpired } from './expiry.js';
 import { xTimestamp } from './http-dates.js';
 import { listingContentType, listOptions, renderContainerListing, type ObjectRow } from './listing-format.js';
@@ -59,7 +59,8 @@ export async function handleContainer(ctx: SwiftContext): Promise<SwiftResponse>
         const info = await backend.headContainer(account, container);
         await backend.postContainer(account, container, mergeMeta(info.meta, changes, 'container'), settable);
       }
-      return { status: created ? 201 : 202, headers: HTML_EMPTY };
+      if (created) return { status: 201, headers: HTML_EMPTY };
+      return { status: 202, headers: { 'content-type': 'text/html; charset=UTF-8' }, body: defaultBody(202) };
     }
     case 'HEAD': {
       const type = listingContentType(ctx.query.get('format'), header(ctx.headers, 'accept'));

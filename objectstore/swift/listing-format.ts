@@ -64,12 +64,8 @@ export function listOptions(query: URLSearchParams): ListOptions {
   const prefix = query.get('prefix');
   if (prefix) opts.prefix = prefix;
   const delimiter = query.get('delimiter');
-  if (delimiter) {
-    if ([...delimiter].length !== 1 || delimiter.codePointAt(0)! > 254) {
-      throw new SwiftError(412, 'Bad delimiter');
-    }
-    opts.delimiter = delimiter;
-  }
+  // Swift 2.30 accepts delimiters of any length.
+  if (delimiter) opts.delimiter = delimiter;
   const marker = query.get('marker');
   if (marker) opts.marker = marker;
   const endMarker = query.get('end_marker');

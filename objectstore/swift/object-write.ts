@@ -13,7 +13,7 @@ import { PLAIN_TEXT, SwiftError } from './errors.js';
 import { deleteAtFromHeaders, scheduleExpiry } from './expiry.js';
 import { httpDate } from './http-dates.js';
 import { parseDloManifest } from './dlo.js';
-import { header, OBJECT_SETTABLE_HEADERS, pickHeaders, readMeta, replacementMeta } from './metadata.js';
+import { header, metaHeaders, OBJECT_SETTABLE_HEADERS, pickHeaders, readMeta, replacementMeta } from './metadata.js';
 import { resolveObject } from './object-source.js';
 import { splitContainerObject } from './paths.js';
 import {
@@ -145,6 +145,7 @@ async function copyObject(ctx: SwiftContext, source: { container: string; object
     });
     await afterWrite(ctx, container, object, settings);
     return createdResponse(info, info.etag, {
+      ...metaHeaders(info.meta, 'object'),
       'x-copied-from': `${encodeURIComponent(source.container)}/${encodeURI(source.object)}`,
       'x-copied-from-last-modified': httpDate(src.info.lastModified),
       'x-copied-from-account': ctx.pathAccount,
