@@ -15,6 +15,8 @@ import { NotFound } from '../common/errors.js';
 /** Largest CreateBucketConfiguration body. */
 const MAX_CONFIG_BYTES = 64 * 1024;
 const LIST_PAGE = 10000;
+/** Container HEADs in flight at once while listing buckets. */
+const HEAD_CONCURRENCY = 16;
 
 export async function listBuckets(req: S3Request): Promise<void> {
   const { backend } = req.opts;
@@ -30,7 +32,12 @@ export async function listBuckets(req: S3Request): Promise<void> {
     }
     if (!page.truncated || page.entries.length === 0) break;
   }
-  const infos = await Promise.all(buckets.map((b) => backend.headContainer(req.user.account, b.name).catch(() => undefined)));
+  // Creation dates come from each container's HEAD, a few at a time.
+  const infos: Array<{ createdAt: number } | undefined> = [];
+  for (let i = 0; i < buckets.length; i += HEAD_CONCURRENCY) {
+    infos.push(...await Promise.all(buckets.slice(i, i + HEAD_CONCURRENCY)
+      .map((b) => backend.headContainer(req.user.account, b.name).catch(() => undefined))));
+  }
   sendXml(req, 200, el('ListAllMyBucketsResult',
     el('Owner', el('ID', req.user.account), el('DisplayName', req.user.account)),
     el('Buckets', buckets.map((b, i) => el('Bucket', el('Name', b.name), el('CreationDate', isoDate(infos[i]?.createdAt ?? b.lastModified)))))));
