@@ -140,7 +140,7 @@ export class LibvirtHypervisor implements Hypervisor {
     conn.on('close', (err?: Error) => {
       if (this.closing) return;
       const lost = new ConnectionLostError(`connection to ${conn.uri} lost${err ? `: ${err.message}` : ''}`);
-      for (const listener of this.lostListeners) listener(lost);
+      for (const listener of this.lostListeners) queueMicrotask(() => listener(lost));
     });
   }
 
@@ -592,7 +592,8 @@ export class LibvirtHypervisor implements Hypervisor {
     const type = EVENT_TYPES[msg.event];
     if (!type) return;
     const event: DomainEvent = { domain: msg.domain.name, uuid: uuidToString(msg.domain.uuid), type, detail: msg.detail };
-    for (const listener of this.eventListeners) listener(event);
+    // Deliver outside the socket's data handler: a throwing listener must not break the protocol.
+    for (const listener of this.eventListeners) queueMicrotask(() => listener(event));
   }
 }
 
