@@ -168,6 +168,18 @@ t.test('unsupported subresources, bad XML, wrong methods', async (t) => {
     const payload = body === undefined ? undefined : Buffer.from(body);
     return send(url, method, signRequest({ method, url, accessKey: ROOT.accessKey, secretKey: ROOT.secretKey, payloadHash: sha256Hex(payload ?? '') }), payload);
   };
+  // A body without Content-Type, and bodies whose length differs from what was declared.
+  const url = new URL(`${srv.url}/misc/no-type`);
+  const noType = await send(url, 'PUT', signRequest({ method: 'PUT', url, accessKey: ROOT.accessKey, secretKey: ROOT.secretKey, payloadHash: 'UNSIGNED-PAYLOAD' }), Buffer.from('plain bytes'));
+  t.equal(noType.status, 200, noType.body);
+  t.equal((await srv.backend.headObject('root', 'misc', 'no-type')).contentLength, 11);
+  const short = new URL(`${srv.url}/misc/short`);
+  const resigned = signRequest({ method: 'PUT', url: short, accessKey: ROOT.accessKey, secretKey: ROOT.secretKey, payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '10' } });
+  const mismatch = await send(short, 'PUT', resigned, Buffer.from('5\r\nhello\r\n0\r\n\r\n'));
+  t.equal(codeOf(mismatch), 'IncompleteBody', 'decoded length differs from x-amz-decoded-content-length');
+  await t.rejects(srv.backend.headObject('root', 'misc', 'short'));
+
   const acl = await call('GET', '/misc?acl');
   t.equal(acl.status, 501);
   t.equal(codeOf(acl), 'NotImplemented');
