@@ -5,6 +5,7 @@
 export type { CommitCheck, ValidateCommit, OnAccepted } from './types.js';
 export { ZERO_OID } from './types.js';
 export { gitPlugin, DEFAULT_MAX_PUSH_BYTES, type GitPluginOptions } from './plugin.js';
+export { repackIfNeeded, DEFAULT_REPACK_THRESHOLD } from './repack.js';
 export { tokenListAuthorizer, type Authorize, type GitAccess } from './auth.js';
 export { ObjectStoreRepoBackup, backupKey, type RepoBackup } from './backup.js';
 export { MemoryObjects, type ObjectPutGet } from './object-put-get.js';

@@ -23,6 +23,7 @@ import { readReceiveRequest } from './receive-request.js';
 import { applyPush } from './receive-pack.js';
 import { decodedBody, readSmallBody } from './request-body.js';
 import { serveUploadPack } from './upload-pack.js';
+import { repackIfNeeded } from './repack.js';
 import type { RepoBackup } from './backup.js';
 import type { OnAccepted, ValidateCommit } from './types.js';
 
@@ -53,6 +54,8 @@ export interface GitPluginOptions {
   validateTimeoutMs?: number;
   /** Largest push body in bytes after decompression (default 100 MiB). */
   maxPushBytes?: number;
+  /** Repack a repository when it has this many packs (default 16; 0: never). */
+  repackThreshold?: number;
   /** Saves repositories after accepted pushes and restores missing ones. */
   backup?: RepoBackup;
 }
@@ -109,7 +112,8 @@ export async function gitPlugin(app: FastifyInstance, opts: GitPluginOptions): P
     const gitdir = await store.open(name, false);
     const body = await readSmallBody(decodedBody(req.raw, req.headers['content-encoding']), MAX_UPLOAD_REQUEST_BYTES);
     const out = new PassThrough();
-    const work = serveUploadPack(gitdir, body, out).then(
+    // Under the lock: a repack never deletes a pack this fetch is reading.
+    const work = store.withLock(name, () => serveUploadPack(gitdir, body, out)).then(
       () => out.end(),
       (err) => {
         req.log.error({ err, repo: name }, 'git upload-pack failed');
@@ -129,9 +133,9 @@ export async function gitPlugin(app: FastifyInstance, opts: GitPluginOptions): P
     if (received.commands.length === 0) {
       out.end(); // git's probe before a large push: a bare flush, nothing to do
     } else {
-      store
-        .withLock(name, () =>
-          applyPush(received, out, {
+      void store.withLock(name, async () => {
+        try {
+          await applyPush(received, out, {
             gitdir,
             name,
             validate: opts.validate,
@@ -141,15 +145,21 @@ export async function gitPlugin(app: FastifyInstance, opts: GitPluginOptions): P
             validateTimeoutMs: opts.validateTimeoutMs,
             afterRefsChanged: opts.backup ? () => opts.backup!.save(gitdir, name) : undefined,
             log: req.log,
-          }),
-        )
-        .then(
-          () => out.end(),
-          (err) => {
-            req.log.error({ err, repo: name }, 'git receive-pack failed');
-            out.destroy(err as Error);
-          },
-        );
+          });
+          out.end();
+        } catch (err) {
+          req.log.error({ err, repo: name }, 'git receive-pack failed');
+          out.destroy(err as Error);
+          return;
+        }
+        // The pusher has its answer; compacting runs after, still under the lock.
+        try {
+          const removed = await repackIfNeeded(gitdir, opts.repackThreshold);
+          if (removed > 0) req.log.info({ repo: name, removed }, 'git repository repacked');
+        } catch (err) {
+          req.log.warn({ err, repo: name }, 'git repack failed');
+        }
+      });
     }
     return noCache(reply).type(`${CONTENT_TYPES['git-receive-pack']}-result`).send(out);
   });
