@@ -29,6 +29,9 @@ t.test('buckets and objects with SDK defaults', async (t) => {
   await s3.send(new CreateBucketCommand({ Bucket: 'photos' }));
   t.equal(await code(s3.send(new CreateBucketCommand({ Bucket: 'photos' }))), 'BucketAlreadyOwnedByYou:409');
   t.equal(await code(s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' }))), 'InvalidBucketName:400');
+  for (const bad of ['ab', 'a'.repeat(64), '-abc', 'abc-', 'a..b', '192.168.1.1', 'xn--abc', 'info', 'healthcheck']) {
+    t.equal(await code(s3.send(new CreateBucketCommand({ Bucket: bad }))), 'InvalidBucketName:400', `"${bad}" is not a bucket name`);
+  }
   await s3.send(new HeadBucketCommand({ Bucket: 'photos' }));
   t.equal(await code(s3.send(new HeadBucketCommand({ Bucket: 'nope' }))), 'NotFound:404');
   const loc = await s3.send(new GetBucketLocationCommand({ Bucket: 'photos' }));

@@ -48,11 +48,20 @@ export function header(req: { headers: FastifyRequest['headers'] }, name: string
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * Paths the proxy serves for Swift on the same port (`/info`, `/healthcheck`, `/auth/v1.0`):
+ * buckets of these names could not be reached, so they cannot be created.
+ */
+export const RESERVED_BUCKET_NAMES = ['info', 'healthcheck', 'auth'];
+
 /** Checks S3's bucket naming rules (3-63 characters, lower-case letters, digits, dots, hyphens). */
 export function checkBucketName(name: string): void {
   const ok = name.length >= 3 && name.length <= 63 && /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name) &&
     !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name) && !name.startsWith('xn--') && !name.endsWith('-s3alias');
   if (!ok) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: "${name}".`, { BucketName: name });
+  if (RESERVED_BUCKET_NAMES.includes(name)) {
+    throw new S3Error('InvalidBucketName', `The bucket name "${name}" is reserved: this port serves the Swift API's /${name} path.`, { BucketName: name });
+  }
 }
 
 export function checkKey(key: string): void {
