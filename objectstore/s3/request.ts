@@ -49,10 +49,10 @@ export function header(req: { headers: FastifyRequest['headers'] }, name: string
 }
 
 /**
- * Paths the proxy serves for Swift on the same port (`/info`, `/healthcheck`, `/auth/v1.0`):
+ * Paths the proxy serves for Swift on the same port (`/info`, `/healthcheck`, `/auth/v1.0`, `/v1.0`):
  * buckets of these names could not be reached, so they cannot be created.
  */
-export const RESERVED_BUCKET_NAMES = ['info', 'healthcheck', 'auth'];
+export const RESERVED_BUCKET_NAMES = ['info', 'healthcheck', 'auth', 'v1.0'];
 
 /** Checks S3's bucket naming rules (3-63 characters, lower-case letters, digits, dots, hyphens). */
 export function checkBucketName(name: string): void {
