@@ -4,7 +4,8 @@
  *   credentials.json    the first user, unless RINGSTACK_ACCESS_KEY/SECRET_KEY are set (0600)
  *   rings/              object, container and account rings (part power 10, 3 replicas)
  *   nodeN/node.yaml     config of storage node N; nodeN/devices/dN its one device
- * Three storage nodes run as child processes (`ringstack storage-node`, with a large libuv
+ * Three storage nodes run as child processes (what `ringstack storage-node` runs, via
+ * objectstore/node/entry.js so they load only the object store; with a large libuv
  * pool for parallel fsyncs); the proxy runs in this process. Node ports are chosen on first
  * start and then fixed (they are in the rings). Starting again resumes with all data.
  */
@@ -114,17 +115,17 @@ async function ensureCredentials(dir: string, env: NodeJS.ProcessEnv): Promise<s
   return file;
 }
 
-/** The compiled CLI entry that children run. */
-export function cliEntry(): string {
+/** The compiled storage-node entry that children run (dist/objectstore/node/entry.js). */
+export function nodeEntry(): string {
   const here = fileURLToPath(import.meta.url);
-  // dist/objectstore/cluster/local.js -> dist/bin/main.js; sources -> <root>/dist/bin/main.js
   const root = resolve(dirname(here), '..', '..');
-  return here.endsWith('.ts') ? join(root, 'dist', 'bin', 'main.js') : join(root, 'bin', 'main.js');
+  // From sources (tests under a TypeScript loader) use the compiled copy in dist/.
+  return here.endsWith('.ts') ? join(root, 'dist', 'objectstore', 'node', 'entry.js') : join(root, 'objectstore', 'node', 'entry.js');
 }
 
 export function startChild(configFile: string, env: NodeJS.ProcessEnv, log: (l: string) => void, name: string): Promise<ChildProcess> {
   return new Promise((resolveChild, reject) => {
-    const child = spawn(process.execPath, [cliEntry(), 'storage-node', '--config', configFile], {
+    const child = spawn(process.execPath, [nodeEntry(), '--config', configFile], {
       env: { ...env, UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? CHILD_THREADPOOL_SIZE },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
