@@ -46,6 +46,11 @@ t.test('multipart with lib-storage Upload and raw commands', async (t) => {
   t.ok(Buffer.from(await ranged.Body!.transformToByteArray()).equals(data.subarray(start, end + 1)), 'a range across three parts');
   t.equal(ranged.ContentRange, `bytes ${start}-${end}/${data.length}`);
 
+  // lib-storage sent a CRC32 per part: the object carries the composite checksum, and a GET
+  // with checksum mode still succeeds (the SDK does not validate composite values).
+  const withSum = await s3.send(new GetObjectCommand({ Bucket: 'mp-test', Key: 'big/file.bin', ChecksumMode: 'ENABLED' }));
+  t.match(withSum.ChecksumCRC32, /^[A-Za-z0-9+/]{6}==-3$/);
+  t.equal(Buffer.from(await withSum.Body!.transformToByteArray()).length, data.length);
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'mp-test' }));
   t.same(listed.Contents?.map((c) => [c.Key, c.Size, c.ETag]), [['big/file.bin', data.length, expectedEtag]]);
   t.same((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name), ['mp-test'], 'segments container is hidden');
