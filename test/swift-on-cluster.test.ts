@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { TestCluster } from '../objectstore/cluster/test-cluster.js';
 import { startTestSwiftServer } from '../objectstore/swift/test-server.js';
+import { raw, swiftLogin } from '../objectstore/swift/test-client.js';
 
 const SWIFT = '/usr/bin/swift';
 
@@ -61,6 +62,20 @@ if (!existsSync(SWIFT) || !existsSync(new URL('../dist/bin/main.js', import.meta
     t.equal(r.code, 0, r.err);
     t.ok((await readFile(join(dir, 'after-kill.out'))).equals(image));
     t.equal((await swift('list', 'images')).out, 'disk.img\n');
+  });
+
+  t.test('X-Delete-After on the replicated store (one node still down): gone from GET and listings', async (t) => {
+    const { storageUrl, token } = await swiftLogin(server.url, 'test:tester', 'testing');
+    const call = (path: string, req: Parameters<typeof raw>[1] = {}) =>
+      raw(`${storageUrl}${path}`, { ...req, headers: { 'x-auth-token': token, ...(req.headers ?? {}) } });
+    t.equal((await call('/exp', { method: 'PUT' })).status, 201);
+    t.equal((await call('/exp/short', { method: 'PUT', body: 'bye', headers: { 'x-delete-after': '3' } })).status, 201);
+    t.equal((await call('/exp/keep', { method: 'PUT', body: 'stay' })).status, 201);
+    t.equal((await call('/exp')).text, 'keep\nshort\n');
+    await new Promise((r) => setTimeout(r, 4200));
+    t.equal((await call('/exp/short')).status, 404);
+    t.equal((await call('/exp')).text, 'keep\n');
+    t.equal((await call('/exp', { method: 'HEAD' })).headers['x-container-object-count'], '1');
   });
 
   t.test('delete removes the SLO and its segments', async (t) => {
