@@ -121,7 +121,7 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     t.equal(await virsh(URI, 'domstate', dom), 'running');
   });
 
-  await t.test('a virsh destroy is repaired by the running agent', async (t) => {
+  await t.test('a virsh destroy and a net-destroy are repaired by the running agent', async (t) => {
     agent.start();
     await virsh(URI, 'destroy', dom);
     let state = '';
@@ -130,8 +130,17 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
       state = await virsh(URI, 'domstate', dom);
     }
     t.equal(state, 'running', 'running again');
+    await virsh(URI, 'net-destroy', netName);
+    let active = false;
+    for (let i = 0; i < 300 && !active; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      active = /Active:\s+yes/.test(await virsh(URI, 'net-info', netName));
+    }
+    t.ok(active, 'a stopped network is started again');
     await agent.stop();
-    t.ok(store.events.some((e) => e.event.reason === 'Drift' && e.event.resource === vm.instance.id), 'drift event recorded');
+    t.ok(store.events.some((e) => e.event.reason === 'Drift' && e.event.resource === vm.instance.id), 'drift event recorded', {
+      events: store.events.filter((e) => e.event.resource === vm.instance.id).map((e) => `${e.event.action} ${e.event.reason} ${e.event.message}`),
+    });
   });
 
   const second = instance({ name: 'vm2', vcpus: 1, memoryMiB: 64, diskGiB: 1 }, net, img);
@@ -170,5 +179,19 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     t.same(o.volumes, []);
     t.same(o.images, []);
     t.equal(store.observed.get(HOST)!.instances[vm.instance.id]!.state, 'DELETED');
+  });
+
+  await t.test('refused images (wrong sha256, a backing file of their own) leave nothing in the pool', async (t) => {
+    const evilPath = join(dir, 'evil.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '/etc/hostname', '-F', 'raw', evilPath, '64M']);
+    const evilBytes = await readFile(evilPath);
+    store.putImageBytes('images', 'evil.qcow2', evilBytes);
+    const evil = image(evilBytes, { name: 'evil', key: 'evil.qcow2' });
+    const wrong = image(bytes, { name: 'wrong', key: 'tiny.qcow2', sha256: '0'.repeat(64) });
+    store.setDesired(HOST, hostDesired(HOST, { images: [evil, wrong] }, 'r10'));
+    const r = await (await newAgent(open)).sync();
+    t.equal(r.observed.images.evil!.conditions![0]!.reason, 'ImageHasBackingFile');
+    t.equal(r.observed.images.wrong!.conditions![0]!.reason, 'ImageChecksumMismatch');
+    t.same((await ours()).images, [], 'no volume left in the image pool');
   });
 });

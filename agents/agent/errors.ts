@@ -44,6 +44,16 @@ export class ImageFormatMismatchError extends AgentError {
   }
 }
 
+/** The image is a qcow2 overlay on a file of its own: refused, it could expose host files. */
+export class ImageHasBackingFileError extends AgentError {
+  override name = 'ImageHasBackingFileError';
+  override readonly reason = 'ImageHasBackingFile';
+  override readonly permanent = true;
+  constructor(readonly image: string, backing: string) {
+    super(`image ${image} refers to a backing file (${backing}); images must be self-contained`);
+  }
+}
+
 /** A resource another one needs is not ready (it failed or waits for a retry). */
 export class DependencyNotReadyError extends AgentError {
   override name = 'DependencyNotReadyError';

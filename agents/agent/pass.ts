@@ -20,8 +20,6 @@ import { reconcilePools } from './reconcile/pools.js';
 import { deleteVolumes, GIB, reconcileVolumes } from './reconcile/volumes.js';
 import type { AgentStore } from './store.js';
 
-const MIB = 1024 * 1024;
-
 export interface PassInput {
   hv: Hypervisor;
   host: string;
@@ -147,5 +145,3 @@ async function hostTotals(hv: Hypervisor, naming: Naming, capacity: { vcpus: num
     usedDiskGiB: round(usedBytes / GIB),
   };
 }
-
-export { MIB };

@@ -12,7 +12,9 @@ import type { DesiredImage } from '../../contract/desired.js';
 import { ConnectionLostError, NotFoundError } from '../../hypervisor/errors.js';
 import type { VolumeInfo } from '../../hypervisor/hypervisor.js';
 import type { PassContext } from '../context.js';
-import { DependencyNotReadyError, ImageChecksumMismatchError, ImageFormatMismatchError, ImageNotFoundError } from '../errors.js';
+import {
+  DependencyNotReadyError, ImageChecksumMismatchError, ImageFormatMismatchError, ImageHasBackingFileError, ImageNotFoundError,
+} from '../errors.js';
 
 /** Capacity of the marker volume (libvirt needs a non-zero size). */
 const MARKER_BYTES = 1;
@@ -54,6 +56,8 @@ async function applyImage(ctx: PassContext, img: DesiredImage): Promise<{ info: 
     const digest = hash.digest('hex');
     if (digest !== img.sha256) throw new ImageChecksumMismatchError(img.id, img.sha256, digest);
     if (info.format !== img.format) throw new ImageFormatMismatchError(img.id, img.format, info.format);
+    // An image naming its own backing file would let a guest read any file of the host.
+    if (info.backingStore) throw new ImageHasBackingFileError(img.id, info.backingStore.path);
     await hv.createVolume(pool, { name: marker, format: 'raw', capacityBytes: MARKER_BYTES });
   } catch (e) {
     discard(object.body);

@@ -205,7 +205,9 @@ async function applyInstance(ctx: PassContext, inst: DesiredInstance, name: stri
       if (e instanceof ConnectionLostError) throw e;
       throw new StartFailedError(name, e as Error);
     }
-    const wasActive = ctx.previous?.instances[inst.id]?.libvirtState === 'running';
+    // Running under this very spec before (or seen running): someone else stopped it.
+    const prev = ctx.previous?.instances[inst.id];
+    const wasActive = prev?.libvirtState === 'running' || (prev?.appliedHash === inst.hash && change === 'none');
     if (rebooted) ev('restarted', 'SpecChanged', 'started with the new definition');
     else if (wasActive) ev('repaired', 'Drift', 'was stopped outside ringstack; started again');
     else ev('started', 'PowerState', 'started');

@@ -11,6 +11,8 @@ import type { DhcpHost, NetworkInfo, NetworkSpec } from '../../hypervisor/hyperv
 import type { PassContext } from '../context.js';
 import { NameTakenError, UnsupportedSpecError } from '../errors.js';
 
+const DNS_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
 export async function reconcileNetworks(ctx: PassContext): Promise<void> {
   for (const net of Object.values(ctx.desired.networks)) {
     const name = ctx.naming.network(net.id, net.name);
@@ -27,7 +29,10 @@ export function dhcpHostsOf(ctx: PassContext, networkId: string): DhcpHost[] {
   const hosts: DhcpHost[] = [];
   for (const inst of Object.values(ctx.desired.instances)) {
     for (const nic of inst.nics) {
-      if (nic.network === networkId && nic.ip) hosts.push({ mac: nic.mac.toLowerCase(), ip: nic.ip, name: inst.hostname });
+      if (nic.network !== networkId || !nic.ip) continue;
+      // dnsmasq host names are DNS labels; other hostnames get the entry without a name.
+      const name = DNS_LABEL.test(inst.hostname) ? { name: inst.hostname } : {};
+      hosts.push({ mac: nic.mac.toLowerCase(), ip: nic.ip, ...name });
     }
   }
   return hosts.sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
