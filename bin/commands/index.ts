@@ -7,6 +7,7 @@ import { proxyCommand } from './proxy.js';
 import { validateCommand } from './validate.js';
 import { planCommand } from './plan.js';
 import { agentCommand } from './agent.js';
+import { controllerCommand } from './controller.js';
 import { userCommand } from './user.js';
 
 export const commands: Command[] = [
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   proxyCommand,
   validateCommand,
   planCommand,
+  controllerCommand,
   agentCommand,
   userCommand,
 ];

@@ -1,0 +1,169 @@
+/**
+ * The controller's reconcile core: checks each pushed commit (validate, schedule, compile,
+ * plan) before its ref moves, publishes accepted commits to the state bucket, and re-runs the
+ * compile of the current revision whenever the set of usable hosts changes (a host registers,
+ * goes silent, or stays gone past the grace period), so instances are placed and moved without
+ * a push. One operation runs at a time; compilation is deterministic, so a restarted or second
+ * controller publishes the same bytes.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DesiredState } from '../../agents/contract/desired.js';
+import { formatError } from '../manifests/errors.js';
+import { ParseCache } from '../manifests/parse-cache.js';
+import { compileSource } from '../plan/compile-source.js';
+import type { CompileResult } from '../plan/compile.js';
+import { diffStates, formatPlan } from '../plan/diff.js';
+import { DEFAULT_GRACE_PERIOD_S, DEFAULT_HEARTBEAT_TIMEOUT_S, type SchedulerHost, type SchedulerOptions } from '../plan/scheduler.js';
+import type { RepoBackup } from '../git/backup.js';
+import type { CommitCheck } from '../git/types.js';
+import { treeSource } from '../git/tree-source.js';
+import type { ControllerStore } from './state-store.js';
+
+/** Compiled commits waiting for their ref to move (normally one). */
+const MAX_PENDING = 8;
+
+export interface ControllerLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ControllerOptions {
+  store: ControllerStore;
+  /** `<dataDir>/repos`: bare repositories, one per tracked repo. */
+  reposDir: string;
+  repo: string;
+  branch: string;
+  scheduler: SchedulerOptions;
+  backup?: RepoBackup;
+  log: ControllerLog;
+  now?: () => Date;
+}
+
+export class Controller {
+  private readonly cache = new ParseCache();
+  private readonly pending = new Map<string, CompileResult>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private hostPrint = '';
+  private readonly now: () => Date;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  get repoDir(): string {
+    return join(this.o.reposDir, `${this.o.repo}.git`);
+  }
+
+  /** The `ValidateCommit` of the Git endpoint: the whole commit must be valid to be accepted. */
+  check = (repoDir: string, commit: string, ref: string): Promise<CommitCheck> =>
+    this.serial(async () => {
+      const now = this.now();
+      const hosts = await this.o.store.hosts();
+      const previous = await this.previousState();
+      const r = await compileSource(treeSource(repoDir, commit), {
+        revision: commit, hosts, now, scheduler: this.o.scheduler, cache: this.cache, ...(previous ? { previous } : {}),
+      });
+      if (!r.ok) {
+        const errors = r.validation.errors.map(formatError);
+        await this.o.store.recordRevision({ revision: commit, ref, status: 'rejected', errors, summary: [], checkedAt: now.toISOString() })
+          .catch((err) => this.o.log.warn({ err: String(err) }, 'could not record a rejected revision'));
+        return { ok: false, errors, summary: [] };
+      }
+      this.remember(commit, r.compiled);
+      const summary = formatPlan(diffStates(previous, r.compiled.desired)).trimEnd().split('\n');
+      const unplaced = Object.values(r.compiled.desired.unschedulable);
+      for (const u of unplaced) summary.push(`warning: instance ${u.instance} is unschedulable: ${u.message}`);
+      return { ok: true, errors: [], summary };
+    });
+
+  /** The `OnAccepted` of the Git endpoint: publish what `check` compiled. */
+  accept = (repoDir: string, commit: string, ref: string): Promise<void> =>
+    this.serial(async () => {
+      const now = this.now();
+      const previous = await this.previousState();
+      let compiled = this.pending.get(commit);
+      this.pending.delete(commit);
+      if (!compiled) {
+        const hosts = await this.o.store.hosts();
+        compiled = await this.compileOrThrow(repoDir, commit, hosts, previous, now);
+      }
+      const { hostsWritten } = await this.o.store.publish(compiled, previous, now);
+      this.hostPrint = fingerprint(await this.o.store.hosts(), now, this.o.scheduler);
+      await this.o.store.recordRevision({
+        revision: commit, ref, status: 'accepted', errors: [],
+        summary: formatPlan(diffStates(previous, compiled.desired)).trimEnd().split('\n'),
+        checkedAt: now.toISOString(), appliedAt: this.now().toISOString(),
+      });
+      this.o.log.info({ revision: commit, hostsWritten }, 'revision published');
+    });
+
+  /**
+   * One pass of the host watch: when the usable hosts changed since the last compile,
+   * recompile the current revision and publish it. Returns true when it published.
+   */
+  resync = (): Promise<boolean> =>
+    this.serial(async () => {
+      const now = this.now();
+      const hosts = await this.o.store.hosts();
+      const print = fingerprint(hosts, now, this.o.scheduler);
+      if (print === this.hostPrint) return false;
+      const current = await this.o.store.current();
+      if (!current) {
+        this.hostPrint = print;
+        return false;
+      }
+      if (!existsSync(this.repoDir)) {
+        const restored = this.o.backup ? await this.o.backup.restore(this.repoDir, this.o.repo) : false;
+        if (!restored) {
+          this.o.log.warn({ repo: this.o.repo }, 'current revision known but its repository is missing; waiting for a push');
+          return false;
+        }
+      }
+      const previous = await this.o.store.desired(current.revision);
+      const compiled = await this.compileOrThrow(this.repoDir, current.revision, hosts, previous, now);
+      const { hostsWritten } = await this.o.store.publish(compiled, previous, now);
+      this.hostPrint = print;
+      if (hostsWritten.length) this.o.log.info({ revision: current.revision, hostsWritten }, 'hosts changed: placements republished');
+      return hostsWritten.length > 0;
+    });
+
+  private async previousState(): Promise<DesiredState | undefined> {
+    const current = await this.o.store.current();
+    return current ? this.o.store.desired(current.revision) : undefined;
+  }
+
+  private async compileOrThrow(repoDir: string, commit: string, hosts: SchedulerHost[], previous: DesiredState | undefined, now: Date): Promise<CompileResult> {
+    const r = await compileSource(treeSource(repoDir, commit), {
+      revision: commit, hosts, now, scheduler: this.o.scheduler, cache: this.cache, ...(previous ? { previous } : {}),
+    });
+    if (!r.ok) throw new Error(`revision ${commit} no longer validates: ${r.validation.errors.map(formatError).join('; ')}`);
+    return r.compiled;
+  }
+
+  private remember(commit: string, compiled: CompileResult): void {
+    this.pending.set(commit, compiled);
+    while (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/**
+ * What of the hosts matters to placement: capacity, zone, and whether each is up or past its
+ * grace period (the scheduler's own rules). Heartbeat times themselves change every few seconds and must not trigger work.
+ */
+export function fingerprint(hosts: SchedulerHost[], now: Date, opts: SchedulerOptions): string {
+  const timeout = (opts.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_S) * 1000;
+  const grace = (opts.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_S) * 1000;
+  return JSON.stringify(hosts.map((h) => {
+    const beat = typeof h.lastHeartbeat === 'number' ? h.lastHeartbeat : Date.parse(h.lastHeartbeat);
+    const silent = now.getTime() - (Number.isNaN(beat) ? 0 : beat);
+    return [h.name, h.zone, h.vcpus, h.memoryMiB, h.diskGiB, silent <= timeout, silent > grace];
+  }));
+}

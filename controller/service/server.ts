@@ -1,0 +1,78 @@
+/**
+ * The controller process: a fastify server with the Git endpoint (`/git/<repo>.git`, pushes
+ * validated before their ref moves), `/healthz`, and a timer that re-reads the hosts and
+ * republishes placements when they change. The status API (read-only) mounts here too.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StateClient } from '../../objectstore/client/state-client.js';
+import { gitPlugin } from '../git/plugin.js';
+import { ObjectStoreRepoBackup } from '../git/backup.js';
+import type { ControllerConfig } from './config.js';
+import { Controller } from './controller.js';
+import { ControllerStore } from './state-store.js';
+
+export interface RunningController {
+  app: FastifyInstance;
+  controller: Controller;
+  store: ControllerStore;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ControllerServerOptions {
+  /** Pino logger options or false; default: info level to stderr. */
+  logger?: boolean | object;
+}
+
+export async function startController(cfg: ControllerConfig, opts: ControllerServerOptions = {}): Promise<RunningController> {
+  const client = new StateClient({
+    endpoint: cfg.store.endpoint, accessKeyId: cfg.store.accessKey, secretAccessKey: cfg.store.secretKey,
+    bucket: cfg.store.bucket, region: cfg.store.region,
+  });
+  await client.ensureBucket();
+  const store = new ControllerStore(client);
+  const reposDir = join(cfg.dataDir, 'repos');
+  await mkdir(reposDir, { recursive: true });
+  const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: 1024 * 1024 });
+  const backup = new ObjectStoreRepoBackup(store.objects());
+  const controller = new Controller({
+    store, reposDir, repo: cfg.repo, branch: cfg.branch, backup, log: app.log,
+    scheduler: {
+      strategy: cfg.scheduler.strategy, cpuAllocationRatio: cfg.scheduler.cpuAllocationRatio,
+      ramAllocationRatio: cfg.scheduler.ramAllocationRatio, diskAllocationRatio: cfg.scheduler.diskAllocationRatio,
+      heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, gracePeriodSeconds: cfg.gracePeriodSeconds,
+    },
+  });
+  await app.register(gitPlugin, {
+    reposDir, tokens: cfg.gitTokens, branches: [cfg.branch], backup,
+    validate: controller.check, onAccepted: controller.accept,
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.listen({ host: cfg.host, port: cfg.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    try {
+      await controller.resync();
+    } catch (err) {
+      app.log.warn({ err: String(err) }, 'host resync failed; retrying');
+    }
+    if (!stopped) timer = setTimeout(tick, cfg.resyncIntervalMs);
+  };
+  timer = setTimeout(tick, 0);
+
+  return {
+    app, controller, store, url: `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`,
+    close: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await app.close();
+      client.close();
+    },
+  };
+}

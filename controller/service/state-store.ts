@@ -1,0 +1,135 @@
+/**
+ * The controller's view of the state bucket (DESIGN.md, "State bucket"): reads the current
+ * revision and its compiled state, publishes a new revision, reads the hosts that agents
+ * registered (info.json) with their heartbeats (observed.json), and keeps one record per
+ * pushed revision for the status API. Every read of a host document is conditional
+ * (If-None-Match), so re-reading 200 unchanged hosts costs 200 small 304s.
+ */
+import type { Readable } from 'node:stream';
+import {
+  CURRENT_DESIRED_KEY, HOSTS_PREFIX, STATE_FORMAT_VERSION, desiredKey, hostDesiredKey, hostInfoKey, hostObservedKey, hostOfKey,
+  type CurrentDesired, type DesiredState, type HostInfo, type HostObservedState,
+} from '../../agents/contract/index.js';
+import { canonicalJson } from '../../agents/contract/canonical-json.js';
+import type { StateClient } from '../../objectstore/client/state-client.js';
+import type { ObjectPutGet } from '../git/object-put-get.js';
+import type { SchedulerHost } from '../plan/scheduler.js';
+import { serializeCompiled, type CompileResult } from '../plan/compile.js';
+
+/** Per-revision records: accepted or rejected, with errors, applied and when. */
+export const REVISIONS_PREFIX = 'state/revisions/';
+
+export interface RevisionRecord {
+  revision: string;
+  ref: string;
+  status: 'accepted' | 'rejected';
+  /** Validation errors of a rejected revision, one line each. */
+  errors: string[];
+  /** Plan summary lines shown at push time. */
+  summary: string[];
+  /** ISO times. */
+  checkedAt: string;
+  appliedAt?: string;
+}
+
+export function revisionKey(revision: string): string {
+  if (!/^[0-9a-f]{40}$/.test(revision)) throw new Error(`not a commit id: ${JSON.stringify(revision)}`);
+  return `${REVISIONS_PREFIX}${revision}.json`;
+}
+
+interface Cached<T> {
+  etag: string;
+  value: T;
+}
+
+export class ControllerStore {
+  private readonly hostDocs = new Map<string, Cached<unknown>>();
+
+  constructor(readonly client: StateClient) {}
+
+  async current(): Promise<CurrentDesired | undefined> {
+    const r = await this.client.getJson<CurrentDesired>(CURRENT_DESIRED_KEY);
+    return r.status === 'ok' ? r.value : undefined;
+  }
+
+  async desired(revision: string): Promise<DesiredState | undefined> {
+    const r = await this.client.getJson<DesiredState>(desiredKey(revision));
+    return r.status === 'ok' ? r.value : undefined;
+  }
+
+  /**
+   * Publishes a compiled revision: the whole state first, then every host whose share
+   * changed, then `current.json` last, so a reader that sees the new pointer finds every
+   * document it names. A crash part-way leaves the old pointer; the next publish redoes it.
+   */
+  async publish(compiled: CompileResult, previous: DesiredState | undefined, now: Date): Promise<{ hostsWritten: string[] }> {
+    const text = serializeCompiled(compiled);
+    const revision = compiled.desired.revision;
+    await this.client.putJson(desiredKey(revision), text.desired);
+    const hostsWritten: string[] = [];
+    await Promise.all(Object.entries(text.hosts).map(async ([host, body]) => {
+      const before = previous?.hosts[host];
+      const after = compiled.desired.hosts[host];
+      if (before && after && before.hash === after.hash && before.revision === after.revision) return;
+      await this.client.putJson(hostDesiredKey(host), body);
+      hostsWritten.push(host);
+    }));
+    const pointer: CurrentDesired = { formatVersion: STATE_FORMAT_VERSION, revision, time: now.toISOString() };
+    await this.client.putJson(CURRENT_DESIRED_KEY, canonicalJson(pointer));
+    return { hostsWritten: hostsWritten.sort() };
+  }
+
+  /** Hosts registered by agents, with the time of their last heartbeat. */
+  async hosts(): Promise<SchedulerHost[]> {
+    const names = new Set<string>();
+    for await (const o of this.client.list(HOSTS_PREFIX)) {
+      const h = hostOfKey(o.key);
+      if (h && o.key === hostInfoKey(h)) names.add(h);
+    }
+    const out: SchedulerHost[] = [];
+    await Promise.all([...names].map(async (name) => {
+      const info = await this.cachedRead<HostInfo>(hostInfoKey(name));
+      if (!info) return;
+      const observed = await this.cachedRead<HostObservedState>(hostObservedKey(name));
+      out.push({
+        name, zone: info.zone || 'default', vcpus: info.vcpus, memoryMiB: info.memoryMiB, diskGiB: info.diskGiB,
+        lastHeartbeat: observed?.heartbeat ?? info.startedAt ?? 0,
+      });
+    }));
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Observed state of every registered host (for conditions and the status API). */
+  async observed(host: string): Promise<HostObservedState | undefined> {
+    return this.cachedRead<HostObservedState>(hostObservedKey(host));
+  }
+
+  async recordRevision(rec: RevisionRecord): Promise<void> {
+    await this.client.putJson(revisionKey(rec.revision), canonicalJson(rec));
+  }
+
+  async revision(revision: string): Promise<RevisionRecord | undefined> {
+    const r = await this.client.getJson<RevisionRecord>(revisionKey(revision));
+    return r.status === 'ok' ? r.value : undefined;
+  }
+
+  /** The bucket as the Git backup sees it. */
+  objects(): ObjectPutGet {
+    return {
+      put: async (key: string, body: Buffer | Readable) => this.client.putStream(key, body, 'application/x-tar'),
+      get: async (key: string) => (await this.client.getStream(key))?.body ?? null,
+    };
+  }
+
+  private async cachedRead<T>(key: string): Promise<T | undefined> {
+    const cached = this.hostDocs.get(key) as Cached<T> | undefined;
+    const r = await this.client.getJson<T>(key, cached?.etag);
+    if (r.status === 'not-modified') return cached!.value;
+    if (r.status === 'missing') {
+      this.hostDocs.delete(key);
+      return undefined;
+    }
+    this.hostDocs.set(key, { etag: r.etag, value: r.value });
+    return r.value;
+  }
+}
