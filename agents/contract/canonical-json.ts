@@ -16,6 +16,11 @@ export class NotCanonicalJsonError extends Error {
   }
 }
 
+/** Objects whose compact canonical text is already known (a Map or a WeakMap). */
+export interface KnownText {
+  get(o: object): string | undefined;
+}
+
 /** Quoted keys, cached: state documents repeat a few hundred distinct keys many times. */
 const quotedKeys = new Map<string, string>();
 const MAX_CACHED_KEYS = 10_000;
@@ -35,7 +40,7 @@ function quoteKey(k: string): string {
  * serialises the same sub-objects many times, like per-host states, fills it); it is only
  * used for compact output.
  */
-export function canonicalJson(value: unknown, indent = 0, known?: WeakMap<object, string>): string {
+export function canonicalJson(value: unknown, indent = 0, known?: KnownText): string {
   const trail: Array<string | number> = [];
   try {
     return indent > 0 ? pretty(value, ' '.repeat(indent), '', trail) : compact(value, trail, known);
@@ -64,7 +69,7 @@ function scalar(value: unknown): string | undefined {
 }
 
 // `trail` holds the path of the value being written; on error it is left as is for the message.
-function compact(value: unknown, trail: Array<string | number>, known?: WeakMap<object, string>): string {
+function compact(value: unknown, trail: Array<string | number>, known?: KnownText): string {
   const s = scalar(value);
   if (s !== undefined) return s;
   if (known) {
@@ -122,10 +127,20 @@ function pretty(value: unknown, step: string, pad: string, trail: Array<string |
 }
 
 /** The members of an object as sorted `[key, canonical value text]` pairs (undefined dropped). */
-export function canonicalEntries(obj: Record<string, unknown>, known?: WeakMap<object, string>): Array<[string, string]> {
+export function canonicalEntries(obj: Record<string, unknown>, known?: KnownText): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (const k of Object.keys(obj).sort()) {
-    if (obj[k] !== undefined) out.push([k, canonicalJson(obj[k], 0, known)]);
+  const trail: Array<string | number> = [];
+  try {
+    for (const k of Object.keys(obj).sort()) {
+      const v = obj[k];
+      if (v === undefined) continue;
+      trail.push(k);
+      out.push([k, compact(v, trail, known)]);
+      trail.pop();
+    }
+  } catch (e) {
+    if (e instanceof NotCanonicalJsonError) throw new NotCanonicalJsonError(trail.join('.'), e.what);
+    throw e;
   }
   return out;
 }
@@ -139,6 +154,13 @@ export function joinEntries(entries: Array<[string, string]>): string {
 
 /** Sorted entries plus extra members (keys not already present), still sorted. */
 export function withEntries(entries: Array<[string, string]>, extra: Record<string, unknown>): Array<[string, string]> {
-  const add = Object.keys(extra).filter((k) => extra[k] !== undefined).map((k): [string, string] => [k, canonicalJson(extra[k])]);
-  return [...entries, ...add].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out = entries.slice();
+  for (const k of Object.keys(extra)) {
+    if (extra[k] === undefined) continue;
+    const item: [string, string] = [k, canonicalJson(extra[k])];
+    let i = out.length;
+    while (i > 0 && out[i - 1]![0] > k) i--;
+    out.splice(i, 0, item);
+  }
+  return out;
 }

@@ -57,29 +57,32 @@ function iso(t: Date | string | number): string {
 }
 
 /**
- * Canonical text of every resource and host state compile made, so that serialising the
+ * Canonical text of every resource and host state a compile made, so that serialising the
  * whole state and each host's share reuses it instead of walking the same objects again.
+ * One plain Map per result (a WeakMap entry per resource would burden the garbage collector).
  */
-const serialized = new WeakMap<object, string>();
+const textOfResult = new WeakMap<CompileResult, Map<object, string>>();
 
 /**
  * Adds `hash` (of the canonical content) and `revision` (the previous one when the content is
- * unchanged) and remembers the canonical text of the result.
+ * unchanged) and remembers the canonical text of the result in `texts`.
  */
-function stamp<T extends { revision: string; hash: string }>(r: Omit<T, 'revision' | 'hash'>, prev: T | undefined, revision: string): T {
-  const entries = canonicalEntries(r as Record<string, unknown>, serialized);
+function stamp<T extends { revision: string; hash: string }>(texts: Map<object, string>, r: Omit<T, 'revision' | 'hash'>,
+  prev: T | undefined, revision: string): T {
+  const entries = canonicalEntries(r as Record<string, unknown>, texts);
   const hash = contentHash(joinEntries(entries));
   const rev = prev && prev.hash === hash ? prev.revision : revision;
   const out = { ...r, hash, revision: rev } as T;
-  serialized.set(out, joinEntries(withEntries(entries, { hash, revision: rev })));
+  texts.set(out, joinEntries(withEntries(entries, { hash, revision: rev })));
   return out;
 }
 
 /** Canonical JSON text of a compile result's documents (fast: reuses what compile computed). */
 export function serializeCompiled(result: CompileResult): { desired: string; hosts: Record<string, string> } {
+  const texts = textOfResult.get(result);
   const hosts: Record<string, string> = {};
-  for (const [name, h] of Object.entries(result.hosts)) hosts[name] = canonicalJson(h, 0, serialized);
-  return { desired: canonicalJson(result.desired, 0, serialized), hosts };
+  for (const [name, h] of Object.entries(result.hosts)) hosts[name] = canonicalJson(h, 0, texts);
+  return { desired: canonicalJson(result.desired, 0, texts), hosts };
 }
 
 function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
@@ -91,6 +94,7 @@ function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
 
 export function compile(input: CompileInput): CompileResult {
   const { catalog, revision, previous } = input;
+  const texts = new Map<object, string>();
   const prevPlace = previous?.placements;
   const hostNames = new Set(input.hosts.map((h) => h.name));
 
@@ -115,7 +119,7 @@ export function compile(input: CompileInput): CompileResult {
       ...(n.spec.dhcp ? { dhcp: { start: n.spec.dhcp.start, end: n.spec.dhcp.end } } : {}),
       ...(n.spec.zones ? { zones: [...n.spec.zones].sort() } : {}),
     };
-    networks[id] = stamp<DesiredNetwork>(body, own(previous?.networks, id), revision);
+    networks[id] = stamp<DesiredNetwork>(texts, body, own(previous?.networks, id), revision);
   }
 
   // Images.
@@ -123,7 +127,7 @@ export function compile(input: CompileInput): CompileResult {
   const imageOf = (m: ImageManifest) => manifestId(m);
   for (const m of catalog.images) {
     const id = imageOf(m);
-    images[id] = stamp<DesiredImage>({
+    images[id] = stamp<DesiredImage>(texts, {
       id, name: m.name, ...(m.project !== undefined ? { project: m.project } : {}), labels: m.labels,
       uuid: resourceUuid('image', id), source: { bucket: m.spec.source.bucket, key: m.spec.source.key },
       format: m.spec.format, sha256: m.spec.sha256, minDiskGiB: m.spec.minDiskGiB, minMemoryMiB: m.spec.minMemoryMiB,
@@ -162,7 +166,7 @@ export function compile(input: CompileInput): CompileResult {
   for (const { manifest: v, sourceImage } of catalog.volumes) {
     const id = manifestId(v);
     const owner = attachedTo.get(id);
-    volumes[id] = stamp<DesiredVolume>({
+    volumes[id] = stamp<DesiredVolume>(texts, {
       id, name: v.name, project: v.project!, labels: v.labels, uuid: resourceUuid('volume', id), role: 'data', format: 'qcow2',
       sizeGiB: v.spec.sizeGiB, ...(sourceImage ? { backingImage: imageOf(sourceImage) } : {}),
       retainOnDelete: v.spec.retainOnDelete, ...(owner ? { attachedTo: owner } : {}),
@@ -178,7 +182,7 @@ export function compile(input: CompileInput): CompileResult {
     const id = manifestId(m);
     const bootId = `${id}/boot`;
     const imageId = imageOf(i.image);
-    volumes[bootId] = stamp<DesiredVolume>({
+    volumes[bootId] = stamp<DesiredVolume>(texts, {
       id: bootId, name: `${m.name}.boot`, project: m.project!, labels: {}, uuid: resourceUuid('volume', bootId), role: 'boot',
       format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
     }, own(previous?.volumes, bootId), revision);
@@ -196,7 +200,7 @@ export function compile(input: CompileInput): CompileResult {
       sshAuthorizedKeys: s.sshAuthorizedKeys,
       ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: s.placement.antiAffinityGroup } : {}),
     };
-    instances[id] = stamp<DesiredInstance>(body, own(previous?.instances, id), revision);
+    instances[id] = stamp<DesiredInstance>(texts, body, own(previous?.instances, id), revision);
 
     // Where the data of its volumes lives (detached volumes stay on their host).
     let required: { host: string; reason: string } | undefined;
@@ -327,17 +331,19 @@ export function compile(input: CompileInput): CompileResult {
     const res = perHost.get(name)!;
     const zone = zoneOf.get(name) ?? own(previous?.hosts, name)?.zone ?? '';
     const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
-    const entries = canonicalEntries(content, serialized);
+    const entries = canonicalEntries(content, texts);
     const hash = contentHash(joinEntries(entries));
     const prev = own(previous?.hosts, name);
     const hostRevision = prev && prev.hash === hash ? prev.revision : revision;
     hosts[name] = { ...content, hash, revision: hostRevision };
-    serialized.set(hosts[name]!, joinEntries(withEntries(entries, { hash, revision: hostRevision })));
+    texts.set(hosts[name]!, joinEntries(withEntries(entries, { hash, revision: hostRevision })));
     const h = listed.get(name);
     desired.hosts[name] = {
       zone, vcpus: h?.vcpus ?? prev?.vcpus ?? 0, memoryMiB: h?.memoryMiB ?? prev?.memoryMiB ?? 0, diskGiB: h?.diskGiB ?? prev?.diskGiB ?? 0,
       listed: h !== undefined, hash, revision: hostRevision,
     };
   }
-  return { desired, hosts };
+  const out: CompileResult = { desired, hosts };
+  textOfResult.set(out, texts);
+  return out;
 }
