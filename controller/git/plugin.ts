@@ -22,7 +22,7 @@ import { RepoStore } from './repo-store.js';
 import { readReceiveRequest } from './receive-request.js';
 import { applyPush } from './receive-pack.js';
 import { decodedBody, readSmallBody } from './request-body.js';
-import { serveUploadPack } from './upload-pack.js';
+import { parseUploadRequest, serveUploadPack } from './upload-pack.js';
 import { repackIfNeeded } from './repack.js';
 import type { RepoBackup } from './backup.js';
 import type { OnAccepted, ValidateCommit } from './types.js';
@@ -111,9 +111,10 @@ export async function gitPlugin(app: FastifyInstance, opts: GitPluginOptions): P
     await access(req, name, false);
     const gitdir = await store.open(name, false);
     const body = await readSmallBody(decodedBody(req.raw, req.headers['content-encoding']), MAX_UPLOAD_REQUEST_BYTES);
+    const request = parseUploadRequest(body); // a ProtocolError here is still a clean 400
     const out = new PassThrough();
     // Under the lock: a repack never deletes a pack this fetch is reading.
-    const work = store.withLock(name, () => serveUploadPack(gitdir, body, out)).then(
+    const work = store.withLock(name, () => serveUploadPack(gitdir, request, out)).then(
       () => out.end(),
       (err) => {
         req.log.error({ err, repo: name }, 'git upload-pack failed');

@@ -97,6 +97,10 @@ t.test('ref update rules', async (t) => {
   const lines = await push([{ oldOid: c1, newOid: c1, ref: 'refs/heads/main' }, { oldOid: ZERO_OID, newOid: c1, ref: 'refs/notes/x' }, { oldOid: ZERO_OID, newOid: c1, ref: 'refs/heads/a..b' }, { oldOid: c2, newOid: c1, ref: 'refs/heads/zzz' }], opts);
   t.same(lines, ['unpack ok', 'ok refs/heads/main', 'ng refs/notes/x only branches and tags can be pushed', 'ng refs/heads/a..b invalid ref name', 'ng refs/heads/zzz fetch first']);
 
+  t.same(await push([{ oldOid: ZERO_OID, newOid: c1, ref: 'refs/heads/team/x' }], opts), ['unpack ok', 'ok refs/heads/team/x']);
+  t.same(await push([{ oldOid: ZERO_OID, newOid: c1, ref: 'refs/heads/team' }], opts), ['unpack ok', 'ng refs/heads/team cannot lock ref'], 'a/b blocks a');
+  t.same(await push([{ oldOid: c1, newOid: ZERO_OID, ref: 'refs/heads/team/x' }], opts), ['unpack ok', 'ok refs/heads/team/x']);
+  t.same(await push([{ oldOid: ZERO_OID, newOid: c1, ref: 'refs/heads/team' }], opts), ['unpack ok', 'ok refs/heads/team'], 'after deleting a/b, a can be created');
   t.same(await push([{ oldOid: ZERO_OID, newOid: 'f'.repeat(40), ref: 'refs/heads/ghost' }], opts), ['unpack ok', `ng refs/heads/ghost missing object ${'f'.repeat(40)}`]);
 
   t.same(await push([{ oldOid: ZERO_OID, newOid: c1, ref: 'refs/tags/v1' }], opts), ['unpack ok', 'ok refs/tags/v1']);

@@ -284,14 +284,28 @@ async function applyCommand(
       if (!reporter.sideband && check.errors[0]) return `validation failed: ${check.errors[0]}`;
       return 'validation failed';
     }
-    await writeRef(gitdir, ref, newOid);
+    if (!(await tryWriteRef(gitdir, ref, newOid, opts))) return 'cannot lock ref';
     reporter.say(`${TAG} accepted ${short(newOid)} for ${ref}`);
     sayLines(reporter, check.summary);
-  } else {
-    await writeRef(gitdir, ref, newOid);
+  } else if (!(await tryWriteRef(gitdir, ref, newOid, opts))) {
+    return 'cannot lock ref';
   }
   opts.log?.info({ repo: opts.name, ref, from: oldOid, to: newOid }, 'git push: ref updated');
   return undefined;
+}
+
+/**
+ * Writes a ref; false when the file system refuses, e.g. `a` while `a/b` exists (Git's
+ * directory/file conflict), so that one bad ref does not break the whole report.
+ */
+async function tryWriteRef(gitdir: string, ref: string, oid: string, opts: ApplyPushOptions): Promise<boolean> {
+  try {
+    await writeRef(gitdir, ref, oid);
+    return true;
+  } catch (err) {
+    opts.log?.warn({ err, repo: opts.name, ref }, 'git push: cannot write ref');
+    return false;
+  }
 }
 
 /** Prints `lines`, at most MAX_PRINTED_LINES of them, then how many were left out. */

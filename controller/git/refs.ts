@@ -82,6 +82,10 @@ export async function writeRef(gitdir: string, ref: string, oid: string): Promis
 /** Deletes `ref`: its loose file and, if present, its line in packed-refs. */
 export async function deleteRef(gitdir: string, ref: string): Promise<void> {
   await fsp.rm(path.join(gitdir, ref), { force: true });
+  // Remove folders the ref leaves empty (refs/heads/a/ after deleting a/b), so `a` can exist.
+  for (let dir = path.dirname(ref); dir.split('/').length > 2; dir = path.dirname(dir)) {
+    if (!(await fsp.rmdir(path.join(gitdir, dir)).then(() => true, () => false))) break;
+  }
   const packedFile = path.join(gitdir, 'packed-refs');
   const packed = await fsp.readFile(packedFile, 'utf8').catch(() => undefined);
   if (packed === undefined) return;

@@ -143,8 +143,7 @@ export async function objectsToSend(gitdir: string, wants: string[], common: str
  * Answers one upload-pack request on `out` (not ended): ACK/NAK, then, when the client said
  * `done`, the packfile over side-band (or raw without side-band), then a flush.
  */
-export async function serveUploadPack(gitdir: string, body: Buffer, out: Writable): Promise<void> {
-  const req = parseUploadRequest(body);
+export async function serveUploadPack(gitdir: string, req: UploadRequest, out: Writable): Promise<void> {
   if (req.wants.length === 0) return; // nothing wanted: an empty answer, like git
   const cache = {};
   const snap = await readRefs(gitdir);
