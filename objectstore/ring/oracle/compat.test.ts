@@ -73,7 +73,7 @@ t.test('rings built by swift-ring-builder', async (t) => {
   const configs: Array<{ name: string; pp: number; replicas: string; layout: Layout; remove?: string }> = [
     { name: 'pp8-1zone', pp: 8, replicas: '3', layout: { regions: 1, zones: 1, hostsPerZone: 2, disksPerHost: 2 } },
     { name: 'pp12-2regions-5zones', pp: 12, replicas: '3', layout: { regions: 2, zones: 5, hostsPerZone: 2, disksPerHost: 2 } },
-    { name: 'pp14-4regions-10zones-removed', pp: 14, replicas: '4', remove: 'd3',
+    { name: 'pp13-4regions-10zones-removed', pp: 13, replicas: '4', remove: 'd3',
       layout: { regions: 4, zones: 10, hostsPerZone: 1, disksPerHost: 3, weights: (i) => 50 + (i % 4) * 25 } },
     { name: 'pp10-fractional-2.5', pp: 10, replicas: '2.5', layout: { regions: 1, zones: 3, hostsPerZone: 2, disksPerHost: 1 } },
   ];
