@@ -130,7 +130,9 @@ t.test('create from nothing, then a second pass changes nothing', async (t) => {
 
   const before = inst.mutations();
   const gets = store.calls.getImage;
+  const lists = inst.calls.listDomains ?? 0;
   const r2 = await agent.sync();
+  t.equal(inst.calls.listDomains! - lists, 1, 'a converged pass lists the domains once');
   t.equal(r2.outcome, 'applied');
   t.equal(inst.mutations(), before, 'second pass changes nothing');
   t.equal(store.calls.getImage, gets, 'image not downloaded again');

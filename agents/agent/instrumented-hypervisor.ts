@@ -6,13 +6,9 @@
  */
 import { ConnectionLostError } from '../hypervisor/errors.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import { MUTATING } from './listing-cache.js';
 
-/** Methods that change the host. */
-export const MUTATING = new Set([
-  'defineNetwork', 'startNetwork', 'stopNetwork', 'deleteNetwork', 'setDhcpHost', 'removeDhcpHost', 'createPool', 'deletePool',
-  'createVolume', 'uploadVolume', 'resizeVolume', 'deleteVolume', 'defineDomain', 'startDomain', 'shutdownDomain', 'destroyDomain',
-  'deleteDomain',
-]);
+export { MUTATING };
 
 export interface Instrumented {
   hv: Hypervisor;

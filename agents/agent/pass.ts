@@ -13,6 +13,7 @@ import { PassContext, type PassSettings, type Snapshot } from './context.js';
 import type { EventLog } from './events.js';
 import type { Naming } from './naming.js';
 import type { LocalRecord } from './record.js';
+import { withListingCache } from './listing-cache.js';
 import { deleteImages, reconcileImages } from './reconcile/images.js';
 import { deleteInstances, reconcileInstances } from './reconcile/instances.js';
 import { deleteNetworks, reconcileNetworks } from './reconcile/networks.js';
@@ -58,7 +59,8 @@ async function snapshot(hv: Hypervisor, naming: Naming): Promise<Snapshot> {
 }
 
 export async function runPass(input: PassInput): Promise<PassResult> {
-  const { hv, naming } = input;
+  const { naming } = input;
+  const hv = withListingCache(input.hv);
   const snap = await snapshot(hv, naming);
   const ctx = new PassContext(
     hv, input.desired, snap, naming, input.store, input.record, input.backoff, input.events, input.settings, input.previous, input.now,
