@@ -121,6 +121,22 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     t.equal(await virsh(URI, 'domstate', dom), 'running');
   });
 
+  await t.test('a change of vcpus and memory: shutdown (then power-off), redefine, start; UUID and MAC kept', async (t) => {
+    const bigger = instance({ name: 'vm', ip: `10.${a}.${b}.10`, vcpus: 2, memoryMiB: 96, diskGiB: 1, dataVolumes: [{ name: 'vmdata', sizeGiB: 1 }] }, net, img, 'r4');
+    store.setDesired(HOST, desired('r4', bigger));
+    await agent.sync();
+    t.equal(await virsh(URI, 'domstate', dom), 'running');
+    const xml = await virsh(URI, 'dumpxml', dom);
+    t.match(xml, /<vcpu[^>]*>2<\/vcpu>/);
+    t.match(xml, /<memory unit='KiB'>98304<\/memory>/);
+    t.match(xml, new RegExp(`<uuid>${vm.instance.uuid}</uuid>`));
+    t.match(xml, new RegExp(`<mac address='${vm.instance.nics[0]!.mac}'/>`));
+    t.ok(store.events.some((e) => e.event.action === 'restarted' && e.event.resource === vm.instance.id), 'restart recorded');
+    store.setDesired(HOST, desired('r5', vm));
+    await agent.sync();
+    t.match(await virsh(URI, 'dumpxml', dom), /<vcpu[^>]*>1<\/vcpu>/, 'and back');
+  });
+
   await t.test('a virsh destroy and a net-destroy are repaired by the running agent', async (t) => {
     agent.start();
     await virsh(URI, 'destroy', dom);
