@@ -304,6 +304,10 @@ t.test('wrong sha256: ERROR ImageChecksumMismatch, nothing left in the pool, ret
   const o = store.observed.get(HOST)!;
   t.equal(o.images.tiny!.state, 'ERROR');
   t.equal(o.images.tiny!.conditions![0]!.reason, 'ImageChecksumMismatch');
+  t.match(o.images.tiny!.conditions, [
+    { type: 'Ready', status: 'False', reason: 'ImageChecksumMismatch', observedRevision: 'r1' },
+    { type: 'Degraded', status: 'True', reason: 'ImageChecksumMismatch' },
+  ], 'retryable: Degraded with the reason');
   t.match(o.images.tiny!.lastError!.message, /sha256/);
   t.equal(o.volumes['demo/db/boot']!.conditions![0]!.reason, 'DependencyNotReady');
   t.equal(o.instances['demo/db']!.state, 'ERROR');
@@ -399,6 +403,8 @@ t.test('a missing desired state changes nothing; bridge mode is reported as unsu
   const o = store.observed.get(HOST)!.networks['demo/br']!;
   t.equal(o.state, 'ERROR');
   t.equal(o.lastError!.message, 'bridge mode not supported by this hypervisor layer yet');
+  t.equal(o.lastError!.permanent, true);
+  t.match(o.conditions, [{ type: 'Ready', status: 'False' }, { type: 'Stalled', status: 'True', reason: 'BridgeModeNotSupported' }]);
   t.same(await fake.listNetworks(), []);
 });
 

@@ -5,7 +5,7 @@
  * and `attempt`, which runs one resource's reconcile step with per-resource backoff and turns
  * its failure into an ERROR entry with the reason.
  */
-import type { Condition } from '../contract/conditions.js';
+import type { Condition, ConditionType } from '../contract/conditions.js';
 import type { HostDesiredState } from '../contract/desired.js';
 import type {
   HostObservedState, ObservedError, ObservedImage, ObservedInstance, ObservedNetwork, ObservedVolume, ResourceState,
@@ -117,7 +117,12 @@ export class PassContext {
       const delay = err instanceof DependencyNotReadyError ? 0 : this.backoff.fail(key, res.hash, nowMs);
       const error: ObservedError = { message, time: this.now().toISOString(), ...(permanent ? { permanent } : {}) };
       this.failed++;
-      const entry = this.entry(kind, res.id, 'ERROR', { lastError: error, conditions: [this.condition(kind, res.id, 'False', reason, message)] });
+      // Ready=False, and Stalled (retrying cannot help) or Degraded (retried with backoff) with the reason.
+      const conditions = [
+        this.condition(kind, res.id, 'Ready', 'False', reason, message),
+        this.condition(kind, res.id, permanent ? 'Stalled' : 'Degraded', 'True', reason, message),
+      ];
+      const entry = this.entry(kind, res.id, 'ERROR', { lastError: error, conditions });
       (this.observed[kind] as Record<string, unknown>)[res.id] = { ...this.errorExtras(kind, res.id), ...entry };
       if (previous?.lastError?.message !== message) {
         const next = delay > 0 ? ` (next attempt in ${Math.round(delay / 1000)} s)` : '';
@@ -157,15 +162,15 @@ export class PassContext {
       ...this.entry(kind, res.id, state),
       appliedRevision: res.revision,
       appliedHash: res.hash,
-      conditions: [this.condition(kind, res.id, 'True', 'Reconciled', `applied revision ${res.revision}`)],
+      conditions: [this.condition(kind, res.id, 'Ready', 'True', 'Reconciled', `applied revision ${res.revision}`)],
     };
   }
 
-  condition(kind: ObservedKind, id: string, status: Condition['status'], reason: string, message: string): Condition {
-    const prev = this.previous?.[kind][id]?.conditions?.find((c) => c.type === 'Ready');
+  condition(kind: ObservedKind, id: string, type: ConditionType, status: Condition['status'], reason: string, message: string): Condition {
+    const prev = this.previous?.[kind][id]?.conditions?.find((c) => c.type === type);
     const now = this.now().toISOString();
     return {
-      type: 'Ready', status, reason, message, observedRevision: this.desired.revision,
+      type, status, reason, message, observedRevision: this.desired.revision,
       lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
     };
   }
