@@ -3,7 +3,7 @@
  * (0 ok, 1 runtime error, 2 usage error). Each subcommand lives in bin/commands/<name>.ts
  * and only parses arguments before calling the part that does the work.
  */
-import { UsageError, type CliIO, type Command } from './usage.js';
+import { UsageError, type CliIO, type Command, type CommandEntry } from './usage.js';
 import { commands } from './commands/index.js';
 
 const processIO: CliIO = {
@@ -11,14 +11,14 @@ const processIO: CliIO = {
   err: (t) => process.stderr.write(t),
 };
 
-export function topUsage(list: Command[]): string {
+export function topUsage(list: Array<Command | CommandEntry>): string {
   const width = Math.max(...list.map((c) => c.name.length));
   const lines = list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `usage: ringstack <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
     `Run "ringstack <command> --help" for a command's options.\n`;
 }
 
-export async function main(argv: string[], io: CliIO = processIO, list: Command[] = commands): Promise<number> {
+export async function main(argv: string[], io: CliIO = processIO, list: Array<Command | CommandEntry> = commands): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(topUsage(list));
@@ -28,11 +28,12 @@ export async function main(argv: string[], io: CliIO = processIO, list: Command[
     io.out(`${await version()}\n`);
     return 0;
   }
-  const command = list.find((c) => c.name === name);
-  if (!command) {
+  const entry = list.find((c) => c.name === name);
+  if (!entry) {
     io.err(`ringstack: unknown command "${name}"\n\n${topUsage(list)}`);
     return 2;
   }
+  const command = 'load' in entry ? await entry.load() : entry;
   try {
     return await command.run(rest, io);
   } catch (e) {

@@ -28,6 +28,13 @@ export interface Command {
   run(args: string[], io: CliIO): Promise<number>;
 }
 
+/** A command in the CLI's list: named and summarised up front, its module loaded on use. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs in strict mode; unknown flags and missing values become UsageErrors. */
