@@ -5,6 +5,7 @@
  */
 import type { AccountInfo } from '../proxy/backend.js';
 import type { SwiftContext, SwiftResponse } from './context.js';
+import { handleBulkDelete } from './bulk.js';
 import { SwiftError } from './errors.js';
 import { sweepExpired } from './expiry.js';
 import { xTimestamp } from './http-dates.js';
@@ -52,11 +53,15 @@ export async function handleAccount(ctx: SwiftContext): Promise<SwiftResponse> {
       return { status: 200, headers, body };
     }
     case 'POST': {
+      if (ctx.query.has('bulk-delete')) return handleBulkDelete(ctx);
       const changes = readMeta(ctx.headers, 'account');
       const current = await ctx.backend.headAccount(ctx.account);
       await ctx.backend.postAccount(ctx.account, mergeMeta(current.meta, changes, 'account'));
       return { status: 204, headers: { 'content-type': 'text/html; charset=UTF-8', 'content-length': '0' } };
     }
+    case 'DELETE':
+      if (ctx.query.has('bulk-delete')) return handleBulkDelete(ctx);
+      throw new SwiftError(405);
     default:
       throw new SwiftError(405);
   }

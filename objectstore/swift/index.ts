@@ -50,7 +50,9 @@ function send(reply: FastifyReply, res: SwiftResponse, transId: string): Fastify
     return reply.send(res.body);
   }
   // No payload at all keeps the headers set (fastify drops them for an empty string on 204).
-  return res.body === undefined ? reply.send() : reply.send(res.body);
+  // Strings go out as bytes so fastify leaves the content type exactly as Swift sends it.
+  if (res.body === undefined) return reply.send();
+  return reply.send(typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body);
 }
 
 function sendError(reply: FastifyReply, err: unknown, transId: string, method: string): FastifyReply {

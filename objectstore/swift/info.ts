@@ -7,6 +7,7 @@ import { LISTING_LIMIT } from './listing-format.js';
 import { MAX_ACCOUNT_NAME_LENGTH, MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH } from './paths.js';
 import { MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE } from './slo.js';
 import { MAX_FILE_SIZE } from './object-write.js';
+import { MAX_DELETES_PER_REQUEST, MAX_FAILED_DELETES } from './bulk.js';
 
 /** The Swift release whose API this front end follows (Debian 12's swift). */
 export const SWIFT_API_VERSION = '2.30.1';
@@ -42,5 +43,6 @@ export function capabilities(): Record<string, unknown> {
     },
     dlo: { max_segments: 10000 },
     tempauth: { account_acls: false },
+    bulk_delete: { max_deletes_per_request: MAX_DELETES_PER_REQUEST, max_failed_deletes: MAX_FAILED_DELETES },
   };
 }

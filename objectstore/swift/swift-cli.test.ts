@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -138,6 +138,17 @@ if (!existsSync(SWIFT)) {
     r = await swift('delete', 'images', 'image.img');
     t.equal(r.code, 0, r.err);
     t.equal((await swift('list', 'images_segments')).out, '', 'deleting a DLO deletes its segments');
+  });
+
+  t.test('deleting a container of many objects (bulk delete)', async (t) => {
+    await mkdir(join(dir, 'many'), { recursive: true });
+    for (let i = 0; i < 40; i++) await writeFile(join(dir, 'many', `f${i}.txt`), `file ${i}\n`);
+    let r = await swift('upload', 'bulk', 'many');
+    t.equal(r.code, 0, r.err);
+    t.equal(fields((await swift('stat', 'bulk')).out).Objects, '40');
+    r = await swift('delete', 'bulk');
+    t.equal(r.code, 0, r.err);
+    t.notMatch((await swift('list')).out, /^bulk$/m, 'container and objects gone');
   });
 
   t.test('a plain access key logs in as its own account; bad keys fail', async (t) => {
