@@ -70,6 +70,22 @@ t.test('static large object: put, get, head, ranges, listing, manifest get, dele
   const rawM = JSON.parse((await call('/c/slo?multipart-manifest=get&format=raw')).text);
   t.same(rawM[1], { path: '/segs/part/1', etag: md5(SEGS[1]!), size_bytes: 10 });
 
+  // POST changes metadata, the object stays a large object with its size in listings.
+  t.equal((await call('/c/slo', { method: 'POST', headers: { 'x-object-meta-kind': 'changed' } })).status, 202);
+  const posted = await call('/c/slo');
+  t.equal(posted.text, WHOLE);
+  t.equal(posted.headers['x-object-meta-kind'], 'changed');
+  t.equal(posted.headers['x-static-large-object'], 'True');
+  t.equal(JSON.parse((await call('/c?format=json&prefix=slo')).text)[0].bytes, WHOLE.length);
+  await call('/c/slo', { method: 'POST', headers: { 'content-type': 'application/x-new' } });
+  const retyped = JSON.parse((await call('/c?format=json&prefix=slo')).text)[0];
+  t.same([retyped.content_type, retyped.bytes], ['application/x-new', WHOLE.length], 'new type, same listed size');
+
+  // A manifest of a manifest is refused here (Swift nests them; python-swiftclient never does).
+  const nested = await call('/c/nested?multipart-manifest=put', { method: 'PUT', body: JSON.stringify([{ path: '/c/slo' }]) });
+  t.equal(nested.status, 400);
+  t.match(nested.text, /Nested static large objects/);
+
   // A copy of an SLO is a plain object with the content.
   const copy = await call('/c/slo', { method: 'COPY', headers: { destination: 'c/slo-copy' } });
   t.equal(copy.status, 201);
