@@ -210,4 +210,25 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     t.equal(r.observed.images.wrong!.conditions![0]!.reason, 'ImageChecksumMismatch');
     t.same((await ours()).images, [], 'no volume left in the image pool');
   });
+
+  await t.test('a pool out of space: ERROR NoSpace, no half-written image', async (t) => {
+    const small = `${prefix}n`;
+    const mnt = join(dir, 'small');
+    await run('mkdir', ['-p', mnt]);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+    t.teardown(async () => {
+      await removeAll(admin, small);
+      await run('umount', [mnt]).catch(() => undefined);
+    });
+    const big = randomBytes(2 * MIB);
+    store.putImageBytes('images', 'big.raw', big);
+    const raw = image(big, { name: 'big', key: 'big.raw', format: 'raw' });
+    store.setDesired(HOST, hostDesired(HOST, { images: [raw] }, 'r11'));
+    const tight = await Agent.create({ host: HOST, zone: 'z1', store, connect: open, dataDir: mnt, namePrefix: small });
+    const r = await tight.sync();
+    t.equal(r.observed.images.big!.state, 'ERROR');
+    t.equal(r.observed.images.big!.conditions![0]!.reason, 'NoSpace');
+    t.match(r.observed.images.big!.lastError!.message, /bytes free/);
+    t.same((await holdings(URI, small)).images, [], 'nothing left in the image pool');
+  });
 });
