@@ -15,8 +15,11 @@ import type { ObjectRow } from './container-db.js';
 import { encodeJsonHeader, H_ROW, nodePath } from './protocol.js';
 import type { NodeClient } from './node-client.js';
 
-/** Queued updates younger than this are left to the request that queued them. */
-export const PENDING_GRACE_MS = 10_000;
+/**
+ * Queued updates younger than this are left alone by the updater (besides those of requests
+ * still in flight in this process, which it never touches).
+ */
+export const PENDING_GRACE_MS = 1_000;
 /** How long the object write waits for the container node before queueing the update. */
 export const CONTAINER_UPDATE_TIMEOUT_MS = 2000;
 
@@ -78,6 +81,8 @@ const P_END = 'P\x01';
  * a container node took them, and replayed by the updater otherwise.
  */
 export class PendingQueue {
+  /** Keys whose object write or first delivery is still running in this process. */
+  private readonly inflight = new Set<string>();
   constructor(private readonly dbs: DeviceDbs) {}
 
   /** Durably queues updates; returns their keys. */
@@ -85,12 +90,14 @@ export class PendingQueue {
     if (updates.length === 0) return [];
     const db = await this.dbs.get(device);
     const keys = updates.map((u) => `${P_START}${u.row.ts}\0${randomBytes(6).toString('hex')}`);
+    for (const k of keys) this.inflight.add(k);
     await db.batch(<any[]>updates.map((u, i) => ({ type: 'put', key: keys[i], value: u })), { sync: true });
     return keys;
   }
 
   async remove(device: string, keys: string[]): Promise<void> {
     if (keys.length === 0) return;
+    for (const k of keys) this.inflight.delete(k);
     const db = await this.dbs.get(device);
     await db.batch(<any[]>keys.map((key) => ({ type: 'del', key })));
   }
@@ -102,6 +109,8 @@ export class PendingQueue {
         if (finalStatus(await sendRow(client, u))) await this.remove(device, [keys[i]!]);
       } catch {
         // left for the updater
+      } finally {
+        this.inflight.delete(keys[i]!);
       }
     }));
   }
@@ -118,7 +127,7 @@ export class PendingQueue {
     for await (const [k, v] of db.iterator({ gte: P_START, lt: P_END, limit: max })) batch.push([k, v as PendingUpdate]);
     let done = 0;
     for (const [key, u] of batch) {
-      if (now - u.queuedAt < graceMs) continue;
+      if (this.inflight.has(key) || now - u.queuedAt < graceMs) continue;
       try {
         if (!(await landed(u))) {
           await this.remove(device, [key]);

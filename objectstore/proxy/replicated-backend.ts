@@ -162,6 +162,7 @@ export class ReplicatedBackend implements ObjectBackend {
           answers.push(r);
           return;
         }
+        r.res?.body.resume();
       }
     };
     await Promise.all(Array.from({ length: want }, worker));
