@@ -18,11 +18,13 @@ import {
 } from './headers.js';
 import { checkKey, header, type S3Request } from './request.js';
 import { sendEmpty, sendXml } from './respond.js';
-import { child, children, el, parseXml, textOf, XmlSyntaxError } from './xml.js';
+import { child, children, el, parseXml, textOf, XmlSyntaxError, type XmlElement } from './xml.js';
 
 /** Most keys in one DeleteObjects request. */
 export const MAX_DELETE_KEYS = 1000;
 const MAX_DELETE_BODY = 2 * 1024 * 1024;
+/** Deletes in flight at once for DeleteObjects. */
+const DELETE_CONCURRENCY = 16;
 
 /** The conditional-write options of a PUT (If-None-Match: * and If-Match). */
 export function writeConditions(req: S3Request): { ifNoneMatchStar?: boolean; ifMatch?: string } {
@@ -223,16 +225,20 @@ export async function deleteObjects(req: S3Request): Promise<void> {
   }
   if (keys.length === 0 || keys.length > MAX_DELETE_KEYS) throw new S3Error('MalformedXML', `Delete needs 1 to ${MAX_DELETE_KEYS} keys.`);
   await req.opts.backend.headContainer(req.user.account, req.bucket!);
-  const results = [];
-  for (const key of keys) {
+  // Deleted a few at a time; the answer keeps the request's order.
+  const results: Array<XmlElement | undefined> = new Array(keys.length);
+  const deleteOne = async (key: string, i: number) => {
     try {
       checkKey(key);
       await removeObject(req.opts.backend, req.user.account, req.bucket!, key);
-      results.push(quiet ? undefined : el('Deleted', el('Key', key)));
+      results[i] = quiet ? undefined : el('Deleted', el('Key', key));
     } catch (e) {
       const err = toS3Error(e);
-      results.push(el('Error', el('Key', key), el('Code', err.code), el('Message', err.message)));
+      results[i] = el('Error', el('Key', key), el('Code', err.code), el('Message', err.message));
     }
+  };
+  for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+    await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((k, j) => deleteOne(k, i + j)));
   }
   sendXml(req, 200, el('DeleteResult', ...results));
 }
