@@ -9,7 +9,7 @@ import { handleBulkDelete } from './bulk.js';
 import { SwiftError } from './errors.js';
 import { sweepExpired } from './expiry.js';
 import { xTimestamp } from './http-dates.js';
-import { listingContentType, listOptions, renderAccountListing } from './listing-format.js';
+import { listingContentType, listingTypeHeaders, listOptions, renderAccountListing } from './listing-format.js';
 import { header, mergeMeta, metaHeaders, readMeta } from './metadata.js';
 
 function accountHeaders(info: AccountInfo): Record<string, string> {
@@ -39,7 +39,7 @@ export async function handleAccount(ctx: SwiftContext): Promise<SwiftResponse> {
       const type = listingContentType(ctx.query.get('format'), header(ctx.headers, 'accept'));
       await sweep(ctx);
       const info = await ctx.backend.headAccount(ctx.account);
-      return { status: 204, headers: { ...accountHeaders(info), 'content-type': `${type}; charset=utf-8`, 'content-length': '0' } };
+      return { status: 204, headers: { ...accountHeaders(info), ...listingTypeHeaders(ctx, type), 'content-length': '0' } };
     }
     case 'GET': {
       const type = listingContentType(ctx.query.get('format'), header(ctx.headers, 'accept'));
@@ -48,7 +48,7 @@ export async function handleAccount(ctx: SwiftContext): Promise<SwiftResponse> {
       const info = await ctx.backend.headAccount(ctx.account);
       const page = await ctx.backend.listContainers(ctx.account, opts);
       const body = renderAccountListing(type, ctx.pathAccount, page.entries);
-      const headers = { ...accountHeaders(info), 'content-type': `${type}; charset=utf-8` };
+      const headers = { ...accountHeaders(info), ...listingTypeHeaders(ctx, type) };
       if (!body) return { status: 204, headers: { ...headers, 'content-length': '0' } };
       return { status: 200, headers, body };
     }

@@ -105,6 +105,8 @@ t.test('listings: formats and parameters', async (t) => {
   t.match(xml.text, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<container name="c"><object><name>a<\/name><hash>0cc175b9c0f1b6a831c399e269772661<\/hash><bytes>1<\/bytes><content_type>text\/x-test<\/content_type><last_modified>/);
   t.match(xml.text, /<name>d&amp;&lt;&gt;<\/name>/, 'XML escapes');
   t.equal((await list('', { accept: 'text/xml' })).headers['content-type'], 'text/xml; charset=utf-8');
+  t.equal((await list('', { accept: 'text/xml' })).headers.vary, 'Accept', 'Vary: Accept when Accept chose the format');
+  t.equal(xml.headers.vary, undefined, 'no Vary with format=');
   t.equal((await list('', { accept: 'image/png' })).status, 406);
 
   t.equal((await list('?prefix=b/')).text, 'b/1\nb/2\nb/3/x\n', 'prefix');

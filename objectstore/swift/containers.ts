@@ -9,7 +9,7 @@ import type { SwiftContext, SwiftResponse } from './context.js';
 import { defaultBody, SwiftError } from './errors.js';
 import { sweepExpired } from './expiry.js';
 import { xTimestamp } from './http-dates.js';
-import { listingContentType, listOptions, renderContainerListing, type ObjectRow } from './listing-format.js';
+import { listingContentType, listingTypeHeaders, listOptions, renderContainerListing, type ObjectRow } from './listing-format.js';
 import {
   CONTAINER_SETTABLE_HEADERS, header, mergeMeta, metaHeaders, pickHeaders, readMeta, replacementMeta,
 } from './metadata.js';
@@ -66,7 +66,7 @@ export async function handleContainer(ctx: SwiftContext): Promise<SwiftResponse>
       const type = listingContentType(ctx.query.get('format'), header(ctx.headers, 'accept'));
       await sweep(ctx);
       const info = await backend.headContainer(account, container);
-      return { status: 204, headers: { ...containerHeaders(info), 'content-type': `${type}; charset=utf-8`, 'content-length': '0' } };
+      return { status: 204, headers: { ...containerHeaders(info), ...listingTypeHeaders(ctx, type), 'content-length': '0' } };
     }
     case 'GET': {
       const type = listingContentType(ctx.query.get('format'), header(ctx.headers, 'accept'));
@@ -76,7 +76,7 @@ export async function handleContainer(ctx: SwiftContext): Promise<SwiftResponse>
       const page = await backend.listObjects(account, container, opts);
       const rows: Array<ObjectRow | SubdirEntry> = page.entries.map((e) => ('subdir' in e ? e : toRow(e)));
       const body = renderContainerListing(type, container, rows);
-      const headers = { ...containerHeaders(info), 'content-type': `${type}; charset=utf-8` };
+      const headers = { ...containerHeaders(info), ...listingTypeHeaders(ctx, type) };
       if (!body) return { status: 204, headers: { ...headers, 'content-length': '0' } };
       return { status: 200, headers, body };
     }

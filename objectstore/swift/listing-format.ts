@@ -58,6 +58,16 @@ export function listingContentType(format: string | null, accept: string | undef
   return best;
 }
 
+/**
+ * Content-Type of a listing response, plus `Vary: Accept` when the Accept header chose it
+ * (no `format=`), as Swift's listing_formats middleware answers.
+ */
+export function listingTypeHeaders(ctx: { query: URLSearchParams }, type: ListingType): Record<string, string> {
+  const out: Record<string, string> = { 'content-type': `${type}; charset=utf-8` };
+  if (!ctx.query.has('format')) out.vary = 'Accept';
+  return out;
+}
+
 /** Reads prefix, delimiter, marker, end_marker, limit and reverse from a listing query. */
 export function listOptions(query: URLSearchParams): ListOptions {
   const opts: ListOptions = {};
