@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConnectionLostError } from '../../hypervisor/errors.js';
 import type { VolumeInfo } from '../../hypervisor/hypervisor.js';
 import type { PassContext } from '../context.js';
-import { NameTakenError } from '../errors.js';
+import { UnsupportedSpecError } from '../errors.js';
 
 export const IMAGE_POOL_DIR = 'images';
 export const VOLUME_POOL_DIR = 'volumes';
@@ -36,7 +36,9 @@ async function relist(ctx: PassContext, pool: string, into: Map<string, VolumeIn
 /** Makes sure the pool exists and is active; true when it had to be (re-)created. */
 async function ensurePool(ctx: PassContext, name: string, path: string): Promise<boolean> {
   const actual = ctx.snapshot.pools.get(name);
-  if (actual && actual.path.replace(/\/$/, '') !== path) throw new NameTakenError('pool', name);
+  if (actual && actual.path.replace(/\/$/, '') !== path) {
+    throw new UnsupportedSpecError('PoolPathMismatch', `pool ${name} exists at ${actual.path}, but this agent's data dir needs it at ${path}`);
+  }
   if (actual?.active) return false;
   if (actual) await ctx.hv.deletePool(name);
   const pool = await ctx.hv.createPool({ name, path });
