@@ -7,6 +7,7 @@ import type { CommandEntry } from '../usage.js';
 
 export const commands: CommandEntry[] = [
   { name: 'up', summary: 'run the whole stack on this machine (object store, controller, agent)', load: async () => (await import('./up.js')).upCommand },
+  { name: 'image', summary: 'upload a disk image to the object store and print its Image manifest', load: async () => (await import('./image.js')).imageCommand },
   { name: 'ring', summary: 'build Swift-compatible rings and look up where paths live', load: async () => (await import('./ring.js')).ringCommand },
   { name: 'objectstore', summary: 'run a whole object store (proxy + 3 storage nodes) on this machine', load: async () => (await import('./objectstore.js')).objectstoreCommand },
   { name: 'storage-node', summary: 'run one storage node of an object store cluster', load: async () => (await import('./storage-node.js')).storageNodeCommand },
