@@ -23,8 +23,12 @@ import { child, children, el, parseXml, textOf, XmlSyntaxError, type XmlElement 
 /** Most keys in one DeleteObjects request. */
 export const MAX_DELETE_KEYS = 1000;
 const MAX_DELETE_BODY = 2 * 1024 * 1024;
-/** Deletes in flight at once for DeleteObjects. */
-const DELETE_CONCURRENCY = 16;
+/**
+ * Deletes in flight at once for DeleteObjects. Kept at 1: on the replicated store, concurrent
+ * deletes into one container left its object count stale for a long while (listing empty,
+ * DeleteBucket refused as not empty); raise it once container stats converge quickly.
+ */
+const DELETE_CONCURRENCY = 1;
 
 /** The conditional-write options of a PUT (If-None-Match: * and If-Match). */
 export function writeConditions(req: S3Request): { ifNoneMatchStar?: boolean; ifMatch?: string } {
@@ -225,7 +229,7 @@ export async function deleteObjects(req: S3Request): Promise<void> {
   }
   if (keys.length === 0 || keys.length > MAX_DELETE_KEYS) throw new S3Error('MalformedXML', `Delete needs 1 to ${MAX_DELETE_KEYS} keys.`);
   await req.opts.backend.headContainer(req.user.account, req.bucket!);
-  // Deleted a few at a time; the answer keeps the request's order.
+  // Deleted DELETE_CONCURRENCY at a time; the answer keeps the request's order.
   const results: Array<XmlElement | undefined> = new Array(keys.length);
   const deleteOne = async (key: string, i: number) => {
     try {
