@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import {
   CopyObjectCommand, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
   ListObjectsV2Command, PutObjectCommand, ListBucketsCommand, ListMultipartUploadsCommand, CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
+  DeleteObjectsCommand, UploadPartCommand, CompleteMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TestCluster } from '../objectstore/cluster/test-cluster.js';
@@ -91,6 +91,13 @@ t.test('S3 on the replicated store', async (t) => {
   const started = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'replicated', Key: 'pending' }));
   const uploads = await eventually(() => s3b.send(new ListMultipartUploadsCommand({ Bucket: 'replicated' })), (u) => !!u.Uploads?.length);
   t.same(uploads.Uploads?.map((u) => u.UploadId), [started.UploadId]);
+  const p1 = randomBytes(5 * MiB);
+  const up1 = await s3b.send(new UploadPartCommand({ Bucket: 'replicated', Key: 'pending', UploadId: started.UploadId, PartNumber: 1, Body: p1 }));
+  const up2 = await s3.send(new UploadPartCommand({ Bucket: 'replicated', Key: 'pending', UploadId: started.UploadId, PartNumber: 2, Body: 'end' }));
+  await s3b.send(new CompleteMultipartUploadCommand({ Bucket: 'replicated', Key: 'pending', UploadId: started.UploadId,
+    MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up1.ETag }, { PartNumber: 2, ETag: up2.ETag }] } }));
+  const pending = await s3.send(new GetObjectCommand({ Bucket: 'replicated', Key: 'pending' }));
+  t.equal(md5(Buffer.from(await pending.Body!.transformToByteArray())), md5(Buffer.concat([p1, Buffer.from('end')])), 'parts through both proxies, completed on the other');
 
   // A user added in the store works through the other proxy.
   const alice = await directory.add('alice');
@@ -101,7 +108,7 @@ t.test('S3 on the replicated store', async (t) => {
   t.notOk((await as.send(new ListObjectsV2Command({ Bucket: 'replicated' }))).Contents?.length, 'same bucket name, other account, empty');
 
   await t.rejects(s3.send(new DeleteBucketCommand({ Bucket: 'replicated' })), { name: 'BucketNotEmpty' });
-  const keys = ['copy.bin', 'big.bin', 'dir/one.bin', ...[0, 1, 2, 3, 4].map((i) => `dir/n${i}`)];
+  const keys = ['copy.bin', 'big.bin', 'pending', 'dir/one.bin', ...[0, 1, 2, 3, 4].map((i) => `dir/n${i}`)];
   const deleted = await s3.send(new DeleteObjectsCommand({ Bucket: 'replicated', Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
   t.same(deleted.Errors ?? [], [], 'every key deleted');
   await s3.send(new DeleteObjectCommand({ Bucket: 'replicated', Key: 'never-was' }));
