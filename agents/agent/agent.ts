@@ -34,6 +34,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
 export const DEFAULT_RECONNECT_BASE_MS = 1_000;
 export const DEFAULT_RECONNECT_MAX_MS = 30_000;
 export const DEFAULT_DELETED_RETENTION_MS = 10 * 60_000;
+/** Instances reconciled side by side (one guest's shutdown grace does not block the others). */
+export const DEFAULT_INSTANCE_CONCURRENCY = 4;
 /** While a pass runs longer than this (a guest's grace period), the heartbeat is refreshed alone. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 const MIB = 1024 * 1024;
@@ -65,6 +67,7 @@ export interface AgentOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   deletedRetentionMs?: number;
+  instanceConcurrency?: number;
   agentVersion?: string;
   now?: () => Date;
   log?: AgentLogger;
@@ -253,6 +256,7 @@ export class Agent {
           dataDir: this.opts.dataDir,
           shutdownTimeoutMs: this.opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
           deletedRetentionMs: this.opts.deletedRetentionMs ?? DEFAULT_DELETED_RETENTION_MS,
+          instanceConcurrency: this.opts.instanceConcurrency ?? DEFAULT_INSTANCE_CONCURRENCY,
         },
       });
     } catch (e) {

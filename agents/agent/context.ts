@@ -52,6 +52,8 @@ export interface PassSettings {
   shutdownTimeoutMs: number;
   /** How long a deleted resource stays in observed state as DELETED. */
   deletedRetentionMs: number;
+  /** Instances reconciled (or deleted) at the same time. */
+  instanceConcurrency: number;
 }
 
 /** Outcome of one attempt: the value, or the error (`skipped` when backoff held it back). */

@@ -21,6 +21,7 @@ import { ConnectionLostError, NotFoundError } from '../../hypervisor/errors.js';
 import type { DiskSpec, DomainInfo, DomainSpec, NicSpec, VolumeInfo } from '../../hypervisor/hypervisor.js';
 import { stopDomainGracefully } from '../../hypervisor/stop-domain.js';
 import type { PassContext } from '../context.js';
+import { forEachLimit } from '../limit.js';
 import { DependencyNotReadyError, NameTakenError, StartFailedError } from '../errors.js';
 import { TAG_AGENT, TAG_HASH, TAG_ID, TAG_PROJECT, TAG_REVISION, TAG_SEED } from '../naming.js';
 
@@ -29,14 +30,14 @@ export const SEED_TARGET = 'sda';
 const SEED_DIGEST_TAG_HEX = 12;
 
 export async function reconcileInstances(ctx: PassContext): Promise<void> {
-  for (const inst of Object.values(ctx.desired.instances)) {
+  await forEachLimit(Object.values(ctx.desired.instances), ctx.settings.instanceConcurrency, async (inst) => {
     const name = ctx.naming.domain(inst.id, inst.name);
     ctx.record.setName(name, inst.id);
     const r = await ctx.attempt('instances', inst, () => applyInstance(ctx, inst, name));
-    if (!r.ok) continue;
+    if (!r.ok) return;
     const state = publicState(r.value.state, inst.powerState);
     ctx.observed.instances[inst.id] = { ...ctx.applied('instances', inst, state), ...(await describe(ctx, inst, r.value)) };
-  }
+  });
 }
 
 /** Nova-style state from libvirt's domain state. */
@@ -238,8 +239,9 @@ function ignoreNotFound(e: unknown): void {
 /** Deletes this agent's domains whose instance is no longer desired here. */
 export async function deleteInstances(ctx: PassContext): Promise<void> {
   const wanted = new Set(Object.values(ctx.desired.instances).map((i) => ctx.naming.domain(i.id, i.name)));
-  for (const dom of ctx.snapshot.domains.values()) {
-    if (!ctx.naming.owns(dom.name) || dom.metadata[TAG_AGENT] !== ctx.naming.prefix || wanted.has(dom.name)) continue;
+  const gone = [...ctx.snapshot.domains.values()].filter((dom) =>
+    ctx.naming.owns(dom.name) && dom.metadata[TAG_AGENT] === ctx.naming.prefix && !wanted.has(dom.name));
+  await forEachLimit(gone, ctx.settings.instanceConcurrency, async (dom) => {
     const id = dom.metadata[TAG_ID] ?? dom.name;
     try {
       if (dom.state !== 'shutoff') await stopDomainGracefully(ctx.hv, dom.name, { graceMs: ctx.settings.shutdownTimeoutMs });
@@ -248,12 +250,12 @@ export async function deleteInstances(ctx: PassContext): Promise<void> {
       if (e instanceof ConnectionLostError) throw e;
       if (!(e instanceof NotFoundError)) {
         ctx.hostError('DeleteFailed', `domain ${dom.name}: ${(e as Error).message}`);
-        continue;
+        return;
       }
     }
     ctx.record.forgetName(dom.name);
     ctx.snapshot.domains.delete(dom.name);
     ctx.observed.instances[id] = { ...ctx.entry('instances', id, 'DELETED'), libvirtState: 'shutoff', ips: [] };
     ctx.event({ resourceKind: 'instances', resource: id, action: 'deleted', reason: 'Removed', message: `domain ${dom.name} shut down and undefined`, result: 'ok' });
-  }
+  });
 }
