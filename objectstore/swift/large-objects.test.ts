@@ -81,11 +81,6 @@ t.test('static large object: put, get, head, ranges, listing, manifest get, dele
   const retyped = JSON.parse((await call('/c?format=json&prefix=slo')).text)[0];
   t.same([retyped.content_type, retyped.bytes], ['application/x-new', WHOLE.length], 'new type, same listed size');
 
-  // A manifest of a manifest is refused here (Swift nests them; python-swiftclient never does).
-  const nested = await call('/c/nested?multipart-manifest=put', { method: 'PUT', body: JSON.stringify([{ path: '/c/slo' }]) });
-  t.equal(nested.status, 400);
-  t.match(nested.text, /Nested static large objects/);
-
   // A copy of an SLO is a plain object with the content.
   const copy = await call('/c/slo', { method: 'COPY', headers: { destination: 'c/slo-copy' } });
   t.equal(copy.status, 201);
@@ -163,4 +158,28 @@ t.test('dynamic large object', async (t) => {
   const empty = await call('/c/none', { method: 'PUT', body: '', headers: { 'x-object-manifest': 'nothing/here', 'content-length': '0' } });
   t.equal(empty.status, 201);
   t.equal((await call('/c/none')).headers['content-length'], '0', 'no segments, empty object');
+});
+
+t.test('nested static large objects', async (t) => {
+  const { call } = await withSegments(t);
+  const innerEtag = md5(md5(SEGS[0]!) + md5(SEGS[1]!));
+  t.equal((await call('/c/inner?multipart-manifest=put', { method: 'PUT', body: JSON.stringify([{ path: '/segs/part/0' }, { path: '/segs/part/1' }]) })).status, 201);
+  const bad = await call('/c/outer?multipart-manifest=put', { method: 'PUT', body: JSON.stringify([{ path: '/c/inner', size_bytes: 10 }]) });
+  t.equal(bad.text, 'Errors:\n/c/inner, Size Mismatch\n', 'a nested manifest is checked against its total size');
+  const outer = JSON.stringify([{ path: '/c/inner', etag: innerEtag, size_bytes: 20, range: '5-14' }, { path: '/segs/part/2' }]);
+  const put = await call('/c/outer?multipart-manifest=put', { method: 'PUT', body: outer });
+  t.equal(put.status, 201, put.text);
+  t.equal(put.headers.etag, `"${md5(`${innerEtag}:5-14;${md5(SEGS[2]!)}`)}"`);
+  const want = WHOLE.slice(5, 15) + SEGS[2]!;
+  const get = await call('/c/outer');
+  t.equal(get.text, want, 'the inner manifest is expanded, then cut to its range');
+  t.equal(get.headers['content-length'], String(want.length));
+  t.equal((await call('/c/outer', { headers: { range: 'bytes=3-12' } })).text, want.slice(3, 13));
+  const stored = JSON.parse((await call('/c/outer?multipart-manifest=get')).text);
+  t.equal(stored[0].sub_slo, true);
+  t.equal(stored[0].bytes, 20);
+  const del = await call('/c/outer?multipart-manifest=delete', { method: 'DELETE' });
+  t.match(del.text, /^Number Deleted: 5\n/, 'outer, inner, and the inner segments and the own segment');
+  t.equal((await call('/segs')).status, 204);
+  t.equal((await call('/c/inner')).status, 404);
 });

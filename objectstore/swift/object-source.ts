@@ -11,7 +11,7 @@ import { NotFound } from '../common/errors.js';
 import { isExpired, reapIfExpired } from './expiry.js';
 import { DLO_HEADER, dloManifestOf, resolveDlo } from './dlo.js';
 import {
-  isSlo, parseStoredManifest, SLO_ETAG_HEADER, SLO_SIZE_HEADER, sloEtagOf, sloSegments, type StoredSegment,
+  expandSloSegments, isSlo, parseStoredManifest, SLO_ETAG_HEADER, SLO_SIZE_HEADER, sloEtagOf, type StoredSegment,
 } from './slo.js';
 import { segmentLength, streamSegments, type Segment } from './segments.js';
 
@@ -86,7 +86,8 @@ export async function resolveObject(backend: ObjectBackend, account: string, con
     // only when bytes are asked for (Swift answers such HEADs from sysmeta too).
     const size = Number(info.headers[SLO_SIZE_HEADER]);
     let segments: Promise<Segment[]> | undefined;
-    const load = (): Promise<Segment[]> => (segments ??= (async () => sloSegments(parseStoredManifest(await readBody(await plainOpen()))))());
+    const load = (): Promise<Segment[]> => (segments ??= (async () =>
+      expandSloSegments(backend, account, parseStoredManifest(await readBody(await plainOpen()))))());
     return {
       info, kind: 'slo', size, etag: `"${info.headers[SLO_ETAG_HEADER]}"`,
       extraHeaders: { 'x-static-large-object': 'True', 'x-manifest-etag': info.etag },
@@ -100,7 +101,7 @@ export async function resolveObject(backend: ObjectBackend, account: string, con
     if (opts.asManifest) {
       return { ...plain, manifest, manifestBody, extraHeaders: { 'x-static-large-object': 'True' } };
     }
-    const segments = sloSegments(manifest);
+    const segments = await expandSloSegments(backend, account, manifest);
     const size = segments.reduce((n, s) => n + segmentLength(s), 0);
     const sloEtag = info.headers[SLO_ETAG_HEADER] || sloEtagOf(manifest);
     return largeSource(backend, account, info, 'slo', segments, size, `"${sloEtag}"`,

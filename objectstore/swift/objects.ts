@@ -13,7 +13,7 @@ import { header, OBJECT_SETTABLE_HEADERS, pickHeaders, readMeta, replacementMeta
 import { handleObjectRead } from './object-read.js';
 import { handleObjectCopy, handleObjectPut } from './object-write.js';
 import { resolveObject } from './object-source.js';
-import { deleteResponseBody, segmentPath } from './slo.js';
+import { deleteResponseBody, sloDeleteTargets } from './slo.js';
 import { parseDloManifest } from './dlo.js';
 
 const HTML_EMPTY = { 'content-type': 'text/html; charset=UTF-8', 'content-length': '0' };
@@ -85,7 +85,7 @@ async function deleteObject(ctx: SwiftContext): Promise<SwiftResponse> {
 async function deleteSlo(ctx: SwiftContext): Promise<SwiftResponse> {
   const json = (header(ctx.headers, 'accept') ?? '').includes('application/json');
   const src = await resolveObject(ctx.backend, ctx.account, ctx.container!, ctx.object!, { prefetch: false, asManifest: true });
-  const targets = (src.manifest ?? []).map((s) => segmentPath(s.name));
+  const targets = await sloDeleteTargets(ctx.backend, ctx.account, src.manifest ?? []);
   targets.push({ container: ctx.container!, object: ctx.object! });
   let deleted = 0;
   let notFound = 0;

@@ -42,7 +42,12 @@ export interface StoredSegment {
   content_type: string;
   last_modified: string;
   range?: string;
+  /** The segment is itself a static large object (bytes and hash are its total size and SLO etag). */
+  sub_slo?: boolean;
 }
+
+/** Deepest nesting of manifests served (Swift's max_slo_recursion_depth). */
+export const MAX_SLO_RECURSION_DEPTH = 10;
 
 interface InputSegment {
   path: string;
@@ -191,31 +196,40 @@ export async function validateSegments(backend: ObjectBackend, account: string, 
       problems.push([quotedPath, '404 Not Found']);
       return;
     }
-    let length = head.contentLength;
+    // A nested manifest counts as its whole object: its total size and its SLO etag.
+    const sub = isSlo(head);
+    const objectBytes = sub ? Number(head.headers[SLO_SIZE_HEADER] ?? NaN) : head.contentLength;
+    const objectEtag = sub ? head.headers[SLO_ETAG_HEADER] ?? '' : head.etag;
+    if (sub && (!Number.isFinite(objectBytes) || !objectEtag)) {
+      problems.push([quotedPath, 'Nested manifest without size or etag']);
+      return;
+    }
+    let length = objectBytes;
     let range: string | undefined;
     if (seg.range) {
-      const ranges = rangesForLength(parseRangeHeader(`bytes=${seg.range}`)!, head.contentLength);
+      const ranges = rangesForLength(parseRangeHeader(`bytes=${seg.range}`)!, objectBytes);
       if (ranges.length === 0) {
         problems.push([quotedPath, 'Unsatisfiable Range']);
-      } else if (!(ranges[0]!.start === 0 && ranges[0]!.end === head.contentLength - 1)) {
+      } else if (!(ranges[0]!.start === 0 && ranges[0]!.end === objectBytes - 1)) {
         range = `${ranges[0]!.start}-${ranges[0]!.end}`;
         length = ranges[0]!.end - ranges[0]!.start + 1;
       }
     }
     if (length < 1 && i !== input.length - 1) problems.push([quotedPath, 'Too small; each segment must be at least 1 byte.']);
-    if (seg.size_bytes !== undefined && seg.size_bytes !== null && seg.size_bytes !== head.contentLength) {
+    if (seg.size_bytes !== undefined && seg.size_bytes !== null && seg.size_bytes !== objectBytes) {
       problems.push([quotedPath, 'Size Mismatch']);
     }
-    if (seg.etag !== undefined && seg.etag !== null && seg.etag.replace(/"/g, '') !== head.etag) {
+    if (seg.etag !== undefined && seg.etag !== null && seg.etag.replace(/"/g, '') !== objectEtag) {
       problems.push([quotedPath, 'Etag Mismatch']);
     }
-    if (isSlo(head)) problems.push([quotedPath, 'Nested static large objects are not supported here']);
     totalSize += length;
     const entry: StoredSegment = {
-      name: `/${seg.path.replace(/^\/+/, '')}`, bytes: head.contentLength, hash: head.etag,
-      content_type: head.contentType, last_modified: listingDate(head.lastModified),
+      name: `/${seg.path.replace(/^\/+/, '')}`, bytes: objectBytes, hash: objectEtag,
+      content_type: head.contentType.replace(/;\s*(swift_bytes|slo_etag|s3_etag)=[^;]*/g, ''),
+      last_modified: listingDate(head.lastModified),
     };
     if (range) entry.range = range;
+    if (sub) entry.sub_slo = true;
     stored.push(entry);
   });
   if (problems.length) {
@@ -242,6 +256,7 @@ export function storedManifestJson(stored: StoredSegment[]): string {
     const parts = [`"name": ${str(s.name)}`, `"bytes": ${s.bytes}`, `"hash": ${str(s.hash)}`,
       `"content_type": ${str(s.content_type)}`, `"last_modified": ${str(s.last_modified)}`];
     if (s.range) parts.push(`"range": ${str(s.range)}`);
+    if (s.sub_slo) parts.push('"sub_slo": true');
     return `{${parts.join(', ')}}`;
   }).join(', ')}]`;
 }
@@ -280,6 +295,68 @@ export function sloSegments(stored: StoredSegment[]): Segment[] {
     }
     return { container, object, objectBytes: s.bytes, first, last };
   });
+}
+
+/** Keeps bytes `first..last` (inclusive) of the concatenation of `segments`. */
+export function sliceSegments(segments: Segment[], first: number, last: number): Segment[] {
+  const out: Segment[] = [];
+  let offset = 0;
+  for (const s of segments) {
+    const len = s.last - s.first + 1;
+    const start = offset;
+    const end = offset + len - 1;
+    offset += len;
+    if (len <= 0 || end < first || start > last) continue;
+    out.push({ ...s, first: s.first + Math.max(0, first - start), last: s.first + Math.min(len - 1, last - start) });
+  }
+  return out;
+}
+
+/**
+ * The segments to stream for a stored manifest, with nested manifests (`sub_slo`) expanded
+ * by reading them, at most MAX_SLO_RECURSION_DEPTH deep.
+ */
+export async function expandSloSegments(backend: ObjectBackend, account: string, stored: StoredSegment[], depth = 0): Promise<Segment[]> {
+  if (!stored.some((s) => s.sub_slo)) return sloSegments(stored);
+  if (depth >= MAX_SLO_RECURSION_DEPTH) throw new SwiftError(409, `Max recursion depth exceeded on ${stored[0]?.name}`);
+  const out: Segment[] = [];
+  for (const s of stored) {
+    const [flat] = sloSegments([s]);
+    if (!s.sub_slo) {
+      out.push(flat!);
+      continue;
+    }
+    const { container, object } = segmentPath(s.name);
+    const { body } = await backend.getObject(account, container, object);
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c as Buffer);
+    const inner = await expandSloSegments(backend, account, parseStoredManifest(Buffer.concat(chunks)), depth + 1);
+    out.push(...sliceSegments(inner, flat!.first, flat!.last));
+  }
+  return out;
+}
+
+/**
+ * What `multipart-manifest=delete` removes, segments first: every segment, and for a nested
+ * manifest its own segments before it (as Swift does).
+ */
+export async function sloDeleteTargets(backend: ObjectBackend, account: string, stored: StoredSegment[], depth = 0): Promise<Array<{ container: string; object: string }>> {
+  const out: Array<{ container: string; object: string }> = [];
+  for (const s of stored) {
+    const path = segmentPath(s.name);
+    if (s.sub_slo && depth < MAX_SLO_RECURSION_DEPTH) {
+      try {
+        const { body } = await backend.getObject(account, path.container, path.object);
+        const chunks: Buffer[] = [];
+        for await (const c of body) chunks.push(c as Buffer);
+        out.push(...await sloDeleteTargets(backend, account, parseStoredManifest(Buffer.concat(chunks)), depth + 1));
+      } catch (err) {
+        if (!(err instanceof NotFound)) throw err;
+      }
+    }
+    out.push(path);
+  }
+  return out;
 }
 
 /** The manifest in the PUT format (`?multipart-manifest=get&format=raw`). */
