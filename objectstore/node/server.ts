@@ -228,7 +228,7 @@ export class StorageNode {
       if (batch.length) await writer.writev(batch);
       if (declared !== undefined && received !== declared) throw new IncompleteBody(`body has ${received} bytes, ${declared} declared`);
       const etag = md5.digest('hex');
-      const trailer = req.trailers[T_ETAG];
+      const trailer = req.trailers[T_ETAG] ?? (req.headers[T_ETAG] as string | undefined);
       if (trailer !== undefined && trailer !== etag) throw new ChecksumMismatch('body MD5 differs from the proxy\'s');
       if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
       const targets = [...headerTargets, ...parseTargets(req.trailers[H_CONTAINER_TARGET])];

@@ -44,6 +44,8 @@ t.test('a full device: the write goes to a handoff', async (t) => {
         // A really full device: a 1 MiB tmpfs (needs root).
         await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', c.devicePath(full)]);
         c.mounts.push(c.devicePath(full));
+        // Fill it: not even a small object fits.
+        await run('dd', ['if=/dev/zero', `of=${join(c.devicePath(full), 'filler')}`, 'bs=4k']).catch(() => undefined);
         mode = 'tmpfs';
       } catch {
         mode = 'reserve';
@@ -71,6 +73,11 @@ t.test('a full device: the write goes to a handoff', async (t) => {
     t.same(await exists(join(cluster.devicePath(i), rel)), [`${info.timestamp}.data`], `primary ${n.device} holds it`);
   }
   t.equal((await md5Of((await b.getObject('acct', 'bucket', NAME)).body)).md5, info.etag);
+  // A small object (sent whole, without 100-continue) also goes to the handoff.
+  const small = await b.putObject('acct', 'bucket', NAME, { body: Readable.from([Buffer.from('small')]), contentLength: 5 });
+  t.same(await exists(join(cluster.devicePath(full), rel)), [], 'still nothing on the full device');
+  t.same(await exists(join(cluster.devicePath(hi), rel)), [`${small.timestamp}.data`], 'the handoff took the small overwrite');
+  t.equal((await md5Of((await b.getObject('acct', 'bucket', NAME)).body)).md5, small.etag);
 });
 
 t.test('kill -9 of a node while a 64 MiB upload streams', async (t) => {

@@ -279,3 +279,90 @@ export async function fanoutPut(client: NodeClient, opts: {
     throw e;
   }
 }
+
+/** Bodies up to this size are read whole and sent in one request per replica (no 100-continue). */
+export const SMALL_OBJECT_BYTES = 64 * 1024;
+
+/** Reads a small body whole, checking its declared length. */
+export async function readSmallBody(body: Readable, declared: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of body) {
+      n += (c as Buffer).length;
+      if (n > declared) throw new IncompleteBody('body longer than Content-Length');
+      chunks.push(c as Buffer);
+    }
+  } catch (e) {
+    body.resume();
+    if (e instanceof IncompleteBody) throw e;
+    throw new IncompleteBody(`client body failed: ${(e as Error).message}`);
+  }
+  if (n !== declared) throw new IncompleteBody(`body has ${n} bytes, Content-Length says ${declared}`);
+  return Buffer.concat(chunks, n);
+}
+
+/**
+ * The small-object write: the whole body goes with the headers in one request per replica
+ * (saving the 100-continue round trip); a replica that fails is retried on the next handoff
+ * from the same buffer. Each replica names two container nodes (its own and the next), so every
+ * container replica hears of the object even when one object replica is down.
+ */
+export async function smallPut(client: NodeClient, opts: {
+  nodes: Iterator<FanoutNode>;
+  replicas: number;
+  timestamp: string;
+  body: Buffer;
+  etag: string;
+  containerTargets?: string[];
+  timeoutMs?: number;
+  postQuorumMs?: number;
+}): Promise<FanoutResult> {
+  const quorum = Math.floor(opts.replicas / 2) + 1;
+  const targets = opts.containerTargets ?? [];
+  const replies: Reply[] = [];
+  let good = 0;
+  const slot = async (i: number): Promise<void> => {
+    const mine = targets.length ? [...new Set([targets[i % targets.length]!, targets[(i + 1) % targets.length]!])] : [];
+    for (;;) {
+      const n = opts.nodes.next();
+      if (n.done) return;
+      const headers: Record<string, string> = { ...n.value.headers, [T_ETAG]: opts.etag };
+      if (mine.length) headers[H_CONTAINER_TARGET] = mine.join(',');
+      try {
+        const r = await client.request({
+          host: n.value.host, port: n.value.port, method: 'PUT', path: n.value.path, timestamp: opts.timestamp,
+          headers, body: opts.body, timeoutMs: opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        });
+        r.body.resume();
+        if (r.status === 201 || r.status === 409) {
+          replies.push({ status: r.status, headers: r.headers });
+          if (r.status === 201 && r.headers.etag === opts.etag) good++;
+          return;
+        }
+      } catch {
+        // next node
+      }
+    }
+  };
+  await new Promise<void>((resolve) => {
+    let left = opts.replicas;
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    for (let i = 0; i < opts.replicas; i++) {
+      void slot(i).then(() => {
+        left--;
+        if (left === 0) return done();
+        if (good >= quorum && !timer) timer = setTimeout(done, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
+      });
+    }
+  });
+  const successes = replies.filter((r) => r.status === 201 && r.headers.etag === opts.etag).length;
+  if (successes >= quorum) return { etag: opts.etag, length: opts.body.length, successes };
+  const newer = replies.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
+  if (newer.length >= quorum || (newer.length > 0 && successes + newer.length < quorum)) throw new ConflictNewer(newer);
+  throw new QuorumNotReached(`only ${successes} of ${opts.replicas} replicas stored the object`);
+}

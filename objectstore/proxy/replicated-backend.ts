@@ -21,7 +21,7 @@ import type {
   ObjectBackend, ObjectEntry, ObjectInfo, PutObjectInput,
 } from './backend.js';
 import {
-  BadRequest, Conflict, NotFound, PreconditionFailed, QuorumNotReached, RangeNotSatisfiable, ServiceUnavailable,
+  BadRequest, ChecksumMismatch, Conflict, NotFound, PreconditionFailed, QuorumNotReached, RangeNotSatisfiable, ServiceUnavailable,
 } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
@@ -31,7 +31,7 @@ import {
 } from '../node/protocol.js';
 import { formatTarget } from '../node/container-update.js';
 import { listOptionsToQuery } from '../node/list-query.js';
-import { fanoutPut, ConflictNewer, type FanoutNode } from './put-fanout.js';
+import { fanoutPut, smallPut, readSmallBody, ConflictNewer, SMALL_OBJECT_BYTES, type FanoutNode } from './put-fanout.js';
 import type { Ring } from '../ring/ring.js';
 
 /** How long a container known to exist is trusted before asking again. */
@@ -328,11 +328,23 @@ export class ReplicatedBackend implements ObjectBackend {
         }
       })();
       try {
-        const r = await fanoutPut(this.client, {
-          nodes, replicas: this.replicas('obj'), timestamp: ts, body: input.body,
-          contentLength: input.contentLength, expectedMd5: input.expectedMd5, connectTimeoutMs: this.timeoutMs,
-          containerTargets: targets,
-        });
+        let r: { etag: string; length: number };
+        if (input.contentLength !== undefined && input.contentLength <= SMALL_OBJECT_BYTES) {
+          const body = await readSmallBody(input.body, input.contentLength);
+          const etag = createHash('md5').update(body).digest('hex');
+          if (input.expectedMd5 && input.expectedMd5.toLowerCase() !== etag) {
+            throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
+          }
+          r = await smallPut(this.client, {
+            nodes, replicas: this.replicas('obj'), timestamp: ts, body, etag, containerTargets: targets, timeoutMs: this.timeoutMs,
+          });
+        } else {
+          r = await fanoutPut(this.client, {
+            nodes, replicas: this.replicas('obj'), timestamp: ts, body: input.body,
+            contentLength: input.contentLength, expectedMd5: input.expectedMd5, connectTimeoutMs: this.timeoutMs,
+            containerTargets: targets,
+          });
+        }
         return {
           etag: r.etag, contentLength: r.length, contentType, lastModified: timestampMs(ts), timestamp: ts,
           meta: wire.meta, headers: wire.headers,
