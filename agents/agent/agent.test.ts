@@ -501,3 +501,22 @@ t.test('a long pass (a guest ignoring ACPI) still refreshes the heartbeat', asyn
   await agent.stop();
   t.equal((await fake.getDomain(dbName)).memoryMiB, 96, 'then the change was applied');
 });
+
+t.test('instances are rebooted side by side: one guest ignoring ACPI does not hold up the other', async (t) => {
+  const { inst, store, agent } = await setup(t, { guestObeysShutdown: false }, { shutdownTimeoutMs: 2000 });
+  seed(store);
+  store.setDesired(HOST, desiredBoth());
+  await agent.sync();
+  let shutdownsBeforeFirstPowerOff = -1;
+  inst.failWith('destroyDomain', () => {
+    if (shutdownsBeforeFirstPowerOff < 0) shutdownsBeforeFirstPowerOff = inst.calls.shutdownDomain ?? 0;
+    return undefined;
+  });
+  const before = inst.calls.shutdownDomain ?? 0;
+  const web2 = instance({ name: 'web', ip: '10.77.1.10', vcpus: 1, memoryMiB: 128, diskGiB: 2, dataVolumes: [{ name: 'data', sizeGiB: 1 }] }, net, tiny, 'r2');
+  const db2 = instance({ name: 'db', vcpus: 2 }, net, tiny, 'r2');
+  store.setDesired(HOST, hostDesired(HOST, { networks: [net], images: [tiny], instances: [web2, db2] }, 'r2'));
+  await agent.sync();
+  t.equal(shutdownsBeforeFirstPowerOff - before, 2, 'both guests were asked to shut down before the first grace period ended');
+  t.equal(store.observed.get(HOST)!.appliedRevision, 'r2');
+});
