@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_STATE_BUCKET } from '../../agents/contract/keys.js';
+import { parseStatusTokens, type StatusToken } from '../status/access.js';
 
 export interface ControllerConfig {
   /** Where bare repositories and caches are kept. */
@@ -26,6 +27,11 @@ export interface ControllerConfig {
   /** How often hosts are re-read and the current revision recompiled if they changed. */
   resyncIntervalMs: number;
   scheduler: { strategy: 'spread' | 'pack'; cpuAllocationRatio: number; ramAllocationRatio: number; diskAllocationRatio: number };
+  /**
+   * Read tokens of the status API (`token` or `token:project`); none means reads are open on
+   * the loopback address only.
+   */
+  statusTokens: StatusToken[];
 }
 
 export class ControllerConfigError extends Error {
@@ -71,6 +77,7 @@ export function controllerConfigFrom(file: Record<string, unknown>, env: Env = p
   const sched = (f.scheduler ?? {}) as Record<string, unknown>;
   const tokensText = env.RINGSTACK_GIT_TOKENS ?? (Array.isArray(f.gitTokens) ? f.gitTokens.join(',') : str(f.gitTokens, 'gitTokens'));
   const gitTokens = (tokensText ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const statusText = env.RINGSTACK_STATUS_TOKENS ?? (Array.isArray(f.statusTokens) ? f.statusTokens.join(',') : str(f.statusTokens, 'statusTokens'));
   const strategy = str(env.RINGSTACK_SCHEDULER_STRATEGY ?? sched.strategy, 'scheduler.strategy') ?? 'spread';
   if (strategy !== 'spread' && strategy !== 'pack') throw new ControllerConfigError(`scheduler.strategy must be spread or pack, got "${strategy}"`);
   const cfg: ControllerConfig = {
@@ -96,6 +103,7 @@ export function controllerConfigFrom(file: Record<string, unknown>, env: Env = p
       ramAllocationRatio: num(sched.ramAllocationRatio, 'scheduler.ramAllocationRatio', 0) ?? 1,
       diskAllocationRatio: num(sched.diskAllocationRatio, 'scheduler.diskAllocationRatio', 0) ?? 1,
     },
+    statusTokens: parseStatusTokens(statusText ?? ''),
   };
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(cfg.repo)) throw new ControllerConfigError(`repo must be a plain name, got "${cfg.repo}"`);
   if (!cfg.store.accessKey || !cfg.store.secretKey) {

@@ -12,6 +12,7 @@ import { ObjectStoreRepoBackup } from '../git/backup.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
 import { ControllerStore } from './state-store.js';
+import { statusPlugin, type StatusPluginOptions } from '../status/plugin.js';
 
 export interface RunningController {
   app: FastifyInstance;
@@ -24,6 +25,8 @@ export interface RunningController {
 export interface ControllerServerOptions {
   /** Pino logger options or false; default: info level to stderr. */
   logger?: boolean | object;
+  /** Status API settings (refresh and poll intervals, usage sampling) for tests. */
+  status?: Partial<Omit<StatusPluginOptions, 'source'>>;
 }
 
 export async function startController(cfg: ControllerConfig, opts: ControllerServerOptions = {}): Promise<RunningController> {
@@ -50,6 +53,7 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
     validate: controller.check, onAccepted: controller.accept,
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(statusPlugin, { source: store, tokens: cfg.statusTokens, heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, gracePeriodSeconds: cfg.gracePeriodSeconds, ...opts.status });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;

@@ -6,6 +6,7 @@
  * (If-None-Match), so re-reading 200 unchanged hosts costs 200 small 304s.
  */
 import type { Readable } from 'node:stream';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   CURRENT_DESIRED_KEY, HOSTS_PREFIX, STATE_FORMAT_VERSION, desiredKey, hostDesiredKey, hostInfoKey, hostObservedKey, hostOfKey,
   type CurrentDesired, type DesiredState, type HostInfo, type HostObservedState,
@@ -111,6 +112,39 @@ export class ControllerStore {
   async revision(revision: string): Promise<RevisionRecord | undefined> {
     const r = await this.client.getJson<RevisionRecord>(revisionKey(revision));
     return r.status === 'ok' ? r.value : undefined;
+  }
+
+  /**
+   * Keys under `prefix` in key order, starting after `startAfter` (for the status API's
+   * event tail and usage records), at most `max` of them.
+   */
+  async listKeys(prefix: string, startAfter?: string, max = 10000): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.client.s3.send(new ListObjectsV2Command({
+        Bucket: this.client.bucket, Prefix: prefix, ContinuationToken: token, ...(startAfter && !token ? { StartAfter: startAfter } : {}),
+      }));
+      for (const o of res.Contents ?? []) {
+        if (out.length >= max) return out;
+        out.push(o.Key!);
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  /**
+   * One JSON document, or undefined when it does not exist (read errors are thrown); read
+   * conditionally, so re-reading an unchanged document costs a 304.
+   */
+  async readJson<T>(key: string): Promise<T | undefined> {
+    return this.cachedRead<T>(key);
+  }
+
+  /** Writes one JSON document with canonical bytes (usage records). */
+  async writeJson(key: string, value: unknown): Promise<void> {
+    await this.client.putJson(key, canonicalJson(value));
   }
 
   /** The bucket as the Git backup sees it. */
