@@ -12,7 +12,7 @@ import { REV1, REV2, buildStack, revisionKeyOf, revisionRecord, writeStack } fro
 
 const T0 = Date.parse('2026-11-20T10:00:00Z');
 
-async function server(t: Tap.Test, opts: Partial<StatusPluginOptions> = {}, source = new MemoryStateSource()) {
+async function server(t: { teardown(fn: () => unknown): void }, opts: Partial<StatusPluginOptions> = {}, source = new MemoryStateSource()) {
   let clock = T0 + 5000;
   const app = Fastify({ logger: false });
   await app.register(statusPlugin, { source, refreshMs: 0, usage: false, now: () => clock, pollMs: 50, ...opts });
@@ -30,7 +30,6 @@ function seed(source: MemoryStateSource) {
   return stack;
 }
 
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0]; }
 
 t.test('hosts, instances, networks, volumes, images, projects, revisions', async (t) => {
   const { app, source } = await server(t);
