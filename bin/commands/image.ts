@@ -60,7 +60,8 @@ function duration(seconds: number): string {
 export function progressReporter(write: (s: string) => void, isTty: boolean, now: () => number = Date.now) {
   const started = now();
   let startBytes: number | undefined;
-  let last = 0;
+  // Without a terminal the first line comes after a few seconds (short uploads print only the last).
+  let last = isTty ? 0 : started;
   return {
     update(done: number, total: number, final = false): void {
       startBytes ??= done;
