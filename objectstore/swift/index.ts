@@ -83,6 +83,12 @@ export async function swiftPlugin(app: FastifyInstance, opts: SwiftPluginOptions
   const ttl = opts.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY');
   startExpirer(app, opts.backend, opts.expirerIntervalMs ?? DEFAULT_EXPIRER_INTERVAL_MS);
+  // Failures fastify sees itself (a body stream failing before the headers went out) still get
+  // Swift's answer, not fastify's JSON.
+  app.setErrorHandler((err, request, reply) => {
+    if (reply.sent) return;
+    sendError(reply, err, newTransId(), request.method);
+  });
 
   app.get('/info', async (_req, reply) => {
     reply.header('content-type', 'application/json; charset=UTF-8');

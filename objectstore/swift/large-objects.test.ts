@@ -89,9 +89,24 @@ t.test('static large object: put, get, head, ranges, listing, manifest get, dele
   t.equal(cget.text, WHOLE);
   t.equal(cget.headers['x-static-large-object'], undefined);
 
+  // With multipart-manifest=get, COPY copies the manifest: a second SLO over the same segments.
+  t.equal((await call('/c/slo?multipart-manifest=get', { method: 'COPY', headers: { destination: 'c/slo-manifest-copy' } })).status, 201);
+  const mcopy = await call('/c/slo-manifest-copy');
+  t.equal(mcopy.text, WHOLE);
+  t.equal(mcopy.headers['x-static-large-object'], 'True');
+  t.equal(mcopy.headers.etag, `"${sloEtag}"`);
+  // A DLO copied is a plain object with the content.
+  await call('/c/dlo-src', { method: 'PUT', body: '', headers: { 'x-object-manifest': 'segs/part/', 'content-length': '0' } });
+  const dcopy = await call('/c/dlo-copy', { method: 'PUT', headers: { 'x-copy-from': 'c/dlo-src', 'content-length': '0' } });
+  t.equal(dcopy.headers.etag, md5(WHOLE));
+  t.equal((await call('/c/dlo-copy', { method: 'HEAD' })).headers['x-object-manifest'], undefined);
+
   const del = await call('/c/slo?multipart-manifest=delete', { method: 'DELETE' });
   t.equal(del.status, 200);
   t.match(del.text, /^Number Deleted: 4\nNumber Not Found: 0\n/);
+  const broken = await call('/c/slo-manifest-copy');
+  t.equal(broken.status, 409, 'the manifest copy lost its segments: 409 before any byte, as Swift');
+  t.equal(broken.text, '<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>');
   t.equal((await call('/c/slo')).status, 404);
   t.equal((await call('/segs')).status, 204, 'segments deleted');
 });

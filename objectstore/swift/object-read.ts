@@ -6,7 +6,11 @@
 import { createHash } from 'node:crypto';
 import { splitSwiftBytes } from './content-type.js';
 import { isTrue, type SwiftContext, type SwiftResponse } from './context.js';
-import { defaultBody } from './errors.js';
+import type { Readable } from 'node:stream';
+import type { ByteRange } from '../proxy/backend.js';
+import { NotFound } from '../common/errors.js';
+import { defaultBody, SwiftError } from './errors.js';
+import { primeFirstSegment, SegmentMismatch } from './segments.js';
 import { httpDate } from './http-dates.js';
 import { header, metaHeaders } from './metadata.js';
 import { resolveObject, type ObjectSource } from './object-source.js';
@@ -32,6 +36,21 @@ export function objectHeaders(src: ObjectSource): Record<string, string> {
   };
   for (const [k, v] of Object.entries(info.headers)) if (v !== '' && !isInternalHeader(k)) out[k] = v;
   return { ...out, ...src.extraHeaders };
+}
+
+/**
+ * Opens a body; for a large object, only once its first segment answered: a segment that is
+ * gone or changed gives Swift's 409 Conflict before any byte is sent.
+ */
+async function openChecked(src: ObjectSource, range?: ByteRange): Promise<Readable> {
+  const body = await src.open(range);
+  if (src.kind === 'plain') return body;
+  try {
+    return await primeFirstSegment(body);
+  } catch (err) {
+    if (err instanceof NotFound || err instanceof SegmentMismatch) throw new SwiftError(409);
+    throw err;
+  }
 }
 
 export async function handleObjectRead(ctx: SwiftContext): Promise<SwiftResponse> {
@@ -75,7 +94,7 @@ export async function handleObjectRead(ctx: SwiftContext): Promise<SwiftResponse
         return {
           status: 206,
           headers: { ...headers, 'content-range': `bytes ${r.start}-${r.end}/${src.size}`, 'content-length': String(length) },
-          body: isHead ? undefined : await src.open(r),
+          body: isHead ? undefined : await openChecked(src, r),
         };
       }
       const boundary = newBoundary();
@@ -89,7 +108,7 @@ export async function handleObjectRead(ctx: SwiftContext): Promise<SwiftResponse
     return {
       status: 200,
       headers: { ...headers, 'content-length': String(src.size) },
-      body: isHead ? undefined : await src.open(),
+      body: isHead ? undefined : await openChecked(src),
     };
   } catch (err) {
     src.dispose();

@@ -31,6 +31,30 @@ export class SegmentMismatch extends Error {
   }
 }
 
+/**
+ * Waits for the first chunk of a segmented body before the response starts (Swift's
+ * validate_first_segment): a missing or changed first segment then fails the request (409)
+ * instead of cutting a 200 short. Returns a stream with every byte, the first chunk included.
+ */
+export async function primeFirstSegment(body: Readable): Promise<Readable> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await it.next();
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+  return Readable.from(all(), { objectMode: false });
+}
+
 /** Bytes `start..end` (inclusive) of the concatenation of `segments`. */
 export function streamSegments(backend: ObjectBackend, account: string, segments: Segment[], start: number, end: number): Readable {
   async function* generate(): AsyncGenerator<Buffer> {
