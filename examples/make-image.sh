@@ -26,7 +26,7 @@ qemu-img create -q -f qcow2 \
   -o cluster_size=65536,compat=1.1,lazy_refcounts=off,refcount_bits=16,preallocation=off \
   "$image" 1G
 
-manifest=$("$ringstack" image push "$image" --name blank --bucket images --key blank-1g.qcow2 --min-memory-mib 128 "$@")
+manifest=$("$ringstack" image push "$image" --name blank --bucket images --key blank-1g.qcow2 --min-memory-mib 128 --quiet "$@")
 got=$(printf '%s\n' "$manifest" | awk '$1 == "sha256:" { print $2 }')
 want=$(awk '$1 == "sha256:" { print $2 }' "$manifest_file")
 if [ "$got" = "$want" ]; then
