@@ -17,4 +17,6 @@ export const commands: CommandEntry[] = [
   { name: 'controller', summary: 'run the GitOps controller (Git endpoint, scheduler, desired state)', load: async () => (await import('./controller.js')).controllerCommand },
   { name: 'agent', summary: 'run the host agent (converge libvirt to the desired state)', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'user', summary: 'add, list, remove users of the object store or rotate their keys', load: async () => (await import('./user.js')).userCommand },
+  { name: 'status', summary: 'show hosts, instances, revisions... from the controller\'s read-only status API', load: async () => (await import('./status.js')).statusCommand },
+  { name: 'usage', summary: 'usage report of a project (instance-hours, vCPU-hours, GiB-hours) over a time range', load: async () => (await import('./usage.js')).usageCommand },
 ];
