@@ -29,6 +29,7 @@ export const FOOTER_TAIL_BYTES = 8;
 /** First read of a file's end: enough for almost every footer in one pread. */
 const FOOTER_READ_BYTES = 4096;
 const STATFS_CACHE_MS = 1000;
+const DEVICE_CACHE_MS = 1000;
 
 /** What is stored about one object version (or tombstone, or metadata update). */
 export interface DiskMetadata extends WireMetadata {
@@ -128,15 +129,20 @@ interface HashDirListing {
 /** The objects of all devices of one node. */
 export class DiskFiles {
   private readonly freeCache = new Map<string, { at: number; free: number }>();
+  private readonly deviceSeen = new Map<string, number>();
   constructor(private readonly opts: DiskOptions) {}
 
   devicePath(device: string): string {
     return join(this.opts.devicesDir, device);
   }
 
-  /** True when the device folder exists. */
+  /** True when the device folder exists (a positive answer is trusted for a second). */
   async hasDevice(device: string): Promise<boolean> {
-    return (await stat(this.devicePath(device)).catch(() => undefined))?.isDirectory() ?? false;
+    const seen = this.deviceSeen.get(device);
+    if (seen !== undefined && Date.now() - seen < DEVICE_CACHE_MS) return true;
+    const ok = (await stat(this.devicePath(device)).catch(() => undefined))?.isDirectory() ?? false;
+    if (ok) this.deviceSeen.set(device, Date.now());
+    return ok;
   }
 
   /** Throws DeviceUnavailable unless the device folder exists. */
