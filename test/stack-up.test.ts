@@ -211,6 +211,17 @@ async function scenario(t: Test): Promise<void> {
   const net = (await names('net-list')).find((n) => n.endsWith('-demo-net'));
   t.ok(net, 'the network exists');
   t.match(await virsh('net-info', net!), /Active:\s+yes/, 'the network is active');
+  // The status API (read-only, open on loopback) says the same.
+  const controllerUrl = /Controller and dashboard:\s+(http:\/\/\S+?)\/?\s/.exec(up.out())![1];
+  const listed = await until('the status API to see web-1 ready', CONVERGE_MS, async () => {
+    const r = await fetch(`${controllerUrl}/api/v1/instances`);
+    if (!r.ok) return undefined;
+    const body = await r.json() as { items: Array<{ id: string; conditions: Array<{ type: string; status: string }> }> };
+    const ready = (id: string) => body.items.find((i) => i.id === id)?.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+    return ready('demo/web-1') && ready('demo/db-1') ? body.items : undefined;
+  });
+  t.ok(listed.find((i) => i.id === 'demo/web-2')?.conditions.some((c) => c.type === 'Unschedulable' && c.status === 'True'),
+    'the status API reports web-2 unschedulable');
   const uuids = Object.fromEntries(await Promise.all(domains.map(async (d) => [d, (await virsh('domuuid', d)).trim()])));
 
   // A change: power web-1 off.
