@@ -62,7 +62,7 @@ export async function startStatusStack(opts: { statusTokens?: string[] } = {}): 
   await git('config', 'user.name', 'Ops');
   await git('remote', 'add', 'origin', ctl.url.replace('http://', `http://ringstack:${TOKEN}@`) + '/git/infra.git');
   let seq = 0;
-  return {
+  const stack: StatusStack = {
     root, ctl, client, git,
     async pushFixtures(message) {
       cpSync(join(process.cwd(), 'controller/manifests/fixtures/valid'), work, { recursive: true });
@@ -76,7 +76,7 @@ export async function startStatusStack(opts: { statusTokens?: string[] } = {}): 
       const now = new Date().toISOString();
       const info: HostInfo = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostInfo', host: name, zone: 'default', vcpus: 8, memoryMiB: 16384, diskGiB: 200, startedAt: now, agentVersion: 'fake' };
       await client.putJson(hostInfoKey(name), canonicalJson(info));
-      await this.observeHost(name);
+      await stack.observeHost(name);
     },
     async observeHost(name) {
       const r = await client.getJson<HostDesiredState>(hostDesiredKey(name));
@@ -115,6 +115,7 @@ export async function startStatusStack(opts: { statusTokens?: string[] } = {}): 
       rmSync(root, { recursive: true, force: true });
     },
   };
+  return stack;
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
