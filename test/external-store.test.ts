@@ -6,6 +6,7 @@
  * tempauth token and plain HTTP GETs) is the independent observer: the desired state and the
  * repository backup are in Swift, the agent registers, heartbeats, is given instances, pulls
  * the image from Swift and converges, and an unchanged desired.json answers 304 to If-None-Match.
+ * A controller started afresh (empty data dir) restores the repository from the backup in Swift.
  *
  * The agent runs on the fake hypervisor: startAgent always opens libvirt, and libvirt's
  * test:///default cannot upload volumes (no images), so the agent is built the way startAgent
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     dataDir: join(root, 'ctl'), port: 0, gitTokens: [TOKEN], resyncIntervalMs: 300,
     store: { endpoint, accessKey: USER, secretKey: KEY, bucket: BUCKET },
   }, {});
-  const ctl: RunningController = await startController(ctlConfig, { logger: false });
+  let ctl: RunningController = await startController(ctlConfig, { logger: false });
   cleanups.push(() => ctl.close());
 
   const work = join(root, 'work');
@@ -167,7 +168,8 @@ async function main(): Promise<void> {
   await git('init', '-q', '-b', 'main');
   await git('config', 'user.email', 'ops@example.com');
   await git('config', 'user.name', 'Ops');
-  await git('remote', 'add', 'origin', ctl.url.replace('http://', `http://ringstack:${TOKEN}@`) + '/git/infra.git');
+  const remote = (c: RunningController) => c.url.replace('http://', `http://ringstack:${TOKEN}@`) + '/git/infra.git';
+  await git('remote', 'add', 'origin', remote(ctl));
   await git('add', '-A');
   await git('commit', '-qm', 'infra on swift');
   const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
@@ -286,5 +288,24 @@ async function main(): Promise<void> {
     const res = await swiftGet(IMAGE_BUCKET, 'pushed.qcow2');
     t.equal(res.status, 200);
     t.equal(sha256Hex(Buffer.from(await res.arrayBuffer())), sha256Hex(bytes), 'Swift serves the pushed file exactly');
+  });
+
+  await t.test('a controller on a new machine restores the repository from Swift', async (t) => {
+    await ctl.close();
+    rmSync(ctlConfig.dataDir, { recursive: true, force: true });
+    ctl = await startController(ctlConfig, { logger: false });
+    await git('remote', 'set-url', 'origin', remote(ctl));
+    const refs = await until('the restored branch', async () => {
+      const r = await git('ls-remote', 'origin', 'refs/heads/main');
+      return r.status === 0 && r.stdout.trim() ? r.stdout : undefined;
+    });
+    t.match(refs, new RegExp(`^${commit}\\s+refs/heads/main`), 'the branch is back, from git/infra.tar in Swift');
+    writeFileSync(join(work, 'README.md'), 'infra on swift, second commit\n');
+    await git('commit', '-qam', 'second commit');
+    const push = await git('push', 'origin', 'main');
+    t.equal(push.status, 0, 'a fast-forward push on top of the restored history is accepted');
+    if (push.status !== 0) t.comment(push.stderr);
+    const second = (await git('rev-parse', 'HEAD')).stdout.trim();
+    t.equal((await swiftJson<CurrentDesired>(CURRENT_DESIRED_KEY))?.revision, second, 'and published to Swift');
   });
 }
