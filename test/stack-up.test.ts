@@ -212,7 +212,9 @@ async function scenario(t: Test): Promise<void> {
   t.ok(net, 'the network exists');
   t.match(await virsh('net-info', net!), /Active:\s+yes/, 'the network is active');
   // The status API (read-only, open on loopback) says the same.
-  const controllerUrl = /Controller and dashboard:\s+(http:\/\/\S+?)\/?\s/.exec(up.out())![1];
+  const controllerUrl = /Controller \(Git, status API\):\s+(http:\/\/[^/\s]+)\/api\/v1\//.exec(up.out())![1];
+  t.match(up.out(), new RegExp(`Dashboard:\\s+${controllerUrl}/dashboard/`), 'up prints the dashboard URL');
+  t.equal((await fetch(`${controllerUrl}/dashboard/`)).status, 200, 'the dashboard answers there');
   const listed = await until('the status API to see web-1 ready', CONVERGE_MS, async () => {
     const r = await fetch(`${controllerUrl}/api/v1/instances`);
     if (!r.ok) return undefined;
