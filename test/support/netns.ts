@@ -1,0 +1,150 @@
+/**
+ * Several "hosts" on one machine for multi-host tests: one network namespace per host, each
+ * joined by a veth pair to a private bridge in the root namespace, with addresses in a private
+ * test subnet (10.231.N.0/24, N random per run so parallel runs do not collide). The root
+ * namespace has the bridge's address (.1), so a test can reach every host directly; all
+ * traffic stays on this machine. Processes run inside a host with `ip netns exec`.
+ *
+ * Only the namespaces, veths and bridge made here are ever removed (by their random names).
+ * Needs root (CAP_NET_ADMIN) and iproute2; `netnsAvailable()` says whether that works here.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Second octet and third-octet range of the private test subnet. */
+const SUBNET_BASE = '10.231';
+const SUBNET_THIRD_MIN = 1;
+const SUBNET_THIRD_SPAN = 250;
+/** Host addresses start here (.1 is the bridge in the root namespace). */
+const FIRST_HOST_OCTET = 10;
+const PREFIX_LENGTH = 24;
+const KILL_WAIT_MS = 5000;
+
+async function ip(...args: string[]): Promise<string> {
+  return (await run('ip', args)).stdout;
+}
+
+/** Whether namespaces can be made here (root with iproute2): tries one and removes it. */
+export async function netnsAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const probe = `rsprobe${randomBytes(3).toString('hex')}`;
+  try {
+    await ip('netns', 'add', probe);
+    await ip('netns', 'del', probe);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: `"ip netns add" failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+export interface NetHost {
+  /** Short name given by the test (e.g. "node1"). */
+  name: string;
+  /** The namespace's name. */
+  ns: string;
+  /** The host's address on the test subnet. */
+  address: string;
+}
+
+export interface HostProcess {
+  child: ChildProcess;
+  out(): string;
+  err(): string;
+  exit: Promise<number | null>;
+}
+
+/** A private bridge and the hosts on it; `destroy()` removes everything it made. */
+export class TestNet {
+  readonly hosts = new Map<string, NetHost>();
+  readonly processes: HostProcess[] = [];
+  readonly gateway: string;
+  private readonly bridge: string;
+
+  private constructor(private readonly tag: string, private readonly subnet: string) {
+    this.bridge = `rsbr${tag}`;
+    this.gateway = `${subnet}.1`;
+  }
+
+  /** Creates the bridge (up, with the gateway address) in the root namespace. */
+  static async create(): Promise<TestNet> {
+    const tag = randomBytes(3).toString('hex');
+    const third = SUBNET_THIRD_MIN + randomBytes(1)[0]! % SUBNET_THIRD_SPAN;
+    const net = new TestNet(tag, `${SUBNET_BASE}.${third}`);
+    await ip('link', 'add', net.bridge, 'type', 'bridge');
+    try {
+      await ip('addr', 'add', `${net.gateway}/${PREFIX_LENGTH}`, 'dev', net.bridge);
+      await ip('link', 'set', net.bridge, 'up');
+    } catch (e) {
+      await net.destroy();
+      throw e;
+    }
+    return net;
+  }
+
+  /** Adds a host: a namespace with loopback and eth0 (a veth into the bridge) up. */
+  async addHost(name: string): Promise<NetHost> {
+    const index = this.hosts.size;
+    const ns = `rs${this.tag}-${name}`;
+    const outer = `rsv${this.tag}${index}`;
+    const inner = `rsp${this.tag}${index}`;
+    const address = `${this.subnet}.${FIRST_HOST_OCTET + index}`;
+    const host: NetHost = { name, ns, address };
+    await ip('netns', 'add', ns);
+    this.hosts.set(name, host);
+    await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
+    await ip('link', 'set', inner, 'netns', ns);
+    await ip('link', 'set', outer, 'master', this.bridge);
+    await ip('link', 'set', outer, 'up');
+    await ip('-n', ns, 'link', 'set', 'lo', 'up');
+    await ip('-n', ns, 'link', 'set', inner, 'name', 'eth0');
+    await ip('-n', ns, 'addr', 'add', `${address}/${PREFIX_LENGTH}`, 'dev', 'eth0');
+    await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    await ip('-n', ns, 'route', 'add', 'default', 'via', this.gateway);
+    return host;
+  }
+
+  host(name: string): NetHost {
+    const h = this.hosts.get(name);
+    if (!h) throw new Error(`no test host ${name}`);
+    return h;
+  }
+
+  /**
+   * Runs `command args` inside a host's namespace (`ip netns exec` execs it, so the child's pid
+   * is the command's own: a signal to it reaches the command).
+   */
+  spawnIn(name: string, command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): HostProcess {
+    const child = spawn('ip', ['netns', 'exec', this.host(name).ns, command, ...args], {
+      env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (b) => { out += b; });
+    child.stderr!.on('data', (b) => { err += b; });
+    const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const p: HostProcess = { child, out: () => out, err: () => err, exit };
+    this.processes.push(p);
+    return p;
+  }
+
+  /** Kills every process started here, then any process left in the namespaces, then removes them and the bridge. */
+  async destroy(): Promise<void> {
+    for (const p of this.processes) {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    }
+    await Promise.race([Promise.all(this.processes.map((p) => p.exit)), new Promise((r) => setTimeout(r, KILL_WAIT_MS))]);
+    for (const h of this.hosts.values()) {
+      try {
+        const pids = (await ip('netns', 'pids', h.ns)).split('\n').filter(Boolean).map(Number);
+        for (const pid of pids) {
+          try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+      } catch { /* namespace already gone */ }
+      await ip('netns', 'del', h.ns).catch(() => undefined);
+    }
+    this.hosts.clear();
+    await ip('link', 'del', this.bridge).catch(() => undefined);
+  }
+}
