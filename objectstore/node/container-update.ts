@@ -3,11 +3,11 @@
  * keeps them when the container node cannot be reached (Swift's object updater idea).
  *
  * Every object write queues its listing row(s) durably (PendingQueue, in the device's
- * LevelDB) together with the object's own fsync, acknowledges the write, then sends the row
- * (PUT or DELETE of /cont/<dev>/<part>/a/c/o) to the container nodes the proxy named and
- * unqueues it. What cannot be delivered stays queued and the updater loop replays it until
- * a container node accepts it (or reports the container gone): no update is ever lost, and
- * the container update costs the object write no extra round trip.
+ * LevelDB) together with the object's own fsync, then sends the row (PUT or DELETE of
+ * /cont/<dev>/<part>/a/c/o) to the container nodes the proxy named, waiting at most
+ * CONTAINER_UPDATE_TIMEOUT_MS, and unqueues it; then the write is acknowledged. What cannot be
+ * delivered stays queued and the updater loop replays it until a container node accepts it (or
+ * reports the container gone): no update is ever lost.
  */
 import { randomBytes } from 'node:crypto';
 import type { DeviceDbs } from './device-db.js';

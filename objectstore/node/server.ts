@@ -97,6 +97,8 @@ export class StorageNode {
   private busyUpdater = false;
   private busyRollup = false;
   private closing = false;
+  private readonly containerDbs = new WeakMap<object, ContainerDb>();
+  private readonly accountDbs = new WeakMap<object, AccountDb>();
 
   constructor(opts: NodeServerOptions) {
     this.opts = {
@@ -251,7 +253,7 @@ export class StorageNode {
 
   /**
    * Makes the object version durable and, in the same moment, queues its listing rows
-   * durably; once both hold, the rows are sent in the background (see container-update.ts).
+   * durably; once both hold, the rows are sent (see container-update.ts).
    */
   private async finishWithUpdates(p: ParsedNodePath, hash: string, writer: ObjectWriter, meta: DiskMetadata,
     targets: Target[], row: ObjectRow): Promise<void> {
@@ -264,7 +266,9 @@ export class StorageNode {
       throw written.reason;
     }
     if (queued.status === 'rejected') throw queued.reason;
-    void this.pending.deliver(this.client, p.device, updates, queued.value);
+    // Deliver before answering (bounded by CONTAINER_UPDATE_TIMEOUT_MS per row), so a listing or
+    // a container DELETE right after the acknowledged write sees it; what fails stays queued.
+    await this.pending.deliver(this.client, p.device, updates, queued.value);
   }
 
   private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
@@ -354,12 +358,26 @@ export class StorageNode {
 
   // ------------------------------------------------------------- containers
 
+  /** One ContainerDb per device: its per-container lock must be shared by all requests. */
   private async containerDb(device: string): Promise<ContainerDb> {
-    return new ContainerDb(await this.dbs.get(device), this.opts.dbSync);
+    const db = await this.dbs.get(device);
+    let c = this.containerDbs.get(db);
+    if (!c) {
+      c = new ContainerDb(db, this.opts.dbSync);
+      this.containerDbs.set(db, c);
+    }
+    return c;
   }
 
+  /** One AccountDb per device, for the same reason. */
   private async accountDb(device: string): Promise<AccountDb> {
-    return new AccountDb(await this.dbs.get(device), this.opts.dbSync);
+    const db = await this.dbs.get(device);
+    let a = this.accountDbs.get(db);
+    if (!a) {
+      a = new AccountDb(db, this.opts.dbSync);
+      this.accountDbs.set(db, a);
+    }
+    return a;
   }
 
   private async handleContainer(method: string, p: ParsedNodePath, req: http.IncomingMessage,

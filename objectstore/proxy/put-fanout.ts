@@ -23,9 +23,10 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 /**
  * Once a majority has stored the object, how long to wait for the other replicas before
- * answering (Swift's post_quorum_timeout); the slower replicas finish on their own.
+ * answering (Swift's post_quorum_timeout, 0.5 s); a hung replica then finishes on its own.
+ * Normally every replica answers well within it, so every container replica has the row.
  */
-export const POST_QUORUM_GRACE_MS = 20;
+export const POST_QUORUM_GRACE_MS = 1000;
 /** Bytes queued per replica connection before the upload waits for it to drain. */
 export const REPLICA_BUFFER_BYTES = 1024 * 1024;
 

@@ -82,6 +82,18 @@ t.test('replicated object store', async (t) => {
     await t.rejects(b.deleteContainer('acct', 'photos'), Conflict);
   });
 
+  await t.test('listings and container stats are current when a write is acknowledged', async (t) => {
+    await b.putContainer('acct', 'burst');
+    const names = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    await Promise.all(names.map((n) => put(b, 'burst', n, Buffer.from(n))));
+    t.same((await b.listObjects('acct', 'burst')).entries.map((e) => ('name' in e ? e.name : '')), names);
+    t.equal((await b.headContainer('acct', 'burst')).objectCount, names.length);
+    await Promise.all(names.map((n) => b.deleteObject('acct', 'burst', n)));
+    t.same((await b.listObjects('acct', 'burst')).entries, []);
+    await b.deleteContainer('acct', 'burst');
+    await t.rejects(b.headContainer('acct', 'burst'), NotFound);
+  });
+
   await t.test('conditional writes', async (t) => {
     await put(b, 'photos', 'cond', Buffer.from('one'), { ifNoneMatchStar: true });
     await t.rejects(put(b, 'photos', 'cond', Buffer.from('two'), { ifNoneMatchStar: true }), PreconditionFailed);
