@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseFlags, wantsHelp, intArg, UsageError, type CliIO, type Command } from '../usage.js';
 import {
-  DEFAULT_IMAGE_BUCKET, DEFAULT_MIN_MEMORY_MIB, imageManifest, uploadImage, type ImageFormat,
+  DEFAULT_IMAGE_BUCKET, DEFAULT_MIN_MEMORY_MIB, ImageFormatMismatchError, imageManifest, probeImage, uploadImage, type ImageFormat,
 } from '../../objectstore/client/image-upload.js';
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';
@@ -137,6 +137,9 @@ export const imageCommand: Command = {
     if (format !== undefined && format !== 'qcow2' && format !== 'raw') throw new UsageError(`--format must be qcow2 or raw, got "${format}"`);
     const partMiB = intArg(values['part-mib'] ?? '16', '--part-mib', 5, 5120);
     const minMemoryMiB = intArg(values['min-memory-mib'] ?? String(DEFAULT_MIN_MEMORY_MIB), '--min-memory-mib', 0);
+    // The file first: a missing, empty or mismatched file is reported before any credentials are looked for.
+    const probe = await probeImage(file);
+    if (format && format !== probe.format) throw new ImageFormatMismatchError(file, format, probe.format);
     const creds = await credentialsFrom(values, process.env);
     const isTty = process.stderr.isTTY === true;
     const progress = values.quiet ? undefined : progressReporter(io.err, isTty);

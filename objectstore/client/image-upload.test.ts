@@ -1,7 +1,7 @@
 /**
  * Image uploads against a real local object store (proxy + 3 storage nodes): the stored bytes
  * equal the file, an interrupted upload resumes with only the missing parts, a format mismatch
- * is refused; and `ringstack image push` (in process) prints the manifest and its errors.
+ * is refused. The command (`ringstack image push`) is tested in bin/commands/image.test.ts.
  */
 import t from 'tap';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +15,6 @@ import {
   ImageFileEmptyError, ImageFileMissingError, ImageFormatMismatchError, ImageStoreAuthError, QCOW2_MAGIC,
   imageManifest, probeImage, uploadImage,
 } from './image-upload.js';
-import { main } from '../../bin/cli.js';
 
 const MIB = 1024 * 1024;
 const PART = 5 * MIB;
@@ -119,46 +118,4 @@ t.test('refusals: format mismatch, missing or empty file, bad credentials', asyn
   await t.rejects(uploadImage({ ...base, file: empty, key: 'x' }), ImageFileEmptyError);
   await t.rejects(uploadImage({ ...base, file: raw, key: 'x', secretAccessKey: 'wrong' }), ImageStoreAuthError);
   t.equal((await probeImage(q)).virtualBytes, 1024);
-});
-
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
-}
-
-t.test('ringstack image push', async (t) => {
-  const data = qcow2Like(6 * MIB, 512n * 1024n * 1024n);
-  const file = join(root, 'cli.qcow2');
-  writeFileSync(file, data);
-  const common = ['--endpoint', store.url, '--credentials', store.credentialsFile!, '--part-mib', '5'];
-  process.env.XDG_CACHE_HOME = join(root, 'cache');
-  const ok = await cli(['image', 'push', file, '--name', 'cli-disk', ...common]);
-  t.equal(ok.code, 0, ok.err);
-  const m = parse(ok.out);
-  t.equal(m.kind, 'Image');
-  t.equal(m.spec.sha256, sha256(data));
-  t.equal(m.spec.format, 'qcow2');
-  t.same(m.spec.source, { bucket: 'images', key: 'cli.qcow2' });
-  t.equal(m.spec.minDiskGiB, 1);
-  t.match(ok.err, /uploaded 100%.*ETA/, 'a progress line without a terminal');
-  t.equal(sha256(await download('images', 'cli.qcow2')), sha256(data));
-
-  const wrong = await cli(['image', 'push', file, '--name', 'x', '--format', 'raw', ...common]);
-  t.equal(wrong.code, 1);
-  t.match(wrong.err, /is a qcow2 image, but --format raw was given/);
-  t.equal(wrong.err.trim().split('\n').length, 1, 'one line');
-  const missing = await cli(['image', 'push', join(root, 'absent.img'), '--name', 'x', ...common]);
-  t.equal(missing.code, 1);
-  t.match(missing.err, /absent\.img: no such file/);
-  const empty = join(root, 'cli-empty.img');
-  writeFileSync(empty, '');
-  t.match((await cli(['image', 'push', empty, '--name', 'x', ...common])).err, /the file is empty/);
-  const badKey = await cli(['image', 'push', file, '--name', 'x', '--endpoint', store.url, '--access-key', 'AKNOPE', '--secret-key', 'nope']);
-  t.equal(badKey.code, 1);
-  t.match(badKey.err, /refused the credentials/);
-  t.equal((await cli(['image', 'push', file])).code, 2, 'missing --name is a usage error');
-  t.equal((await cli(['image', 'push', file, '--name', 'x', '--format', 'vmdk'])).code, 2);
-  t.equal((await cli(['image', 'pull', file, '--name', 'x'])).code, 2);
 });

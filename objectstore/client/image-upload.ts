@@ -63,6 +63,14 @@ export class ImageStoreAuthError extends Error {
   constructor(readonly endpoint: string, detail: string) { super(`the object store at ${endpoint} refused the credentials (${detail})`); }
 }
 
+/** The store did not answer at all (refused, unknown host, reset). */
+export class ImageStoreUnreachableError extends Error {
+  override name = 'ImageStoreUnreachableError';
+  constructor(readonly endpoint: string, detail: string) { super(`cannot reach the object store at ${endpoint} (${detail})`); }
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
+
 /** What the file is: format found from its header, size, and the qcow2 virtual size. */
 export interface ImageProbe {
   format: ImageFormat;
@@ -197,6 +205,8 @@ function statusOf(e: unknown): number | undefined {
 
 function authError(e: unknown, endpoint: string): Error {
   const name = (e as Error).name;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code && UNREACHABLE_CODES.has(code)) return new ImageStoreUnreachableError(endpoint, (e as Error).message);
   if (statusOf(e) === 403 || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'AccessDenied') {
     return new ImageStoreAuthError(endpoint, name);
   }
