@@ -172,5 +172,6 @@ document.getElementById('login').addEventListener('submit', (e) => {
   render();
 });
 window.addEventListener('hashchange', render);
-connect();
+// ?live=0 turns the event stream off (static renders, printing).
+if (new URLSearchParams(location.search).get('live') !== '0') connect();
 render();
