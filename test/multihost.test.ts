@@ -17,7 +17,7 @@
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,7 +43,8 @@ const NODES = ['node1', 'node2', 'node3'] as const;
 const NODE_PORT = 6200;
 const PROXY_PORT = 8080;
 const CONTROLLER_PORT = 8081;
-const HEARTBEAT_TIMEOUT_S = 6;
+/** Three of the agent's 5 s heartbeat refreshes during a long pass: a busy host is not taken for a lost one. */
+const HEARTBEAT_TIMEOUT_S = 15;
 const GRACE_S = 5;
 const INSTANCES = ['demo/mh-1', 'demo/mh-2'];
 /** Bounds for each step (TCG and a shared 2-core machine). */
@@ -150,6 +151,16 @@ async function ready(name: string, p: HostProcess, line: string): Promise<void> 
   }
 }
 
+/** Whether some `.data` file under `objectsDir` starts with `bytes` (the body precedes the metadata footer). */
+function holdsReplica(objectsDir: string, bytes: Buffer): boolean {
+  if (!existsSync(objectsDir)) return false;
+  const files = readdirSync(objectsDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.data'));
+  return files.some((f) => {
+    const data = readFileSync(join(objectsDir, f));
+    return data.length > bytes.length && data.subarray(0, bytes.length).equals(bytes);
+  });
+}
+
 function manifests(sha256: string): Record<string, string> {
   const instance = (name: string) => ({
     apiVersion: 'ringstack.dev/v1', kind: 'Instance', metadata: { name, project: 'demo' },
@@ -242,6 +253,11 @@ async function scenario(t: Test): Promise<void> {
   t.teardown(() => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: 'images' }));
   await s3.send(new PutObjectCommand({ Bucket: 'images', Key: 'tiny.qcow2', Body: bytes }));
+  for (const n of NODES) {
+    // The PUT returns at a write quorum; the last replica may land a moment later.
+    await until(`a replica of the image on ${n}`, START_MS, () => holdsReplica(join(dir, n, 'devices', 'd1', 'objects'), bytes));
+    t.pass(`storage host ${n} holds a replica of the image`);
+  }
 
   // The manifests pushed with git from the root namespace to the controller's host.
   const work = join(dir, 'repo');
