@@ -50,10 +50,10 @@ if (!existsSync(CHROMIUM)) {
       t.teardown(() => ctx.close());
       const page = ctx.pages()[0] ?? await ctx.newPage();
       await page.goto(base);
-      await page.waitForFunction(() => document.querySelector('#hosts-up')?.textContent === '2/2');
+      await page.waitForFunction("document.querySelector('#hosts-up')?.textContent === '2/2'");
       t.equal(await page.textContent('#current-revision'), first.slice(0, 12), 'the overview shows the current revision');
       t.match(await page.textContent('main'), /hv1[\s\S]*hv2/);
-      await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'live');
+      await page.waitForFunction("document.querySelector('#live')?.textContent === 'live'");
       await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
       await page.goto(`${base}#/instances`);
       await page.waitForSelector('text=demo/web-1');
@@ -67,14 +67,14 @@ if (!existsSync(CHROMIUM)) {
       await page.screenshot({ path: join(shots, 'instance.png'), fullPage: true });
       // A push while the overview is open: the stream brings the new revision without a reload.
       await page.goto(base);
-      await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'live');
+      await page.waitForFunction("document.querySelector('#live')?.textContent === 'live'");
       const web = join(stack.root, 'work', 'instances', 'web.yaml');
       writeFileSync(web, `${readFileSync(web, 'utf8')}\n# reviewed\n`);
       await stack.git('commit', '-qam', 'a new revision');
       const push = await stack.git('push', 'origin', 'main');
       t.equal(push.status, 0, push.stderr);
       const second = (await stack.git('rev-parse', 'HEAD')).stdout.trim();
-      await page.waitForFunction((rev: string) => document.querySelector('#current-revision')?.textContent === rev, second.slice(0, 12), { timeout: 20000 });
+      await page.waitForFunction(`document.querySelector('#current-revision')?.textContent === '${second.slice(0, 12)}'`, undefined, { timeout: 20000 });
       t.pass('the new revision appeared without a reload');
       t.ok(Number(await page.getAttribute('#live', 'data-updates')) >= 1, 'it came from the event stream');
       await page.screenshot({ path: join(shots, 'overview-after-push.png'), fullPage: true });
