@@ -129,7 +129,6 @@ async function scenario(t: Test): Promise<void> {
   const work = join(root, 'repo');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    NODE_OPTIONS: '', // tap's loader hooks are not for the child
     RINGSTACK_AGENT_NAME_PREFIX: PREFIX,
     RINGSTACK_AGENT_HOST: HOST,
     RINGSTACK_AGENT_SHUTDOWN_TIMEOUT_MS: '3000',
