@@ -6,8 +6,10 @@
  * small qcow2 image through the proxy's S3 API, pushes a manifest repository with the real git
  * CLI to the controller's address, and sees both agents run their instances on the real
  * libvirt (qemu:///system; the agents reach libvirtd through its unix socket, as the filesystem
- * is shared). Then one agent host is killed (SIGKILL): after the heartbeat timeout and the grace
- * period the controller places its instances on the surviving host, which runs them.
+ * is shared), with the image's replicas on all three storage hosts. Then one agent host is
+ * taken away (agent SIGKILLed, its guests destroyed as if the machine had lost power): after
+ * the heartbeat timeout and the grace period the controller places its instances on the
+ * surviving host, which runs them as the same instances (same UUIDs).
  *
  * Needs root (ip netns), libvirtd at qemu:///system, qemu-img and a compiled dist/; skipped
  * otherwise (a failure instead when CI is set and namespaces cannot be made). Everything in
@@ -309,6 +311,9 @@ async function scenario(t: Test): Promise<void> {
   // One agent host goes away.
   const [lost, survivor] = hostNames as [string, string];
   const moved = INSTANCES.filter((i) => placed[i] === lost);
+  const lostObserved = await state.getJson<HostObservedState>(hostObservedKey(lost));
+  if (lostObserved.status !== 'ok') throw new Error(`no observed state of ${lost}`);
+  const uuids = Object.fromEntries(moved.map((i) => [i, lostObserved.value.instances[i]?.uuid]));
   agents.get(lost)!.child.kill('SIGKILL');
   await agents.get(lost)!.exit;
   // Its guests go down with it (here they share one libvirtd with the survivor, which would
@@ -324,4 +329,11 @@ async function scenario(t: Test): Promise<void> {
   t.ok(hd.status === 'ok' && INSTANCES.every((i) => hd.value.instances[i]), `${survivor}'s desired.json lists both instances`);
   await until(`${survivor} to run both instances`, CONVERGE_MS, () => runsAll(survivor, INSTANCES));
   t.pass(`${survivor} runs ${INSTANCES.join(', ')} after ${lost} went away`);
+  const survived = await state.getJson<HostObservedState>(hostObservedKey(survivor));
+  for (const i of moved) {
+    const uuid = survived.status === 'ok' ? survived.value.instances[i]?.uuid : undefined;
+    t.ok(uuid && uuid === uuids[i], `${i} moved as the same instance (UUID ${uuids[i]})`);
+    const domain = (await ours('list', prefixOf(survivor.split('-').pop()!))).find((d) => d.endsWith(`-${i.split('/')[1]}`));
+    t.equal(domain && (await virsh('domuuid', domain)).trim(), uuids[i], `libvirt on ${survivor} has ${i}'s domain with that UUID`);
+  }
 }
