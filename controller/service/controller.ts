@@ -115,11 +115,10 @@ export class Controller {
         return false;
       }
       if (!existsSync(this.repoDir)) {
-        const restored = this.o.backup ? await this.o.backup.restore(this.repoDir, this.o.repo) : false;
-        if (!restored) {
-          this.o.log.warn({ repo: this.o.repo }, 'current revision known but its repository is missing; waiting for a push');
-          return false;
-        }
+        // Restored at start-up when a backup exists (startController); otherwise the first
+        // push brings it. Never restore here: the Git endpoint may be restoring it too.
+        this.o.log.warn({ repo: this.o.repo }, 'current revision known but its repository is missing; waiting for a push');
+        return false;
       }
       const previous = await this.o.store.desired(current.revision);
       const compiled = await this.compileOrThrow(this.repoDir, current.revision, hosts, previous, now);

@@ -4,6 +4,7 @@
  * republishes placements when they change. The status API (read-only) mounts here too.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateClient } from '../../objectstore/client/state-client.js';
@@ -48,6 +49,9 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
       heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, gracePeriodSeconds: cfg.gracePeriodSeconds,
     },
   });
+  // A controller on a new machine resumes: bring the tracked repository back from the store
+  // before anything (resync or the Git endpoint) reads it.
+  if (!existsSync(controller.repoDir)) await backup.restore(controller.repoDir, cfg.repo);
   await app.register(gitPlugin, {
     reposDir, tokens: cfg.gitTokens, branches: [cfg.branch], backup,
     validate: controller.check, onAccepted: controller.accept,
