@@ -175,6 +175,8 @@ t.test('every method other than GET and HEAD answers 405 with Allow', async (t) 
       t.equal(r.headers.allow, 'GET, HEAD', `${method} ${url} Allow`);
     }
   }
+  const streamHead = await app.inject({ method: 'HEAD', url: '/api/v1/events/stream' });
+  t.same([streamHead.statusCode, streamHead.headers['content-type']], [200, 'text/event-stream; charset=utf-8'], 'HEAD on the stream does not hang');
   const head = await app.inject({ method: 'HEAD', url: '/api/v1/instances' });
   t.equal(head.statusCode, 200);
   t.equal(head.body, '');

@@ -218,6 +218,7 @@ export async function statusPlugin(app: FastifyInstance, o: StatusPluginOptions)
     return { ...page(items, (e) => e.key, q), ...fresh };
   });
   get(`${API}/events/stream`, 'Server-Sent Events: `event` for each new event (id = its key), `revision` when the current revision or its convergence changes', { querystring: { type: 'object', properties: { access_token: { type: 'string' } } } }, async (req, reply) => {
+    if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send('');
     await streams.serve(req, reply, req.statusScope ?? {});
   }, 'text/event-stream');
 
