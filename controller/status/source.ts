@@ -25,6 +25,7 @@ export class MemoryStateSource implements StateSource {
   readonly failing = new Set<string>();
   /** Number of calls, for tests that check caching. */
   calls = 0;
+  private readonly parsed = new Map<string, { text: string; value: unknown }>();
 
   put(key: string, value: unknown): void {
     this.docs.set(key, JSON.stringify(value));
@@ -47,10 +48,16 @@ export class MemoryStateSource implements StateSource {
     return keys.slice(0, max);
   }
 
+  /** Unchanged documents come back as the same object (like the store client's ETag cache): treat them as read-only. */
   async readJson<T>(key: string): Promise<T | undefined> {
     this.check(key);
     const text = this.docs.get(key);
-    return text === undefined ? undefined : (JSON.parse(text) as T);
+    if (text === undefined) return undefined;
+    const hit = this.parsed.get(key);
+    if (hit && hit.text === text) return hit.value as T;
+    const value = JSON.parse(text) as T;
+    this.parsed.set(key, { text, value });
+    return value;
   }
 
   async writeJson(key: string, value: unknown): Promise<void> {

@@ -159,9 +159,15 @@ export function buildViews(s: Snapshot, now: number, o: HealthOptions): Views {
   }
 
   const converged = isConverged(s);
+  // Each kind is built on first use: a request for instances does not pay for volumes.
+  const built = new Map<ResourceKind, ResourceView[]>();
+  const kind = (k: ResourceKind) => { let v = built.get(k); if (!v) { v = resources(k); built.set(k, v); } return v; };
   return {
     hosts,
-    instances: resources('instances'), networks: resources('networks'), volumes: resources('volumes'), images: resources('images'),
+    get instances() { return kind('instances'); },
+    get networks() { return kind('networks'); },
+    get volumes() { return kind('volumes'); },
+    get images() { return kind('images'); },
     projects: Object.entries(d?.projects ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, p]) => ({ name, quotas: { ...p.quotas }, usage: { ...p.usage } })),
     revisions: s.revisions.map((r) => {
       const current = r.revision === rev;
