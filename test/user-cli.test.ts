@@ -68,6 +68,11 @@ t.test('ringstack user on a running object store', async (t) => {
   t.teardown(() => s3.destroy());
   await s3.send(new CreateBucketCommand({ Bucket: 'team-a-data' }));
   await s3.send(new PutObjectCommand({ Bucket: 'team-a-data', Key: 'k', Body: 'v' }));
+  // The same user signs in through the Swift API and sees the bucket as a container.
+  const auth = await fetch(`http://127.0.0.1:${port}/auth/v1.0`, { headers: { 'x-auth-user': alice.accessKey, 'x-auth-key': alice.secretKey } });
+  t.equal(auth.status, 200, 'Swift auth accepts a user added with ringstack user');
+  const listing = await fetch(`${auth.headers.get('x-storage-url')}?format=json`, { headers: { 'x-auth-token': auth.headers.get('x-auth-token')! } });
+  t.same((await listing.json() as Array<{ name: string }>).map((c) => c.name), ['team-a-data']);
   const listed = await user(['list', ...flags]);
   t.match(listed.out, new RegExp(`${alice.accessKey}\tteam-a`));
   t.match(listed.out, /\(root\)/);

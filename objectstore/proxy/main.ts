@@ -12,6 +12,7 @@ import { StaticUserDirectory, type User, type UserDirectory } from '../auth/user
 import { ReplicatedBackend } from './replicated-backend.js';
 import { createProxyServer, type FrontEnd } from './server.js';
 import { loadFrontEnds } from './front-ends.js';
+import { StoreUserDirectory } from '../auth/store-user-directory.js';
 
 const RING_WATCH_MS = 15_000;
 
@@ -43,7 +44,9 @@ export async function runProxy(cfg: ClusterConfig, opts: { frontEnds?: FrontEnd[
   const rings = await loadRings(cfg.ringDir, { prefix: cfg.hashPrefix, suffix: cfg.hashSuffix });
   for (const r of Object.values(rings)) r.watch(RING_WATCH_MS);
   const backend = new ReplicatedBackend({ rings, secret: cfg.secret, nodeTimeoutMs: cfg.proxy.nodeTimeoutMs });
-  const users = await loadUsers(cfg);
+  // One directory for both front ends: the configured root users, then the users kept in the
+  // store's system account (`ringstack user`), so a user added once signs in to S3 and Swift.
+  const users = new StoreUserDirectory(backend, { base: await loadUsers(cfg) });
   const frontEnds = opts.frontEnds ?? await loadFrontEnds();
   // Front ends get a key derived from the cluster secret, never the secret the nodes check.
   const feSecret = createHmac('sha256', cfg.secret).update('ringstack front-end tokens').digest('hex');
