@@ -45,13 +45,14 @@ const stack = buildStack({
 });
 writeStack(source, stack);
 
-// Cost of one refresh + view build (what every refresh interval pays once).
+// Cost of one refresh + building the instance views (what every refresh interval pays once).
 const buildTimes: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   const reader = new StatusReader(source, { refreshMs: 0 });
   const t0 = process.hrtime.bigint();
   const snap = await reader.snapshot(true);
-  buildViews(snap, Date.now(), { heartbeatTimeoutSeconds: 30, gracePeriodSeconds: 300 });
+  const views = buildViews(snap, Date.now(), { heartbeatTimeoutSeconds: 30, gracePeriodSeconds: 300 });
+  if (views.instances.length !== N) throw new Error(`built ${views.instances.length} instance views, want ${N}`);
   buildTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
 }
 
