@@ -280,4 +280,17 @@ t.test('event stream pushes new events and revision changes', async (t) => {
   writeStack(source, s2, new Date(T0 + 2000));
   await waitFor(new RegExp(`event: revision\\ndata: .*${REV2}`));
   req.destroy();
+
+  // A reconnecting client resumes after the last event it saw (Last-Event-ID).
+  const firstKey = eventKey(new Date(T0 - 500), 'hv1', 1);
+  const again = http.get({ host: '127.0.0.1', port, path: '/api/v1/events/stream', headers: { 'last-event-id': firstKey } });
+  const res2 = await new Promise<http.IncomingMessage>((resolve) => again.on('response', resolve));
+  let buf2 = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no replay in ${buf2}`)), 10_000);
+    res2.on('data', (d: Buffer) => { buf2 += d; if (/stopped by manifest/.test(buf2)) { clearTimeout(timer); resolve(); } });
+  });
+  t.notMatch(buf2, /domain defined/, 'the event named by Last-Event-ID is not sent again');
+  t.match(buf2, /id: state\/events\/.*hv2-000002\.json\nevent: event\n/, 'the next ones are');
+  again.destroy();
 });
