@@ -26,6 +26,11 @@ Settings (YAML file keys, then environment variables, which win):
   gracePeriodSeconds       RINGSTACK_GRACE_PERIOD (300)
   resyncIntervalMs         RINGSTACK_RESYNC_INTERVAL_MS (5000)
   scheduler.strategy       RINGSTACK_SCHEDULER_STRATEGY (spread | pack)
+  source.kind              RINGSTACK_SOURCE_KIND: push (default: the Git endpoint above),
+                           local (watch source.path, RINGSTACK_SOURCE_PATH) or remote (poll
+                           source.url every source.intervalMs, RINGSTACK_SOURCE_URL /
+                           _INTERVAL_MS (60000) / _TOKEN; POST /hooks/git/<repo> with
+                           source.webhookSecret (RINGSTACK_SOURCE_WEBHOOK_SECRET) polls at once)
 `;
 
 export const controllerCommand: Command = {
@@ -40,7 +45,8 @@ export const controllerCommand: Command = {
     const { values } = parseFlags(args, { config: { type: 'string' } }, false);
     const cfg = await loadControllerConfig(values.config);
     const running = await startController(cfg);
-    io.out(`ringstack controller ready at ${running.url} (git: ${running.url}/git/${cfg.repo}.git, branch ${cfg.branch})\n`);
+    const from = cfg.source.kind === 'push' ? `git: ${running.url}/git/${cfg.repo}.git` : cfg.source.kind === 'local' ? `watching ${cfg.source.path}` : `polling ${cfg.source.url}`;
+    io.out(`ringstack controller ready at ${running.url} (${from}, branch ${cfg.branch})\n`);
     const sig = await untilSignal();
     io.err(`${sig}: stopping\n`);
     await running.close();

@@ -32,7 +32,18 @@ export interface ControllerConfig {
    * the loopback address only.
    */
   statusTokens: StatusToken[];
+  /**
+   * Where commits come from: `push` (the controller's own Git endpoint, validated before the
+   * branch moves), `local` (a repository on this machine, watched), or `remote` (an http(s)
+   * repository polled every `intervalMs`, and at once on `POST /hooks/git/<repo>`).
+   */
+  source: SourceConfig;
 }
+
+export type SourceConfig =
+  | { kind: 'push' }
+  | { kind: 'local'; path: string }
+  | { kind: 'remote'; url: string; intervalMs: number; token?: string; webhookSecret?: string };
 
 export class ControllerConfigError extends Error {
   override name = 'ControllerConfigError';
@@ -52,7 +63,29 @@ const DEFAULTS = {
   heartbeatTimeoutSeconds: 30,
   gracePeriodSeconds: 300,
   resyncIntervalMs: 5000,
+  remoteIntervalMs: 60_000,
 };
+
+function sourceFrom(f: Record<string, unknown>, env: Env): SourceConfig {
+  const kind = str(env.RINGSTACK_SOURCE_KIND ?? f.kind, 'source.kind') ?? 'push';
+  if (kind === 'push') return { kind };
+  if (kind === 'local') {
+    const path = str(env.RINGSTACK_SOURCE_PATH ?? f.path, 'source.path');
+    if (!path) throw new ControllerConfigError('source.path (RINGSTACK_SOURCE_PATH) is required for a local source');
+    return { kind, path: resolve(path) };
+  }
+  if (kind === 'remote') {
+    const url = str(env.RINGSTACK_SOURCE_URL ?? f.url, 'source.url');
+    if (!url || !/^https?:\/\//.test(url)) throw new ControllerConfigError(`source.url (RINGSTACK_SOURCE_URL) must be an http(s) URL, got ${JSON.stringify(url ?? '')}`);
+    const token = str(env.RINGSTACK_SOURCE_TOKEN ?? f.token, 'source.token');
+    const webhookSecret = str(env.RINGSTACK_SOURCE_WEBHOOK_SECRET ?? f.webhookSecret, 'source.webhookSecret');
+    return {
+      kind, url, intervalMs: num(env.RINGSTACK_SOURCE_INTERVAL_MS ?? f.intervalMs, 'source.intervalMs', 100) ?? DEFAULTS.remoteIntervalMs,
+      ...(token ? { token } : {}), ...(webhookSecret ? { webhookSecret } : {}),
+    };
+  }
+  throw new ControllerConfigError(`source.kind must be push, local or remote, got "${kind}"`);
+}
 
 function str(v: unknown, what: string): string | undefined {
   if (v === undefined || v === null) return undefined;
@@ -104,12 +137,13 @@ export function controllerConfigFrom(file: Record<string, unknown>, env: Env = p
       diskAllocationRatio: num(sched.diskAllocationRatio, 'scheduler.diskAllocationRatio', 0) ?? 1,
     },
     statusTokens: parseStatusTokens(statusText ?? ''),
+    source: sourceFrom((f.source ?? {}) as Record<string, unknown>, env),
   };
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(cfg.repo)) throw new ControllerConfigError(`repo must be a plain name, got "${cfg.repo}"`);
   if (!cfg.store.accessKey || !cfg.store.secretKey) {
     throw new ControllerConfigError('store.accessKey and store.secretKey are required (or RINGSTACK_STATE_ACCESS_KEY / RINGSTACK_STATE_SECRET_KEY)');
   }
-  if (cfg.gitTokens.length === 0) throw new ControllerConfigError('at least one git token is required (gitTokens or RINGSTACK_GIT_TOKENS)');
+  if (cfg.gitTokens.length === 0 && cfg.source.kind === 'push') throw new ControllerConfigError('at least one git token is required (gitTokens or RINGSTACK_GIT_TOKENS)');
   return cfg;
 }
 

@@ -33,6 +33,8 @@ export interface ControllerOptions {
   store: ControllerStore;
   /** `<dataDir>/repos`: bare repositories, one per tracked repo. */
   reposDir: string;
+  /** The git dir of the tracked repository, when it is not `<reposDir>/<repo>.git` (local and remote sources). */
+  repoDir?: string;
   repo: string;
   branch: string;
   scheduler: SchedulerOptions;
@@ -53,8 +55,20 @@ export class Controller {
   }
 
   get repoDir(): string {
-    return join(this.o.reposDir, `${this.o.repo}.git`);
+    return this.o.repoDir ?? join(this.o.reposDir, `${this.o.repo}.git`);
   }
+
+  /**
+   * A commit that arrived without a push (watched or polled source): check it, and publish it
+   * when valid. An invalid commit cannot be refused here, so it is recorded as rejected (the
+   * status API shows its errors) and the state being applied stays as it is.
+   */
+  apply = async (gitdir: string, commit: string, ref: string): Promise<CommitCheck> => {
+    const check = await this.check(gitdir, commit, ref);
+    if (check.ok) await this.accept(gitdir, commit, ref);
+    else this.o.log.warn({ revision: commit, errors: check.errors }, 'commit rejected; the current revision stays applied');
+    return check;
+  };
 
   /** The `ValidateCommit` of the Git endpoint: the whole commit must be valid to be accepted. */
   check = (repoDir: string, commit: string, ref: string): Promise<CommitCheck> =>

@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateClient } from '../../objectstore/client/state-client.js';
-import { gitPlugin } from '../git/plugin.js';
 import { ObjectStoreRepoBackup } from '../git/backup.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
 import { ControllerStore } from './state-store.js';
+import { sourceGitdir, startSource } from './sources.js';
 import { statusPlugin, type StatusPluginOptions } from '../status/plugin.js';
 
 export interface RunningController {
@@ -42,7 +42,7 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
   const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: 1024 * 1024 });
   const backup = new ObjectStoreRepoBackup(store.objects());
   const controller = new Controller({
-    store, reposDir, repo: cfg.repo, branch: cfg.branch, backup, log: app.log,
+    store, reposDir, repo: cfg.repo, branch: cfg.branch, backup, log: app.log, repoDir: await sourceGitdir(cfg),
     scheduler: {
       strategy: cfg.scheduler.strategy, cpuAllocationRatio: cfg.scheduler.cpuAllocationRatio,
       ramAllocationRatio: cfg.scheduler.ramAllocationRatio, diskAllocationRatio: cfg.scheduler.diskAllocationRatio,
@@ -51,11 +51,8 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
   });
   // A controller on a new machine resumes: bring the tracked repository back from the store
   // before anything (resync or the Git endpoint) reads it.
-  if (!existsSync(controller.repoDir)) await backup.restore(controller.repoDir, cfg.repo);
-  await app.register(gitPlugin, {
-    reposDir, tokens: cfg.gitTokens, branches: [cfg.branch], backup,
-    validate: controller.check, onAccepted: controller.accept,
-  });
+  if (cfg.source.kind === 'push' && !existsSync(controller.repoDir)) await backup.restore(controller.repoDir, cfg.repo);
+  const source = await startSource(app, cfg, controller, backup);
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(statusPlugin, { source: store, tokens: cfg.statusTokens, heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, gracePeriodSeconds: cfg.gracePeriodSeconds, ...opts.status });
   await app.listen({ host: cfg.host, port: cfg.port });
@@ -78,6 +75,7 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
     app, controller, store, url: `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`,
     close: async () => {
       stopped = true;
+      await source.close();
       if (timer) clearTimeout(timer);
       await app.close();
       client.close();
