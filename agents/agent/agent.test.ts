@@ -123,7 +123,7 @@ t.test('create from nothing, then a second pass changes nothing', async (t) => {
   t.ok(boot.backingStore!.path.endsWith(`${tiny.sha256.slice(0, IMAGE_KEY_HEX)}.qcow2`), 'boot disk is an overlay on the image');
   const netInfo = (await fake.listNetworks())[0]!;
   t.equal(netInfo.active, true);
-  t.same(netInfo.ipv4.dhcp?.hosts, [{ mac: web.instance.nics[0]!.mac, ip: '10.77.1.10', name: 'web' }]);
+  t.same(netInfo.ipv4?.dhcp?.hosts, [{ mac: web.instance.nics[0]!.mac, ip: '10.77.1.10', name: 'web' }]);
   t.equal(netInfo.bridge, net.bridge);
   t.ok(fake.volumeBytes('rs-images', `${tiny.sha256.slice(0, IMAGE_KEY_HEX)}.qcow2`)!.equals(img), 'image bytes as in the store');
   t.ok(store.events.some((e) => e.event.action === 'created' && e.event.resource === 'demo/web'));
@@ -392,20 +392,37 @@ t.test('an unknown formatVersion is refused with a clear error', async (t) => {
   t.same(await fake.listDomains(), []);
 });
 
-t.test('a missing desired state changes nothing; bridge mode is reported as unsupported', async (t) => {
+t.test('a missing desired state changes nothing', async (t) => {
   const { fake, store, agent } = await setup(t);
   const r = await agent.sync();
   t.equal(r.outcome, 'no-desired');
   t.ok(store.observed.get(HOST)!.heartbeat, 'heartbeat written anyway');
-  const br = network({ name: 'br', mode: 'bridge', bridge: 'br0' });
-  store.setDesired(HOST, hostDesired(HOST, { networks: [br] }));
-  await agent.sync();
-  const o = store.observed.get(HOST)!.networks['demo/br']!;
-  t.equal(o.state, 'ERROR');
-  t.equal(o.lastError!.message, 'bridge mode not supported by this hypervisor layer yet');
-  t.equal(o.lastError!.permanent, true);
-  t.match(o.conditions, [{ type: 'Ready', status: 'False' }, { type: 'Stalled', status: 'True', reason: 'BridgeModeNotSupported' }]);
   t.same(await fake.listNetworks(), []);
+});
+
+t.test('bridge mode: a libvirt network on the host bridge, active, without DHCP entries', async (t) => {
+  const { fake, inst, store, agent } = await setup(t);
+  seed(store);
+  // The fixture also carries a DHCP range: libvirt serves none in bridge mode, so it is ignored.
+  const br = network({ name: 'lan', mode: 'bridge', bridge: 'br0', subnet: [78, 2] });
+  const vm = instance({ name: 'vm', ip: '10.78.2.20' }, br, tiny);
+  store.setDesired(HOST, hostDesired(HOST, { networks: [br], images: [tiny], instances: [vm] }));
+  const r = await agent.sync();
+  t.equal(r.pass?.failed, 0, 'no resource failed');
+  const nets = await fake.listNetworks();
+  t.equal(nets.length, 1);
+  t.match(nets[0], { forward: 'bridge', bridge: 'br0', active: true, uuid: br.uuid });
+  t.equal(nets[0]!.ipv4, undefined, 'no address and no DHCP host entries on the network');
+  const o = store.observed.get(HOST)!;
+  t.match(o.networks['demo/lan'], { state: 'ACTIVE', active: true, bridge: 'br0' });
+  t.equal(o.instances['demo/vm']!.state, 'ACTIVE', 'a guest with a fixed IP runs on the bridge');
+  const dom = (await fake.listDomains())[0]!;
+  t.same(dom.nics.map((n) => [n.network, n.mac]), [[nets[0]!.name, vm.instance.nics[0]!.mac]]);
+  t.equal(inst.calls.setDhcpHost ?? 0, 0, 'no DHCP host entry was set');
+
+  const before = inst.mutations();
+  await agent.sync();
+  t.equal(inst.mutations(), before, 'second pass changes nothing');
 });
 
 t.test('aborted after any number of changes, a new agent leaves exactly one of everything', async (t) => {

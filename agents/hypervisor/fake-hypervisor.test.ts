@@ -89,8 +89,8 @@ t.test('connection loss is reported once and fails later calls', async (t) => {
 t.test('returned objects are copies', async (t) => {
   const fake = new FakeHypervisor();
   const info = await fake.defineNetwork({ name: 'n', forward: 'nat', ipv4: { address: '10.2.0.1', prefix: 24, dhcp: { start: '10.2.0.10', end: '10.2.0.20' } } });
-  info.ipv4.dhcp!.hosts!.push({ mac: '52:54:00:00:00:01', ip: '10.2.0.5' });
-  t.same((await fake.getNetwork('n')).ipv4.dhcp?.hosts, []);
+  info.ipv4!.dhcp!.hosts!.push({ mac: '52:54:00:00:00:01', ip: '10.2.0.5' });
+  t.same((await fake.getNetwork('n')).ipv4?.dhcp?.hosts, []);
 });
 
 t.test('DHCP leases for running guests with a host entry', async (t) => {

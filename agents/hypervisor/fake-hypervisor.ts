@@ -171,9 +171,16 @@ export class FakeHypervisor implements Hypervisor {
     const existing = this.networks.get(spec.name);
     if (existing && spec.uuid && spec.uuid !== existing.spec.uuid) throw new AlreadyExistsError('network', spec.name);
     const uuid = existing?.spec.uuid ?? spec.uuid ?? randomUUID();
-    const bridge = spec.bridge ?? existing?.spec.bridge ?? `virbr${this.nextBridge++}`;
-    const stored = copy({ ...spec, uuid, bridge });
-    if (stored.ipv4.dhcp) stored.ipv4.dhcp.hosts = stored.ipv4.dhcp.hosts ?? [];
+    let stored: NetworkSpec & { uuid: string };
+    if (spec.forward === 'bridge') {
+      // Like libvirt: a bridge-mode network keeps only its mode and the host bridge's name.
+      stored = { name: spec.name, uuid, forward: 'bridge', bridge: spec.bridge };
+    } else {
+      const bridge = spec.bridge ?? existing?.spec.bridge ?? `virbr${this.nextBridge++}`;
+      const routed = copy({ ...spec, uuid, bridge });
+      if (routed.ipv4.dhcp) routed.ipv4.dhcp.hosts = routed.ipv4.dhcp.hosts ?? [];
+      stored = routed;
+    }
     this.networks.set(spec.name, { spec: stored, active: existing?.active ?? false });
     return this.networkInfo(spec.name);
   }
@@ -198,7 +205,7 @@ export class FakeHypervisor implements Hypervisor {
   async setDhcpHost(network: string, host: DhcpHost): Promise<void> {
     const net = this.network(network);
     checkDhcpHost(net.spec, host);
-    const hosts = net.spec.ipv4.dhcp?.hosts;
+    const hosts = net.spec.ipv4?.dhcp?.hosts;
     if (!hosts) throw new InvalidSpecError(`network '${network}' has no DHCP service`);
     if (hosts.some((h) => h.ip === host.ip && h.mac !== host.mac)) throw new AlreadyExistsError('dhcp-host', host.ip);
     const index = hosts.findIndex((h) => h.mac === host.mac);
@@ -207,7 +214,7 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   async removeDhcpHost(network: string, mac: string): Promise<void> {
-    const hosts = this.network(network).spec.ipv4.dhcp?.hosts ?? [];
+    const hosts = this.network(network).spec.ipv4?.dhcp?.hosts ?? [];
     const index = hosts.findIndex((h) => h.mac === mac.toLowerCase());
     if (index < 0) throw new NotFoundError('dhcp-host', mac);
     hosts.splice(index, 1);
@@ -215,17 +222,18 @@ export class FakeHypervisor implements Hypervisor {
 
   async dhcpLeases(network: string): Promise<DhcpLease[]> {
     const net = this.network(network);
-    if (!net.active) return [];
+    const ipv4 = net.spec.ipv4;
+    if (!net.active || !ipv4) return [];
     const leases: DhcpLease[] = [];
     for (const dom of this.domains.values()) {
       if (dom.state !== 'running') continue;
       for (const nic of dom.spec.nics) {
-        const host = net.spec.ipv4.dhcp?.hosts?.find((h) => h.mac === nic.mac);
+        const host = ipv4.dhcp?.hosts?.find((h) => h.mac === nic.mac);
         if (nic.network !== network || !host) continue;
         const lease: DhcpLease = {
           mac: host.mac,
           ip: host.ip,
-          prefix: net.spec.ipv4.prefix,
+          prefix: ipv4.prefix,
           expiresAt: new Date(dom.startedAt + LEASE_SECONDS * 1000),
         };
         if (host.name) lease.hostname = host.name;

@@ -16,7 +16,7 @@ import {
   NotFoundError,
   NotSupportedError,
 } from './errors.js';
-import type { DomainEvent, Hypervisor, NetworkSpec, VolumeInfo } from './hypervisor.js';
+import type { DomainEvent, Hypervisor, RoutedNetworkSpec, VolumeInfo } from './hypervisor.js';
 import { stopDomainGracefully } from './stop-domain.js';
 
 /** How long to wait for an event before the test fails. */
@@ -33,6 +33,14 @@ export interface Observer {
   readVolume(info: VolumeInfo): Promise<Buffer>;
   /** Powers a running domain off from outside (`virsh destroy`). */
   powerOff(name: string): Promise<void>;
+  /** The domain's interfaces as `virsh domiflist` prints them; absent for the fake. */
+  domainInterfaces?(name: string): Promise<string>;
+}
+
+/** Creates and removes Linux bridges on the host (`ip link`), for bridge-mode networks. */
+export interface HostBridges {
+  add(name: string): Promise<void>;
+  remove(name: string): Promise<void>;
 }
 
 export interface SuiteHarness {
@@ -44,6 +52,8 @@ export interface SuiteHarness {
   /** Domains stop on ACPI shutdown (fake); a guest without an OS ignores it (real). */
   guestObeysShutdown: boolean;
   observer: Observer;
+  /** Real host bridges; absent where the driver never looks at host devices (fake). */
+  hostBridges?: HostBridges;
 }
 
 /** Waits for the first event matching `pred` among those collected (past and future). */
@@ -74,7 +84,7 @@ function eventWaiter(hv: Hypervisor): { events: DomainEvent[]; waitFor(pred: (e:
 }
 
 /** A random private /24 and bridge name, so parallel runs do not collide. */
-function randomNetwork(name: string): NetworkSpec {
+function randomNetwork(name: string): RoutedNetworkSpec & { ipv4: { dhcp: object } } {
   const [a, b] = randomBytes(2);
   const net = `10.${200 + (a % 50)}.${b}`;
   return {
@@ -147,7 +157,7 @@ export function hypervisorSuite(t: Test, makeHarness: () => Promise<SuiteHarness
     const defined = await hv.defineNetwork(spec);
     t.match(defined, { name: names.net, forward: 'nat', bridge: spec.bridge, active: false, autostart: true });
     t.match(defined.uuid, /^[0-9a-f-]{36}$/);
-    t.same(defined.ipv4.dhcp?.hosts, spec.ipv4.dhcp!.hosts);
+    t.same(defined.ipv4?.dhcp?.hosts, spec.ipv4.dhcp!.hosts);
 
     await hv.startNetwork(names.net);
     t.equal((await hv.getNetwork(names.net)).active, true);
@@ -156,7 +166,7 @@ export function hypervisorSuite(t: Test, makeHarness: () => Promise<SuiteHarness
     const net = spec.ipv4.address.slice(0, -2);
     await hv.setDhcpHost(names.net, { mac: '52:54:00:aa:00:02', ip: `${net}.11`, name: 'second' });
     await hv.setDhcpHost(names.net, { mac: '52:54:00:aa:00:01', ip: `${net}.12`, name: 'first' });
-    const hosts = (await hv.getNetwork(names.net)).ipv4.dhcp?.hosts ?? [];
+    const hosts = (await hv.getNetwork(names.net)).ipv4?.dhcp?.hosts ?? [];
     t.same(
       [...hosts].sort((a, b) => a.mac.localeCompare(b.mac)),
       [
@@ -184,14 +194,14 @@ export function hypervisorSuite(t: Test, makeHarness: () => Promise<SuiteHarness
     const stopped = await hv.getNetwork(names.net);
     t.equal(stopped.active, false);
     if (h.unsupported.redefineActiveNetwork) t.comment('driver keeps the old definition of an active network');
-    else t.equal(stopped.ipv4.dhcp?.end, `${net}.150`, 'the new definition is the one stored');
+    else t.equal(stopped.ipv4?.dhcp?.end, `${net}.150`, 'the new definition is the one stored');
     if (h.unsupported.redefineActiveNetwork) {
       // That driver's hidden persistent definition now differs from what it reports.
       await hv.startNetwork(names.net);
     } else {
       await hv.setDhcpHost(names.net, { mac: '52:54:00:aa:00:03', ip: `${net}.13` });
       t.ok(
-        (await hv.getNetwork(names.net)).ipv4.dhcp?.hosts?.some((x) => x.mac === '52:54:00:aa:00:03'),
+        (await hv.getNetwork(names.net)).ipv4?.dhcp?.hosts?.some((x) => x.mac === '52:54:00:aa:00:03'),
         'host entry added while the network is inactive',
       );
       t.match(await h.observer.networkXml(names.net), /52:54:00:aa:00:03/, 'observer sees it in the definition');
@@ -356,6 +366,62 @@ export function hypervisorSuite(t: Test, makeHarness: () => Promise<SuiteHarness
     t.equal(outcome, h.guestObeysShutdown ? 'shutdown' : 'destroyed');
     t.equal((await hv.getDomain(names.dom2)).state, 'shutoff');
     await hv.deleteDomain(names.dom2);
+  });
+
+  t.test('bridge-mode network on an existing host bridge', async (t) => {
+    const bridge = `rstest${randomBytes(4).toString('hex')}`;
+    const brNet = `${id}-brnet`;
+    const brDom = `${id}-brdom`;
+    if (h.hostBridges) {
+      try {
+        await h.hostBridges.add(bridge);
+      } catch (e) {
+        if (process.env.CI) throw e;
+        t.skip(`cannot create host bridge ${bridge} (needs root): ${(e as Error).message}`, () => undefined);
+        return;
+      }
+    }
+    t.teardown(async () => {
+      await hv.deleteDomain(brDom).catch(() => undefined);
+      await hv.deleteNetwork(brNet).catch(() => undefined);
+      await h.hostBridges?.remove(bridge).catch(() => undefined);
+    });
+
+    await t.rejects(hv.defineNetwork({ name: brNet, forward: 'bridge', bridge: '' }), InvalidSpecError, 'bridge name required');
+    await t.rejects(hv.defineNetwork({ name: brNet, forward: 'bridge', bridge: 'no/such' }), InvalidSpecError, 'bad bridge name');
+    await t.rejects(
+      hv.defineNetwork({ name: brNet, forward: 'bridge', bridge, ipv4: { address: '10.1.0.1', prefix: 24, dhcp: { start: '10.1.0.10', end: '10.1.0.20' } } }),
+      InvalidSpecError,
+      'no DHCP in bridge mode',
+    );
+    await t.rejects(hv.getNetwork(brNet), NotFoundError, 'nothing was defined');
+
+    const defined = await hv.defineNetwork({ name: brNet, forward: 'bridge', bridge, ipv4: { address: '10.1.0.1', prefix: 24 } });
+    t.match(defined, { name: brNet, forward: 'bridge', bridge, active: false, autostart: true });
+    t.equal(defined.ipv4, undefined, 'libvirt keeps no address on a bridge-mode network');
+    await hv.startNetwork(brNet);
+    t.equal((await hv.getNetwork(brNet)).active, true);
+    const xml = await h.observer.networkXml(brNet);
+    t.match(xml, /<forward mode=.bridge.\s*\/>/, 'observer sees forward mode bridge');
+    t.match(xml, new RegExp(`<bridge name=.${bridge}.`), 'observer sees the host bridge');
+    t.notMatch(xml, /<ip[ >]|<dhcp/, 'no address or DHCP on the network');
+    await t.rejects(hv.setDhcpHost(brNet, { mac: '52:54:00:aa:01:01', ip: '10.1.0.5' }), InvalidSpecError, 'no DHCP host entries');
+    t.ok((await hv.listNetworks()).some((n) => n.name === brNet && n.forward === 'bridge'), 'listed');
+    const again = await hv.defineNetwork({ name: brNet, forward: 'bridge', bridge });
+    t.equal(again.uuid, defined.uuid, 'redefinition keeps the UUID');
+
+    await hv.defineDomain({ name: brDom, vcpus: 1, memoryMiB: 64, disks: [], nics: [{ network: brNet, mac: '52:54:00:aa:01:02' }] });
+    await hv.startDomain(brDom);
+    t.equal((await hv.getDomain(brDom)).state, 'running', 'a guest with a NIC on the bridge runs');
+    t.equal(await h.observer.domainState(brDom), 'running');
+    t.same((await hv.getDomain(brDom)).nics.map((n) => [n.network, n.mac]), [[brNet, '52:54:00:aa:01:02']], 'the NIC reads back');
+    if (h.observer.domainInterfaces) {
+      const ifaces = await h.observer.domainInterfaces(brDom);
+      t.match(ifaces, new RegExp(`\\b(network|bridge)\\s+${brNet}\\b.*52:54:00:aa:01:02`), 'domiflist shows the NIC on the network');
+    }
+    await hv.deleteDomain(brDom);
+    await hv.deleteNetwork(brNet);
+    await t.rejects(hv.getNetwork(brNet), NotFoundError);
   });
 
   t.test('delete network and pool', async (t) => {

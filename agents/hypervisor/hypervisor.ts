@@ -37,26 +37,45 @@ export interface DhcpHost {
   name?: string;
 }
 
-export interface NetworkSpec {
+/** The host's address on a network (the guests' gateway) and the DHCP service. */
+export interface NetworkIpv4 {
+  address: string;
+  prefix: number;
+  dhcp?: { start: string; end: string; hosts?: DhcpHost[] };
+}
+
+/** A network libvirt routes itself: its own bridge, the gateway address, optionally DHCP. */
+export interface RoutedNetworkSpec {
   name: string;
   uuid?: string;
   /** 'nat': guests reach the outside through the host with NAT; 'isolated': no forwarding. */
   forward: 'nat' | 'isolated';
   /** Linux bridge name (at most 15 characters); chosen by libvirt if absent. */
   bridge?: string;
-  /** The host's address on the network (the guests' gateway) and the DHCP service. */
-  ipv4: {
-    address: string;
-    prefix: number;
-    dhcp?: { start: string; end: string; hosts?: DhcpHost[] };
-  };
+  ipv4: NetworkIpv4;
 }
 
-export interface NetworkInfo extends NetworkSpec {
+/**
+ * A network on an existing host bridge (forward mode 'bridge'): guests' NICs are plugged into
+ * that bridge and share its L2 segment. libvirt manages no address, DHCP or DNS on it, so `ipv4`
+ * is normally absent; if given, it only describes the subnet and never carries DHCP.
+ */
+export interface BridgedNetworkSpec {
+  name: string;
+  uuid?: string;
+  forward: 'bridge';
+  /** The existing host bridge device (created outside libvirt, e.g. br0). */
+  bridge: string;
+  ipv4?: NetworkIpv4;
+}
+
+export type NetworkSpec = RoutedNetworkSpec | BridgedNetworkSpec;
+
+export type NetworkInfo = NetworkSpec & {
   uuid: string;
   active: boolean;
   autostart: boolean;
-}
+};
 
 export interface DhcpLease {
   mac: string;

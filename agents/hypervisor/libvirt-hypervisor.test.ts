@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { LibvirtHypervisor, capabilitiesOfferKvm } from './libvirt-hypervisor.js';
 import { hypervisorSuite } from './hypervisor-suite.js';
 import { ConnectionLostError, NotFoundError } from './errors.js';
-import { libvirtSkipReason, observerUri, virsh } from './libvirt-test-env.js';
+import { hostBridges, libvirtSkipReason, observerUri, virsh } from './libvirt-test-env.js';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -48,7 +48,9 @@ for (const uri of ['qemu:///system', 'test:///default']) {
         powerOff: async (name) => {
           await virsh(obs, 'destroy', name);
         },
+        domainInterfaces: (name) => virsh(obs, 'domiflist', name),
       },
+      hostBridges,
     }));
   });
 }

@@ -273,7 +273,7 @@ export class LibvirtHypervisor implements Hypervisor {
   async setDhcpHost(network: string, host: DhcpHost): Promise<void> {
     const info = await this.getNetwork(network);
     checkDhcpHost(info, host);
-    const hosts = info.ipv4.dhcp?.hosts;
+    const hosts = info.ipv4?.dhcp?.hosts;
     if (!hosts) throw new InvalidSpecError(`network '${network}' has no DHCP service`);
     const clash = hosts.find((h) => h.ip === host.ip && h.mac !== host.mac);
     if (clash) throw new AlreadyExistsError('dhcp-host', host.ip);
@@ -305,7 +305,7 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.run({ network }, async () => {
       const calls = this.conn.networks;
       const net = await calls.lookupByName(network);
-      const hostsOf = (xml: string): DhcpHost[] => parseNetworkXml(xml).ipv4.dhcp?.hosts ?? [];
+      const hostsOf = (xml: string): DhcpHost[] => parseNetworkXml(xml).ipv4?.dhcp?.hosts ?? [];
       const scopes = [{
         flag: NetworkUpdateFlags.AFFECT_CONFIG,
         hosts: hostsOf(await retryWithoutFlags((flags) => calls.getXmlDesc(net, flags), NetworkXmlFlags.INACTIVE)),

@@ -4,12 +4,14 @@
  * accepts more, but a spec that passes here renders into XML that libvirt accepts.
  */
 import { InvalidSpecError } from './errors.js';
-import type { DhcpHost, DomainSpec, NetworkSpec, PoolSpec, VolumeSpec } from './hypervisor.js';
+import type { BridgedNetworkSpec, DhcpHost, DomainSpec, NetworkSpec, PoolSpec, VolumeSpec } from './hypervisor.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const BRIDGE_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+/** A host bridge given for forward mode 'bridge': a Linux interface name such as br0 or vmbr1. */
+const HOST_BRIDGE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const TARGET_RE = /^(vd|sd|hd)[a-z]{1,2}$/;
 const META_KEY_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const HOSTNAME_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -52,6 +54,7 @@ function sameSubnet(a: string, b: string, prefix: number): boolean {
 }
 
 export function checkDhcpHost(spec: NetworkSpec, host: DhcpHost): void {
+  if (spec.forward === 'bridge' || !spec.ipv4) fail(`network '${spec.name}' is in bridge mode: libvirt serves no DHCP on it`);
   checkMac(host.mac);
   ipv4ToNumber(host.ip);
   if (!sameSubnet(host.ip, spec.ipv4.address, spec.ipv4.prefix)) {
@@ -63,13 +66,14 @@ export function checkDhcpHost(spec: NetworkSpec, host: DhcpHost): void {
 export function checkNetworkSpec(spec: NetworkSpec): void {
   checkName('network', spec.name);
   checkUuid(spec.uuid);
-  if (spec.forward !== 'nat' && spec.forward !== 'isolated') fail(`invalid forward mode '${spec.forward}'`);
+  if (spec.forward === 'bridge') {
+    checkBridgedNetwork(spec);
+    return;
+  }
+  if (spec.forward !== 'nat' && spec.forward !== 'isolated') fail(`invalid forward mode '${(spec as { forward: unknown }).forward}'`);
   if (spec.bridge !== undefined && !BRIDGE_RE.test(spec.bridge)) fail(`invalid bridge name '${spec.bridge}'`);
   const { address, prefix, dhcp } = spec.ipv4 ?? fail('network needs ipv4');
-  ipv4ToNumber(address);
-  if (!Number.isInteger(prefix) || prefix < MIN_PREFIX || prefix > MAX_PREFIX) {
-    fail(`invalid prefix ${prefix} (${MIN_PREFIX}-${MAX_PREFIX})`);
-  }
+  checkSubnet(address, prefix);
   if (dhcp) {
     for (const ip of [dhcp.start, dhcp.end]) {
       if (!sameSubnet(ip, address, prefix)) fail(`DHCP range address ${ip} is outside ${address}/${prefix}`);
@@ -82,6 +86,26 @@ export function checkNetworkSpec(spec: NetworkSpec): void {
       macs.add(host.mac);
     }
   }
+}
+
+function checkSubnet(address: string, prefix: number): void {
+  ipv4ToNumber(address);
+  if (!Number.isInteger(prefix) || prefix < MIN_PREFIX || prefix > MAX_PREFIX) {
+    fail(`invalid prefix ${prefix} (${MIN_PREFIX}-${MAX_PREFIX})`);
+  }
+}
+
+/**
+ * Bridge mode plugs guests into an existing host bridge: its name is required and must be a
+ * plausible Linux interface name; libvirt serves no DHCP there, so DHCP settings are refused.
+ * An `ipv4` (the subnet behind the bridge) is checked but not given to libvirt.
+ */
+function checkBridgedNetwork(spec: BridgedNetworkSpec): void {
+  if (typeof spec.bridge !== 'string' || spec.bridge === '') fail(`network '${spec.name}' in bridge mode needs the host bridge name`);
+  if (!HOST_BRIDGE_RE.test(spec.bridge)) fail(`invalid host bridge name '${spec.bridge}' (1-15 letters, digits, '.', '_' or '-')`);
+  if (!spec.ipv4) return;
+  checkSubnet(spec.ipv4.address, spec.ipv4.prefix);
+  if (spec.ipv4.dhcp) fail(`network '${spec.name}' is in bridge mode: libvirt serves no DHCP on it (no range, no host entries)`);
 }
 
 export function checkPoolSpec(spec: PoolSpec): void {

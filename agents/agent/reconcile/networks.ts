@@ -4,6 +4,11 @@
  * of this host's instances that has a fixed IP. Host entries are changed live; a changed range,
  * address or mode redefines the network and restarts it. A stopped network is started again
  * (drift). Deletes: networks of ours no desired resource names and no domain uses.
+ *
+ * Bridge mode: a libvirt network with forward mode 'bridge' on the existing host bridge the
+ * desired network names. libvirt serves no DHCP there (the subnet belongs to the LAN), so the
+ * range and the host entries are skipped; fixed IPs reach guests through cloud-init's
+ * network-config, as for every network.
  */
 import type { DesiredNetwork } from '../../contract/desired.js';
 import { NotFoundError } from '../../hypervisor/errors.js';
@@ -40,7 +45,8 @@ export function dhcpHostsOf(ctx: PassContext, networkId: string): DhcpHost[] {
 
 function specOf(ctx: PassContext, net: DesiredNetwork, name: string): NetworkSpec {
   if (net.mode === 'bridge') {
-    throw new UnsupportedSpecError('BridgeModeNotSupported', 'bridge mode not supported by this hypervisor layer yet');
+    if (!net.bridge) throw new UnsupportedSpecError('BridgeWithoutDevice', `network ${net.id} (bridge) names no host bridge`);
+    return { name, uuid: net.uuid, forward: 'bridge', bridge: net.bridge };
   }
   if (!net.gateway || net.prefixLength === undefined) {
     throw new UnsupportedSpecError('NetworkWithoutSubnet', `network ${net.id} (${net.mode}) has no cidr/gateway`);
@@ -54,8 +60,8 @@ function specOf(ctx: PassContext, net: DesiredNetwork, name: string): NetworkSpe
 function needsRedefine(actual: NetworkInfo, spec: NetworkSpec): boolean {
   const a = actual.ipv4;
   const s = spec.ipv4;
-  return actual.forward !== spec.forward || actual.bridge !== spec.bridge || a.address !== s.address || a.prefix !== s.prefix
-    || (a.dhcp?.start ?? '') !== (s.dhcp?.start ?? '') || (a.dhcp?.end ?? '') !== (s.dhcp?.end ?? '');
+  return actual.forward !== spec.forward || actual.bridge !== spec.bridge || a?.address !== s?.address || a?.prefix !== s?.prefix
+    || (a?.dhcp?.start ?? '') !== (s?.dhcp?.start ?? '') || (a?.dhcp?.end ?? '') !== (s?.dhcp?.end ?? '');
 }
 
 async function applyNetwork(ctx: PassContext, net: DesiredNetwork, name: string): Promise<NetworkInfo> {
@@ -68,7 +74,7 @@ async function applyNetwork(ctx: PassContext, net: DesiredNetwork, name: string)
     actual = await hv.defineNetwork(spec);
     ctx.event({
       resourceKind: 'networks', resource: net.id, action: seenBefore ? 'repaired' : 'created',
-      reason: seenBefore ? 'Drift' : 'Created', message: `network ${name} ${seenBefore ? 'was undefined outside ringstack; defined again' : `defined (${net.mode}, bridge ${net.bridge})`}`, result: 'ok',
+      reason: seenBefore ? 'Drift' : 'Created', message: `network ${name} ${seenBefore ? 'was undefined outside ringstack; defined again' : `defined (${net.mode}, ${net.mode === 'bridge' ? 'host ' : ''}bridge ${net.bridge})`}`, result: 'ok',
     });
   } else if (needsRedefine(actual, spec)) {
     actual = await hv.defineNetwork(spec);
@@ -79,9 +85,9 @@ async function applyNetwork(ctx: PassContext, net: DesiredNetwork, name: string)
     ctx.event({ resourceKind: 'networks', resource: net.id, action: 'updated', reason: 'SpecChanged', message: `network ${name} redefined and restarted`, result: 'ok' });
     actual = await hv.getNetwork(name);
   }
-  if (spec.ipv4.dhcp) {
+  if (spec.forward !== 'bridge' && spec.ipv4.dhcp) {
     const want = new Map((spec.ipv4.dhcp.hosts ?? []).map((h) => [h.mac, h]));
-    const have = new Map((actual.ipv4.dhcp?.hosts ?? []).map((h) => [h.mac, h]));
+    const have = new Map((actual.ipv4?.dhcp?.hosts ?? []).map((h) => [h.mac, h]));
     for (const [mac, h] of have) {
       if (want.has(mac)) continue;
       await hv.removeDhcpHost(name, mac).catch((e) => {

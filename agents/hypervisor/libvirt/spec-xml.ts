@@ -4,7 +4,7 @@
  * agent compares like with like. Only the elements ringstack uses are read; libvirt's
  * defaults (PCI addresses, controllers…) are ignored.
  */
-import type { DhcpHost, DiskSpec, DomainSpec, NetworkSpec, NicSpec, PoolSpec, VolumeSpec } from '../hypervisor.js';
+import type { BridgedNetworkSpec, DhcpHost, DiskSpec, DomainSpec, NetworkSpec, NicSpec, PoolSpec, RoutedNetworkSpec, VolumeSpec } from '../hypervisor.js';
 import { children, el, find, parseXml, renderXml, textOf, type XmlElement } from './xml.js';
 
 /** XML namespace of ringstack's domain metadata. */
@@ -20,6 +20,7 @@ export function dhcpHostXml(host: DhcpHost): string {
 }
 
 export function networkXml(spec: NetworkSpec): string {
+  if (spec.forward === 'bridge') return bridgedNetworkXml(spec);
   const { address, prefix, dhcp } = spec.ipv4;
   return renderXml(
     el(
@@ -45,14 +46,39 @@ export function networkXml(spec: NetworkSpec): string {
   );
 }
 
+/**
+ * A network on an existing host bridge: libvirt refuses <ip>, DHCP and STP settings in this
+ * mode (the bridge is not its own), so only the forward mode and the bridge name are rendered.
+ */
+function bridgedNetworkXml(spec: BridgedNetworkSpec): string {
+  return renderXml(
+    el(
+      'network',
+      {},
+      el('name', {}, spec.name),
+      spec.uuid ? el('uuid', {}, spec.uuid) : null,
+      el('forward', { mode: 'bridge' }),
+      el('bridge', { name: spec.bridge }),
+    ),
+  );
+}
+
 /** Reads a network's XML; `uuid` is always present in libvirt's output. */
 export function parseNetworkXml(xml: string): NetworkSpec & { uuid: string } {
   const root = parseXml(xml);
+  if (find(root, 'forward')?.attrs.mode === 'bridge') {
+    return {
+      name: textOf(find(root, 'name')) ?? '',
+      uuid: textOf(find(root, 'uuid')) ?? '',
+      forward: 'bridge',
+      bridge: find(root, 'bridge')?.attrs.name ?? '',
+    };
+  }
   const ip = children(root, 'ip').find((i) => (i.attrs.family ?? 'ipv4') === 'ipv4');
   const dhcp = find(ip, 'dhcp');
   const range = find(dhcp, 'range');
   const mode = find(root, 'forward')?.attrs.mode;
-  const spec: NetworkSpec & { uuid: string } = {
+  const spec: RoutedNetworkSpec & { uuid: string } = {
     name: textOf(find(root, 'name')) ?? '',
     uuid: textOf(find(root, 'uuid')) ?? '',
     forward: mode === 'nat' ? 'nat' : 'isolated',
@@ -237,7 +263,9 @@ export function parseDomainXml(xml: string): DomainSpec & { uuid: string; metada
       return disk;
     });
   const nics: NicSpec[] = children(devices ?? el('devices'), 'interface')
-    .filter((i) => i.attrs.type === 'network')
+    // A running domain's NIC on a bridge-mode network reads type='bridge' with the network
+    // still named in <source network=…>: both are ours; plain host-bridge NICs are not.
+    .filter((i) => i.attrs.type === 'network' || (i.attrs.type === 'bridge' && find(i, 'source')?.attrs.network !== undefined))
     .map((i) => {
       const nic: NicSpec = { network: find(i, 'source')?.attrs.network ?? '' };
       const mac = find(i, 'mac')?.attrs.address;
