@@ -89,7 +89,10 @@ t.test('events, scoped tokens and 405 on the real controller', async (t) => {
   const git = await fetch(`${stack.ctl.url}/healthz`);
   t.equal(git.status, 200, 'the controller\'s own routes are untouched');
   const metrics = await fetch(`${stack.ctl.url}/metrics`, { headers: { authorization: 'Bearer admin-token' } });
-  t.match(await metrics.text(), /ringstack_agent_heartbeat_age_seconds\{host="hv1"\}/);
+  const metricsText = await metrics.text();
+  t.match(metricsText, /ringstack_agent_heartbeat_age_seconds\{host="hv1"\}/);
+  t.match(metricsText, /ringstack_proxy_requests_total\{code="200",method="GET"\} \d+/, 'the object store proxy\'s request rates come along');
+  t.match(metricsText, /ringstack_proxy_request_duration_seconds_bucket\{le="0\.1",method="PUT"\} \d+/);
 });
 
 t.test('usage records are written to the store while instances run', async (t) => {

@@ -26,6 +26,8 @@ Settings (YAML file keys, then environment variables, which win):
   gracePeriodSeconds       RINGSTACK_GRACE_PERIOD (300)
   resyncIntervalMs         RINGSTACK_RESYNC_INTERVAL_MS (5000)
   scheduler.strategy       RINGSTACK_SCHEDULER_STRATEGY (spread | pack)
+  statusTokens             RINGSTACK_STATUS_TOKENS: read tokens of the status API, "token" or
+                           "token:project" (scoped), comma separated; none: reads open on loopback only
   source.kind              RINGSTACK_SOURCE_KIND: push (default: the Git endpoint above),
                            local (watch source.path, RINGSTACK_SOURCE_PATH) or remote (poll
                            source.url every source.intervalMs, RINGSTACK_SOURCE_URL /

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateClient } from '../../objectstore/client/state-client.js';
+import { PROXY_METRICS_PATH } from '../../objectstore/common/metrics.js';
 import { ObjectStoreRepoBackup } from '../git/backup.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
@@ -28,6 +29,19 @@ export interface ControllerServerOptions {
   logger?: boolean | object;
   /** Status API settings (refresh and poll intervals, usage sampling) for tests. */
   status?: Partial<Omit<StatusPluginOptions, 'source'>>;
+}
+
+/** How long /metrics waits for the object store proxy's series before answering without them. */
+const PROXY_METRICS_TIMEOUT_MS = 1000;
+
+/**
+ * The request rates and latencies of ringstack's object store proxy, when the state store is
+ * one (an external S3 endpoint has no such page: its answer is not Prometheus text).
+ */
+async function proxyMetrics(endpoint: string): Promise<string | undefined> {
+  const res = await fetch(new URL(PROXY_METRICS_PATH, endpoint), { signal: AbortSignal.timeout(PROXY_METRICS_TIMEOUT_MS) });
+  if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('text/plain; version=0.0.4')) return undefined;
+  return res.text();
 }
 
 export async function startController(cfg: ControllerConfig, opts: ControllerServerOptions = {}): Promise<RunningController> {
@@ -54,7 +68,7 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
   if (cfg.source.kind === 'push' && !existsSync(controller.repoDir)) await backup.restore(controller.repoDir, cfg.repo);
   const source = await startSource(app, cfg, controller, backup);
   app.get('/healthz', async () => ({ status: 'ok' }));
-  await app.register(statusPlugin, { source: store, tokens: cfg.statusTokens, heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, gracePeriodSeconds: cfg.gracePeriodSeconds, ...opts.status });
+  await app.register(statusPlugin, { source: store, tokens: cfg.statusTokens, extraMetrics: () => proxyMetrics(cfg.store.endpoint), heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds, gracePeriodSeconds: cfg.gracePeriodSeconds, ...opts.status });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;

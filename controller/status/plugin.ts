@@ -41,6 +41,11 @@ export interface StatusPluginOptions {
   usage?: { sampleMs?: number; flushMs?: number } | false;
   now?: () => number;
   metrics?: StatusMetrics;
+  /**
+   * More series to append to /metrics, e.g. the object store proxy's request rates and
+   * latencies; undefined when they cannot be had now (the controller's own still answer).
+   */
+  extraMetrics?: () => Promise<string | undefined>;
 }
 
 type Part = keyof Snapshot['freshness'];
@@ -253,7 +258,8 @@ export async function statusPlugin(app: FastifyInstance, o: StatusPluginOptions)
     metrics.convergenceLag.reset();
     const applied = snap.current ? Date.parse(snap.current.time) : NaN;
     if (!Number.isNaN(applied)) metrics.convergenceLag.set({ revision: snap.current!.revision }, Math.max(0, ((snap.convergedAt ?? t) - applied) / 1000));
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.registry.render());
+    const extra = o.extraMetrics ? await o.extraMetrics().catch(() => undefined) : undefined;
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.registry.render() + (extra ?? ''));
   }, 'text/plain');
 
   app.get('/openapi.json', async () => openApiDocument(routes, { title: 'ringstack status API', version: '1' }));

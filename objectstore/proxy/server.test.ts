@@ -2,7 +2,7 @@
 import t from 'tap';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { createProxyServer, HEALTH_PATH, type FrontEndOptions } from './server.js';
+import { createProxyServer, HEALTH_PATH, METRICS_PATH, type FrontEndOptions } from './server.js';
 import { MemoryBackend } from './memory-backend.js';
 import { StaticUserDirectory } from '../auth/users.js';
 import { loadFrontEnds } from './front-ends.js';
@@ -34,4 +34,20 @@ t.test('the S3 and Swift front ends are found', async (t) => {
   const fes = await loadFrontEnds();
   t.equal(fes.length, 2);
   t.same(await loadFrontEnds(['../nowhere/plugin.js']), []);
+});
+
+t.test('request rates and latencies are exposed for Prometheus, with the front ends mounted', async (t) => {
+  const backend = new MemoryBackend();
+  const app = await createProxyServer({ backend, users: new StaticUserDirectory([]), frontEnds: await loadFrontEnds(), secret: 's' });
+  t.teardown(() => app.close());
+  await app.inject({ method: 'GET', url: HEALTH_PATH });
+  await app.inject({ method: 'GET', url: HEALTH_PATH });
+  await app.inject({ method: 'GET', url: '/some-bucket' }); // S3 without credentials: 403
+  const r = await app.inject({ method: 'GET', url: METRICS_PATH });
+  t.equal(r.statusCode, 200);
+  t.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  t.match(r.body, /# TYPE ringstack_proxy_requests_total counter/);
+  t.match(r.body, /ringstack_proxy_requests_total\{code="200",method="GET"\} 2\n/);
+  t.match(r.body, /ringstack_proxy_requests_total\{code="403",method="GET"\} 1\n/);
+  t.match(r.body, /ringstack_proxy_request_duration_seconds_count\{method="GET"\} 3\n/);
 });

@@ -8,9 +8,12 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import type { ObjectBackend } from './backend.js';
 import type { UserDirectory } from '../auth/users.js';
+import { MetricsRegistry, PROXY_METRICS_PATH } from '../common/metrics.js';
 
 /** Health check path (GET): 200 "ok". Swift's /healthcheck. */
 export const HEALTH_PATH = '/healthcheck';
+/** Prometheus metrics of this proxy (request rates and latencies). */
+export const METRICS_PATH = PROXY_METRICS_PATH;
 /** Largest body fastify will hand through; objects themselves are limited by the backend. */
 const BODY_LIMIT = 6 * 1024 ** 3;
 
@@ -48,6 +51,15 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Fasti
       ignoreTrailingSlash: false,
     },
   });
+  const registry = new MetricsRegistry();
+  const requests = registry.counter('ringstack_proxy_requests_total', 'Requests the object store proxy answered, by method and status code.');
+  const latency = registry.histogram('ringstack_proxy_request_duration_seconds', 'Time from request to the end of the response, by method.');
+  app.addHook('onResponse', (req, reply, done) => {
+    requests.inc({ method: req.method, code: String(reply.statusCode) });
+    latency.observe({ method: req.method }, reply.elapsedTime / 1000);
+    done();
+  });
+  app.get(METRICS_PATH, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(registry.render()));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   const feOpts: FrontEndOptions = { backend: opts.backend, users: opts.users, region: opts.region ?? 'us-east-1', secret: opts.secret };
