@@ -4,7 +4,8 @@
  * `qemu-img`: create (domain, overlay, seed cdrom, NAT network with DHCP range and host entry),
  * powerState Stopped and back, a `virsh destroy` repaired by the running loop, agents aborted
  * mid-apply followed by a new agent (exactly one of everything), and a delete that removes
- * domain, volumes, seeds, image and network. Every name carries a per-run prefix; teardown
+ * domain, volumes, seeds, image and network, a guest on a bridge-mode network over a real host
+ * bridge (made with `ip link`). Every name carries a per-run prefix; teardown
  * removes whatever is left.
  */
 import t from 'tap';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LibvirtHypervisor } from '../hypervisor/libvirt-hypervisor.js';
-import { libvirtSkipReason, virsh } from '../hypervisor/libvirt-test-env.js';
+import { hostBridges, libvirtSkipReason, virsh } from '../hypervisor/libvirt-test-env.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import { Agent } from './agent.js';
 import { instrument } from './instrumented-hypervisor.js';
@@ -209,6 +210,49 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     t.equal(r.observed.images.evil!.conditions![0]!.reason, 'ImageHasBackingFile');
     t.equal(r.observed.images.wrong!.conditions![0]!.reason, 'ImageChecksumMismatch');
     t.same((await ours()).images, [], 'no volume left in the image pool');
+  });
+
+  await t.test('bridge mode: a network on a real host bridge, a guest with a fixed IP on it', async (t) => {
+    const bridge = `${prefix}br`;
+    try {
+      await hostBridges.add(bridge);
+    } catch (e) {
+      if (process.env.CI) throw e;
+      t.skip(`cannot create host bridge ${bridge} (needs root): ${(e as Error).message}`, () => undefined);
+      return;
+    }
+    t.teardown(async () => {
+      await removeAll(admin, prefix);
+      await hostBridges.remove(bridge).catch(() => undefined);
+    });
+    const lan = network({ name: 'bridged', mode: 'bridge', bridge, subnet: [a, (b + 1) % 250] });
+    const guest = instance({ name: 'onbridge', ip: `10.${a}.${(b + 1) % 250}.20`, vcpus: 1, memoryMiB: 64, diskGiB: 1 }, lan, img);
+    store.putImageBytes('images', 'tiny.qcow2', bytes);
+    store.setDesired(HOST, hostDesired(HOST, { networks: [lan], images: [img], instances: [guest] }, 'r12'));
+    const counted = instrument(await open());
+    const bridgeAgent = await newAgent(async () => counted.hv);
+    t.teardown(() => bridgeAgent.stop());
+    const r = await bridgeAgent.sync();
+    t.equal(r.pass?.failed, 0, JSON.stringify(r.observed.networks[lan.id]?.lastError ?? r.observed.instances[guest.instance.id]?.lastError ?? ''));
+    const lanName = bridgeAgent.naming.network(lan.id, lan.name);
+    const xml = await virsh(URI, 'net-dumpxml', lanName);
+    t.match(xml, /<forward mode=.bridge.\s*\/>/, 'libvirt network in forward mode bridge');
+    t.match(xml, new RegExp(`<bridge name=.${bridge}.`), 'on the host bridge');
+    t.notMatch(xml, /<dhcp|<host /, 'no DHCP service and no host entries');
+    t.match(await virsh(URI, 'net-info', lanName), /Active:\s+yes/, 'network active');
+    const domName = bridgeAgent.naming.domain(guest.instance.id, guest.instance.name);
+    t.equal(await virsh(URI, 'domstate', domName), 'running');
+    t.match(await virsh(URI, 'domiflist', domName), new RegExp(`${lanName}\\s+\\S+\\s+${guest.instance.nics[0]!.mac}`), 'the NIC is on the network');
+    t.match(r.observed.networks[lan.id], { state: 'ACTIVE', bridge });
+    const before = counted.mutations();
+    const again = await bridgeAgent.sync();
+    t.equal(again.pass?.failed, 0, 'second pass: nothing fails');
+    t.equal(counted.mutations(), before, 'second pass changes nothing');
+
+    store.setDesired(HOST, hostDesired(HOST, {}, 'r13'));
+    await bridgeAgent.sync();
+    t.same((await ours()).networks, [], 'bridge network removed with the desired state');
+    t.match(await run('ip', ['-br', 'link', 'show', bridge]).then((o) => o.stdout), new RegExp(bridge), 'the host bridge itself is left alone');
   });
 
   await t.test('a pool out of space: ERROR NoSpace, no half-written image', async (t) => {
