@@ -95,6 +95,13 @@ if (!existsSync(CHROMIUM)) {
       });
     });
     const head = (await stack.git('rev-parse', 'HEAD')).stdout.trim(); // the playwright part pushes a second revision
+    // The API serves a snapshot refreshed once a second: wait until it has the head revision
+    // (the live page above may have learnt it earlier from the event stream).
+    for (let i = 0; i < 100; i++) {
+      const o = await (await fetch(`${stack.ctl.url}/api/v1/overview`)).json() as { revision?: { revision?: string } | null };
+      if (o.revision?.revision === head) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const overview = await render('', 'overview-static.png');
     t.match(overview, /id="hosts-up">2\/2</, 'hosts up');
     t.match(overview, new RegExp(`id="current-revision">${head.slice(0, 12)}<`), 'current revision');

@@ -82,7 +82,12 @@ async function describe(ctx: PassContext, inst: DesiredInstance, dom: DomainInfo
   };
 }
 
-function seedInput(ctx: PassContext, inst: DesiredInstance): SeedInput {
+/**
+ * The cloud-init input of an instance. A fixed address gets the network's gateway as default
+ * route where the network has a router: the host itself (nat) or the LAN's router (bridge);
+ * an isolated network has none.
+ */
+export function seedInput(ctx: Pick<PassContext, 'desired'>, inst: DesiredInstance): SeedInput {
   return {
     instanceId: inst.uuid,
     hostname: inst.hostname,
@@ -91,7 +96,7 @@ function seedInput(ctx: PassContext, inst: DesiredInstance): SeedInput {
     nics: inst.nics.map((nic) => {
       const net = ctx.desired.networks[nic.network];
       if (!nic.ip || !net?.prefixLength) return { mac: nic.mac };
-      return { mac: nic.mac, address: `${nic.ip}/${net.prefixLength}`, ...(net.mode === 'nat' && net.gateway ? { gateway: net.gateway } : {}) };
+      return { mac: nic.mac, address: `${nic.ip}/${net.prefixLength}`, ...(net.mode !== 'isolated' && net.gateway ? { gateway: net.gateway } : {}) };
     }),
   };
 }
