@@ -23,6 +23,7 @@ import { instrument } from './instrumented-hypervisor.js';
 import { MemoryAgentStore } from './memory-store.js';
 import { hostDesired, image, instance, network } from './test-fixtures.js';
 import { holdings, removeAll } from './test-libvirt.js';
+import { LibvirtOutage } from './libvirt-outage.js';
 
 const run = promisify(execFile);
 const URI = 'qemu:///system';
@@ -158,6 +159,45 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
     t.ok(store.events.some((e) => e.event.reason === 'Drift' && e.event.resource === vm.instance.id), 'drift event recorded', {
       events: store.events.filter((e) => e.event.resource === vm.instance.id).map((e) => `${e.event.action} ${e.event.reason} ${e.event.message}`),
     });
+  });
+
+  await t.test('libvirtd going away and coming back: reported, reconnected, drift repaired, nothing doubled', async (t) => {
+    const outage = new LibvirtOutage(join(dir, 'libvirt-proxy.sock'));
+    await outage.up();
+    t.teardown(() => outage.down());
+    const viaProxy = async () => {
+      const hv = await LibvirtHypervisor.open({ uri: URI, endpoint: { path: outage.path } });
+      opened.push(hv);
+      return hv;
+    };
+    const agent2 = await Agent.create({
+      host: HOST, zone: 'z1', store, connect: viaProxy, dataDir: dir, namePrefix: prefix, shutdownTimeoutMs: 1500,
+      pollIntervalMs: 300, reconnectBaseMs: 200, reconnectMaxMs: 1000,
+    });
+    t.teardown(() => agent2.stop());
+    agent2.start();
+    const waitFor = async (what: string, ok: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 300; i++) {
+        if (await ok()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      t.fail(`timed out waiting for ${what}`);
+      return false;
+    };
+    await waitFor('the agent to run a pass through the proxy', () => store.observed.get(HOST)?.instances[vm.instance.id]?.state === 'ACTIVE');
+    const before = await ours();
+
+    await outage.down();
+    await waitFor('the outage to be reported', () => store.observed.get(HOST)?.conditions?.some((c) => c.reason === 'ConnectionLost') ?? false);
+    t.match(store.observed.get(HOST)!.lastError?.message ?? '', /libvirt/, 'observed state names the lost connection');
+    await virsh(URI, 'destroy', dom); // drift while the agent cannot see libvirt
+
+    await outage.up();
+    t.ok(await waitFor('the domain to run again', async () => (await virsh(URI, 'domstate', dom)) === 'running'), 'repaired after the reconnect');
+    await waitFor('the condition to clear', () => !(store.observed.get(HOST)?.conditions?.some((c) => c.reason === 'ConnectionLost') ?? true));
+    t.same(await ours(), before, 'exactly the same objects as before the outage');
+    t.ok(store.events.some((e) => e.event.reason === 'Reconnected'), 'a Reconnected event is recorded');
+    await agent2.stop();
   });
 
   const second = instance({ name: 'vm2', vcpus: 1, memoryMiB: 64, diskGiB: 1 }, net, img);
