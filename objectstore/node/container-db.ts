@@ -43,8 +43,17 @@ const oBase = (a: string, c: string) => `O\0${a}\0${c}\0`;
 
 export type RowResult = 'applied' | 'older' | 'no-container';
 
+interface QueuedRow {
+  name: string;
+  row: ObjectRow;
+  resolve: (r: RowResult) => void;
+  reject: (e: unknown) => void;
+}
+
 export class ContainerDb {
   private readonly lock = new KeyedLock();
+  /** Rows waiting for the next group commit, per container key. */
+  private readonly rowGroups = new Map<string, QueuedRow[]>();
   constructor(private readonly db: LevelDb, private readonly sync: boolean) {}
 
   async get(a: string, c: string): Promise<ContainerRecord | undefined> {
@@ -113,14 +122,58 @@ export class ContainerDb {
     });
   }
 
-  /** Applies an object row sent by an object node (newest timestamp wins). */
-  async applyRow(a: string, c: string, name: string, row: ObjectRow): Promise<RowResult> {
-    return this.lock.run(cKey(a, c), async () => {
-      const rec = await this.get(a, c);
-      if (!rec || !isLive(rec)) return 'no-container';
+  /**
+   * Applies an object row sent by an object node (newest timestamp wins).
+   *
+   * Group commit: rows of one container that arrive while an earlier group is being written
+   * wait together and go to disk in ONE synced LevelDB batch (with one container record
+   * update), so concurrent PUTs into a container cost one fsync per group, not one each.
+   * Every caller still resolves only after its row is durable.
+   */
+  applyRow(a: string, c: string, name: string, row: ObjectRow): Promise<RowResult> {
+    return new Promise<RowResult>((resolve, reject) => {
+      const k = cKey(a, c);
+      let group = this.rowGroups.get(k);
+      if (!group) {
+        group = [];
+        this.rowGroups.set(k, group);
+        // The group closes when it gets the lock (the previous group has been written).
+        void this.lock.run(k, () => this.commitRows(a, c));
+      }
+      group.push({ name, row, resolve, reject });
+    });
+  }
+
+  /** Writes every row queued for the container in one synced batch. Runs under the lock. */
+  private async commitRows(a: string, c: string): Promise<void> {
+    const k = cKey(a, c);
+    const group = this.rowGroups.get(k) ?? [];
+    this.rowGroups.delete(k);
+    try {
+      const results = await this.writeRows(a, c, group);
+      group.forEach((p, i) => p.resolve(results[i]!));
+    } catch (e) {
+      for (const p of group) p.reject(e);
+    }
+  }
+
+  private async writeRows(a: string, c: string, group: QueuedRow[]): Promise<RowResult[]> {
+    const rec = await this.get(a, c);
+    if (!rec || !isLive(rec)) return group.map(() => 'no-container');
+    const keys = [...new Set(group.map((p) => oBase(a, c) + p.name))];
+    const stored = (await this.db.getMany(keys)) as Array<ObjectRow | undefined>;
+    // The newest row of each name, as stored or as decided earlier in this group.
+    const current = new Map<string, ObjectRow | undefined>(keys.map((key, i) => [key, stored[i] ?? undefined]));
+    const writes = new Map<string, ObjectRow>();
+    let changed = false;
+    const results: RowResult[] = [];
+    for (const { name, row } of group) {
       const key = oBase(a, c) + name;
-      const old = (await this.db.get(key)) as ObjectRow | undefined;
-      if (old && old.ts >= row.ts) return 'older';
+      const old = current.get(key);
+      if (old && old.ts >= row.ts) {
+        results.push('older');
+        continue;
+      }
       if (old && !old.deleted) {
         rec.objectCount -= 1;
         rec.bytesUsed -= old.size;
@@ -129,15 +182,19 @@ export class ContainerDb {
         rec.objectCount += 1;
         rec.bytesUsed += row.size;
       }
-      const changed = !!(old && !old.deleted) || !row.deleted;
-      const ops: any[] = [{ type: 'put', key, value: row }];
-      if (changed) {
-        rec.statsTs = row.ts > rec.statsTs ? row.ts : rec.statsTs;
-        ops.push({ type: 'put', key: cKey(a, c), value: rec }, { type: 'put', key: dKey(a, c), value: rec.statsTs });
+      if ((old && !old.deleted) || !row.deleted) {
+        changed = true;
+        if (row.ts > rec.statsTs) rec.statsTs = row.ts;
       }
-      await this.db.batch(ops, { sync: this.sync });
-      return 'applied';
-    });
+      current.set(key, row);
+      writes.set(key, row);
+      results.push('applied');
+    }
+    if (writes.size === 0) return results;
+    const ops: any[] = [...writes].map(([key, value]) => ({ type: 'put', key, value }));
+    if (changed) ops.push({ type: 'put', key: cKey(a, c), value: rec }, { type: 'put', key: dKey(a, c), value: rec.statsTs });
+    await this.db.batch(ops, { sync: this.sync });
+    return results;
   }
 
   async list(a: string, c: string, opts: ListOptions): Promise<ListPage<ObjectEntry>> {

@@ -14,7 +14,8 @@
  * and many filesystems limit them) and no sidecar: one file, one fsync, one atomic rename.
  *
  * Durability: temp file written, fsynced, renamed into the hash dir, hash dir fsynced (and
- * the parents of any directory that had to be created). The newest timestamp wins: a write
+ * the parents of any directory that had to be created; never the tmp dir: a temp file that a
+ * crash loses was never acknowledged). The newest timestamp wins: a write
  * older than or equal to what is there gets ObjectConflict; after a write lands, older files
  * in the hash dir are removed. A DELETE writes a `.ts` tombstone (footer only). A POST writes
  * a `.meta` file (footer only) whose metadata replaces the user metadata of the .data.
@@ -106,8 +107,12 @@ export interface ObjectWriter {
   write(chunk: Buffer): Promise<void>;
   /** Writes several buffers in one system call (large bodies are written in ~1 MiB batches). */
   writev(chunks: Buffer[]): Promise<void>;
-  /** Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files. */
-  finish(meta: DiskMetadata): Promise<void>;
+  /**
+   * Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files.
+   * `whileDirSyncs` (if given) runs once the version is in place (readable), at the same time
+   * as the directory fsync; finish resolves when both are done and rejects if either fails.
+   */
+  finish(meta: DiskMetadata, whileDirSyncs?: () => Promise<void>): Promise<void>;
   /** Removes the temp file. Safe to call after finish or twice. */
   abort(): Promise<void>;
 }
@@ -304,7 +309,7 @@ export class DiskFiles {
           }
         }
       },
-      finish: async (meta) => {
+      finish: async (meta, whileDirSyncs) => {
         const footer = encodeFooter(meta);
         await fh.write(footer, 0, footer.length);
         await fh.sync();
@@ -331,7 +336,7 @@ export class DiskFiles {
             d = dirname(d);
           }
         }
-        await Promise.all(dirs.map(fsyncPath));
+        await Promise.all([...dirs.map(fsyncPath), whileDirSyncs?.()]);
         await this.cleanup(dir, l, meta.timestamp, ext);
       },
       abort: async () => {

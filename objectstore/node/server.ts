@@ -253,22 +253,28 @@ export class StorageNode {
 
   /**
    * Makes the object version durable and, in the same moment, queues its listing rows
-   * durably; once both hold, the rows are sent (see container-update.ts).
+   * durably; the rows are sent (see container-update.ts) as soon as the version is in place
+   * and the queue entries are on disk, while the directory fsync runs. The write is
+   * acknowledged only when the object, its directory and the queue (or the delivery) are durable.
    */
   private async finishWithUpdates(p: ParsedNodePath, hash: string, writer: ObjectWriter, meta: DiskMetadata,
     targets: Target[], row: ObjectRow): Promise<void> {
     const updates: PendingUpdate[] = targets.map((target) => ({
       target, account: p.account, container: p.container!, object: p.object!, row, part: p.part, hash, queuedAt: Date.now(),
     }));
-    const [written, queued] = await Promise.allSettled([writer.finish(meta), this.pending.add(p.device, updates)]);
-    if (written.status === 'rejected') {
-      if (queued.status === 'fulfilled') await this.pending.remove(p.device, queued.value).catch(() => undefined);
-      throw written.reason;
-    }
-    if (queued.status === 'rejected') throw queued.reason;
+    const queued = this.pending.add(p.device, updates);
+    queued.catch(() => undefined); // awaited below
     // Deliver before answering (bounded by CONTAINER_UPDATE_TIMEOUT_MS per row), so a listing or
     // a container DELETE right after the acknowledged write sees it; what fails stays queued.
-    await this.pending.deliver(this.client, p.device, updates, queued.value);
+    const deliver = async () => this.pending.deliver(this.client, p.device, updates, await queued);
+    try {
+      await writer.finish(meta, deliver);
+    } catch (e) {
+      const keys = await queued.catch(() => undefined);
+      if (keys) await this.pending.remove(p.device, keys).catch(() => undefined);
+      throw e;
+    }
+    await queued; // a failed queue write fails the request even when the disk write held
   }
 
   private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
