@@ -313,15 +313,16 @@ export class DiskFiles {
         const footer = encodeFooter(meta);
         await fh.write(footer, 0, footer.length);
         await fh.sync();
-        await close();
-        const l = await this.list(dir);
+        // Closing, listing the hash dir and creating it run at once (each is a trip through the
+        // libuv pool; on a busy host every trip costs milliseconds). A dir created for a write
+        // that then loses to a newer version stays empty, which reads as "missing".
+        const [, l, created] = await Promise.all([close(), this.list(dir), mkdir(dir, { recursive: true })]);
         const newest = newestOf(l);
         if (newest && newest >= meta.timestamp) {
           await unlink(tmpPath).catch(() => undefined);
           done = true;
           throw new ObjectConflict(newest);
         }
-        const created = await mkdir(dir, { recursive: true });
         await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
         done = true;
         // The hash dir, and the parents of every directory just created, fsynced at once
