@@ -11,7 +11,7 @@ import { loadRings } from '../cluster/rings.js';
 import { StaticUserDirectory, type User, type UserDirectory } from '../auth/users.js';
 import { ReplicatedBackend } from './replicated-backend.js';
 import { createProxyServer, type FrontEnd } from './server.js';
-import { loadFrontEnds } from './front-ends.js';
+import { FRONT_ENDS } from './front-ends.js';
 import { StoreUserDirectory } from '../auth/store-user-directory.js';
 
 const RING_WATCH_MS = 15_000;
@@ -47,7 +47,7 @@ export async function runProxy(cfg: ClusterConfig, opts: { frontEnds?: FrontEnd[
   // One directory for both front ends: the configured root users, then the users kept in the
   // store's system account (`ringstack user`), so a user added once signs in to S3 and Swift.
   const users = new StoreUserDirectory(backend, { base: await loadUsers(cfg) });
-  const frontEnds = opts.frontEnds ?? await loadFrontEnds();
+  const frontEnds = opts.frontEnds ?? [...FRONT_ENDS];
   // Front ends get a key derived from the cluster secret, never the secret the nodes check.
   const feSecret = createHmac('sha256', cfg.secret).update('ringstack front-end tokens').digest('hex');
   const app = await createProxyServer({ backend, users, frontEnds, region: cfg.proxy.region, secret: feSecret, logger: opts.logger });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createProxyServer, HEALTH_PATH, METRICS_PATH, type FrontEndOptions } from './server.js';
 import { MemoryBackend } from './memory-backend.js';
 import { StaticUserDirectory } from '../auth/users.js';
-import { loadFrontEnds } from './front-ends.js';
+import { FRONT_ENDS } from './front-ends.js';
 
 t.test('front ends get the raw stream and their options', async (t) => {
   let seen: FrontEndOptions | undefined;
@@ -30,15 +30,17 @@ t.test('front ends get the raw stream and their options', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: HEALTH_PATH })).statusCode, 200);
 });
 
-t.test('the S3 and Swift front ends are found', async (t) => {
-  const fes = await loadFrontEnds();
-  t.equal(fes.length, 2);
-  t.same(await loadFrontEnds(['../nowhere/plugin.js']), []);
+t.test('the S3 and Swift front ends share the port', async (t) => {
+  t.equal(FRONT_ENDS.length, 2);
+  const app = await createProxyServer({ backend: new MemoryBackend(), users: new StaticUserDirectory([]), frontEnds: [...FRONT_ENDS], secret: 's' });
+  t.teardown(() => app.close());
+  t.equal((await app.inject({ method: 'GET', url: '/info' })).json().swift !== undefined, true, 'Swift /info');
+  t.match((await app.inject({ method: 'GET', url: '/' })).body, /<Error>/, 'S3 answers with an XML error without credentials');
 });
 
 t.test('request rates and latencies are exposed for Prometheus, with the front ends mounted', async (t) => {
   const backend = new MemoryBackend();
-  const app = await createProxyServer({ backend, users: new StaticUserDirectory([]), frontEnds: await loadFrontEnds(), secret: 's' });
+  const app = await createProxyServer({ backend, users: new StaticUserDirectory([]), frontEnds: [...FRONT_ENDS], secret: 's' });
   t.teardown(() => app.close());
   await app.inject({ method: 'GET', url: HEALTH_PATH });
   await app.inject({ method: 'GET', url: HEALTH_PATH });

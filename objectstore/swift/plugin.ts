@@ -1,5 +1,5 @@
 /**
- * Entry point the proxy's front-end loader (objectstore/proxy/front-ends.ts) imports: the
+ * Entry point the proxy mounts (listed in objectstore/proxy/front-ends.ts): the
  * Swift plugin with the proxy's front-end options. Tokens must be signed with a secret every
  * proxy of the cluster shares: `secret` when the proxy passes it, else the environment's
  * RINGSTACK_CLUSTER_SECRET; without either, a per-process random secret (tokens then only
