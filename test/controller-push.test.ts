@@ -18,6 +18,7 @@ import {
   CURRENT_DESIRED_KEY, STATE_FORMAT_VERSION, canonicalJson, desiredKey, hostDesiredKey, hostInfoKey, hostObservedKey,
   type CurrentDesired, type DesiredState, type HostDesiredState, type HostInfo,
 } from '../agents/contract/index.js';
+import { until } from './support/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rs-ctl-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -80,15 +81,6 @@ async function registerHost(name: string, zone = 'default') {
   }));
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 t.test('an invalid commit is rejected with every error and the branch stays', async (t) => {
   cpSync(join(process.cwd(), 'controller/manifests/fixtures/valid'), work, { recursive: true });
@@ -129,7 +121,7 @@ t.test('a valid commit is accepted, its plan printed and its state published', a
 t.test('hosts that register get the instances, spread by anti-affinity', async (t) => {
   await registerHost('hv1');
   await registerHost('hv2');
-  const placed = await until('placements', async () => {
+  const placed = await until('placements', 20000, async () => {
     const d = await readJson<DesiredState>(desiredKey(firstCommit));
     return d && Object.keys(d.placements.instances).length === 3 ? d : undefined;
   });

@@ -14,6 +14,7 @@ import { controllerConfigFrom } from '../controller/service/config.js';
 import { startController, type RunningController } from '../controller/service/server.js';
 import { CURRENT_DESIRED_KEY, type CurrentDesired } from '../agents/contract/index.js';
 import type { RevisionRecord } from '../controller/service/state-store.js';
+import { until } from './support/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rs-src-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -56,15 +57,6 @@ function stateClient(bucket: string): StateClient {
   return c;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function currentIs(c: StateClient, revision: string): Promise<true | undefined> {
   const r = await c.getJson<CurrentDesired>(CURRENT_DESIRED_KEY);
@@ -92,19 +84,19 @@ t.test('a watched local repository is applied without a push', async (t) => {
   const ctl: RunningController = await startController(config('local', { source: { kind: 'local', path: repo } }), { logger: false });
   t.teardown(() => ctl.close());
   const client = stateClient('state-local');
-  await until('the existing commit to be applied', () => currentIs(client, first));
+  await until('the existing commit to be applied', 20000, () => currentIs(client, first));
   t.pass('the branch head at start is applied');
 
   writeFileSync(join(repo, 'instances', 'bad.yaml'), 'apiVersion: ringstack.dev/v1\nkind: Instance\nmetadata:\n  name: x\n  project: demo\nspec:\n  image: nope\n  flavor: small\n');
   const bad = await commitAll(repo, 'bad');
-  const rec = await until('the bad commit to be recorded', () => revisionRecord(client, bad));
+  const rec = await until('the bad commit to be recorded', 20000, () => revisionRecord(client, bad));
   t.equal(rec.status, 'rejected');
   t.match(rec.errors.join('\n'), /instances\/bad\.yaml:7:10 spec\.image: no Image named "nope"/);
   t.ok(await currentIs(client, first), 'the applied revision stays');
 
   rmSync(join(repo, 'instances', 'bad.yaml'));
   const fixed = await commitAll(repo, 'fixed');
-  await until('the fixed commit to be applied', () => currentIs(client, fixed));
+  await until('the fixed commit to be applied', 20000, () => currentIs(client, fixed));
   t.pass('the next valid commit is applied');
 });
 
@@ -125,7 +117,7 @@ t.test('a remote repository is polled, and a webhook polls at once', async (t) =
   }), { logger: false });
   t.teardown(() => ctl.close());
   const client = stateClient('state-follower');
-  await until('the first poll to apply the head', () => currentIs(client, first));
+  await until('the first poll to apply the head', 20000, () => currentIs(client, first));
   t.pass('the remote head is applied at start');
 
   writeFileSync(join(work, 'instances', 'extra.yaml'), readFileSync(join(work, 'instances', 'web.yaml'), 'utf8').split('---')[1]!.replace('web-2', 'web-9'));
@@ -137,6 +129,6 @@ t.test('a remote repository is polled, and a webhook polls at once', async (t) =
   t.equal(refused.status, 401, 'a webhook without the secret is refused');
   const hook = await fetch(`${ctl.url}/hooks/git/infra`, { method: 'POST', headers: { 'x-ringstack-token': 'hook-secret' }, body: '{}' });
   t.equal(hook.status, 202);
-  await until('the webhook poll to apply the new commit', () => currentIs(client, second));
+  await until('the webhook poll to apply the new commit', 20000, () => currentIs(client, second));
   t.pass('applied long before the 10-minute poll interval');
 });

@@ -41,6 +41,7 @@ import {
   CURRENT_DESIRED_KEY, desiredKey, hostDesiredKey, hostInfoKey, hostObservedKey,
   type CurrentDesired, type DesiredState, type HostDesiredState, type HostInfo, type HostObservedState,
 } from '../agents/contract/index.js';
+import { until } from './support/wait.js';
 
 const SUPPORT = join(process.cwd(), 'test/support/swift-s3api');
 const USER = 'test:tester';
@@ -97,15 +98,6 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = WAIT_MS): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'rs-ext-store-'));
@@ -189,7 +181,7 @@ async function main(): Promise<void> {
     t.equal(native.headers.get('etag')?.replace(/"/g, ''), viaS3.status === 'ok' ? viaS3.etag : '', 'S3 and Swift see the same object');
 
     const backupKey = `${BACKUP_PREFIX}infra.tar`;
-    const backup = await until('the repo backup in Swift', async () => {
+    const backup = await until('the repo backup in Swift', WAIT_MS, async () => {
       const res = await swiftGet(BUCKET, backupKey);
       return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined;
     });
@@ -215,10 +207,10 @@ async function main(): Promise<void> {
     agent.start();
     t.teardown(async () => { await agent.stop(); store.close(); });
 
-    const info = await until('info.json in Swift', () => swiftJson<HostInfo>(hostInfoKey(HOST)));
+    const info = await until('info.json in Swift', WAIT_MS, () => swiftJson<HostInfo>(hostInfoKey(HOST)));
     t.equal(info.host, HOST, 'the agent registered (read through the Swift API)');
 
-    const desired = await until('instances placed on the agent', async () => {
+    const desired = await until('instances placed on the agent', WAIT_MS, async () => {
       const d = await swiftJson<HostDesiredState>(hostDesiredKey(HOST));
       return d && Object.keys(d.instances).length > 0 ? d : undefined;
     });
@@ -228,7 +220,7 @@ async function main(): Promise<void> {
     t.same(Object.entries(revision!.placements.instances).filter(([, h]) => h === HOST).map(([id]) => id).sort(), placed,
       'the revision document and the host file agree');
 
-    const observed = await until('observed.json with every placed instance ACTIVE', async () => {
+    const observed = await until('observed.json with every placed instance ACTIVE', WAIT_MS, async () => {
       const o = await swiftJson<HostObservedState>(hostObservedKey(HOST));
       return o && placed.every((id) => o.instances[id]?.state === 'ACTIVE') ? o : undefined;
     });
@@ -236,7 +228,7 @@ async function main(): Promise<void> {
     t.equal(observed.images['debian-12']?.state, 'ACTIVE', 'the image was pulled from Swift');
     t.equal(observed.images['debian-12']?.sha256, sha256Hex(image), 'byte for byte');
     const heartbeat = observed.heartbeat;
-    await until('a later heartbeat', async () => {
+    await until('a later heartbeat', WAIT_MS, async () => {
       const o = await swiftJson<HostObservedState>(hostObservedKey(HOST));
       return o && o.heartbeat !== heartbeat;
     });
@@ -295,7 +287,7 @@ async function main(): Promise<void> {
     rmSync(ctlConfig.dataDir, { recursive: true, force: true });
     ctl = await startController(ctlConfig, { logger: false });
     await git('remote', 'set-url', 'origin', remote(ctl));
-    const refs = await until('the restored branch', async () => {
+    const refs = await until('the restored branch', WAIT_MS, async () => {
       const r = await git('ls-remote', 'origin', 'refs/heads/main');
       return r.status === 0 && r.stdout.trim() ? r.stdout : undefined;
     });

@@ -34,6 +34,7 @@ import {
 import type { CurrentDesired, DesiredState, HostDesiredState } from '../agents/contract/desired.js';
 import type { HostObservedState } from '../agents/contract/observed.js';
 import { netnsAvailable, TestNet, type HostProcess } from './support/netns.js';
+import { until as waitUntil } from './support/wait.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -53,6 +54,8 @@ const INSTANCES = ['demo/mh-1', 'demo/mh-2'];
 const START_MS = 60_000;
 const CONVERGE_MS = 150_000;
 const POLL_MS = 1000;
+/** Polls at this file's pace: each check may start virsh or read several documents. */
+const until = <T>(what: string, ms: number, check: Parameters<typeof waitUntil<T>>[2]) => waitUntil(what, ms, check, POLL_MS);
 const SCENARIO_MS = 8 * 60_000;
 
 async function virsh(...args: string[]): Promise<string> {
@@ -91,20 +94,6 @@ if (!ns.ok) {
   await t.test('three storage hosts, a proxy, a controller and two agents', { timeout: SCENARIO_MS }, scenario);
 }
 
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
 
 function prefixOf(agent: string): string {
   return `mh${TAG}${agent.slice(-1)}`;

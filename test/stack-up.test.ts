@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { StateClient } from '../objectstore/client/state-client.js';
 import { hostDesiredKey, hostObservedKey, type HostDesiredState, type HostObservedState } from '../agents/contract/index.js';
+import { until as waitUntil } from './support/wait.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -31,6 +32,8 @@ const PREFIX = `st${randomBytes(3).toString('hex')}`;
 const CONVERGE_MS = 180_000;
 const UP_MS = 60_000;
 const POLL_MS = 2000;
+/** Polls at this file's pace: each check may start virsh or read several documents. */
+const until = <T>(what: string, ms: number, check: Parameters<typeof waitUntil<T>>[2]) => waitUntil(what, ms, check, POLL_MS);
 
 async function virsh(...args: string[]): Promise<string> {
   return (await run('virsh', ['-q', '-c', URI, ...args])).stdout;
@@ -91,20 +94,6 @@ function startUp(dataDir: string, env: NodeJS.ProcessEnv): Up {
   return { child, out: () => out, err: () => err, exit };
 }
 
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
