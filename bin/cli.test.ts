@@ -75,3 +75,17 @@ t.test('the installed launcher runs the compiled CLI', async (t) => {
   const bad = spawnSync('bin/ringstack', ['no-such-command'], { encoding: 'utf8' });
   t.equal(bad.status, 2);
 });
+
+t.test('--help anywhere after a command prints its usage and runs nothing', async (t) => {
+  let ran = false;
+  const cmd = {
+    name: 'touchy', summary: 'must not run on --help', usage: 'usage: ringstack touchy [--x]\n',
+    async run() { ran = true; return 1; },
+  };
+  for (const args of [['touchy', '--help'], ['touchy', 'sub', '-h'], ['touchy', '--x', '--help']]) {
+    const io = capture();
+    t.equal(await main(args, io, [cmd]), 0, args.join(' '));
+    t.equal(io.stdout, cmd.usage);
+  }
+  t.equal(ran, false);
+});

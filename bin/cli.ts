@@ -3,7 +3,7 @@
  * (0 ok, 1 runtime error, 2 usage error). Each subcommand lives in bin/commands/<name>.ts
  * and only parses arguments before calling the part that does the work.
  */
-import { UsageError, type CliIO, type Command, type CommandEntry } from './usage.js';
+import { UsageError, wantsHelp, type CliIO, type Command, type CommandEntry } from './usage.js';
 import { commands } from './commands/index.js';
 
 const processIO: CliIO = {
@@ -34,6 +34,11 @@ export async function main(argv: string[], io: CliIO = processIO, list: Array<Co
     return 2;
   }
   const command = 'load' in entry ? await entry.load() : entry;
+  // `--help`/`-h` anywhere after the command prints its usage, for every command alike.
+  if (wantsHelp(rest)) {
+    io.out(command.usage);
+    return 0;
+  }
   try {
     return await command.run(rest, io);
   } catch (e) {

@@ -3,7 +3,7 @@
  * desired state in the state bucket and writing back what it observes. The work is done by
  * agents/agent.
  */
-import { parseFlags, wantsHelp, UsageError, type CliIO, type Command } from '../usage.js';
+import { parseFlags, UsageError, type CliIO, type Command } from '../usage.js';
 import { AgentConfigError, loadAgentConfig } from '../../agents/agent/config.js';
 import { startAgent } from '../../agents/agent/run.js';
 import { untilSignal } from '../../objectstore/cluster/signals.js';
@@ -38,10 +38,6 @@ export const agentCommand: Command = {
   summary: 'run the host agent (converge libvirt to the desired state)',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values } = parseFlags(args, { config: { type: 'string' } }, false);
     const file = values.config ?? process.env.RINGSTACK_AGENT_CONFIG;
     if (!file && !process.env.RINGSTACK_AGENT_STATE_ENDPOINT) throw new UsageError('missing --config');

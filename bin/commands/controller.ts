@@ -3,7 +3,7 @@
  * scheduler and compiler publishing desired state to the state bucket). The work is done by
  * controller/service.
  */
-import { parseFlags, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { parseFlags, type CliIO, type Command } from '../usage.js';
 import { loadControllerConfig } from '../../controller/service/config.js';
 import { startController } from '../../controller/service/server.js';
 import { untilSignal } from '../../objectstore/cluster/signals.js';
@@ -40,10 +40,6 @@ export const controllerCommand: Command = {
   summary: 'run the GitOps controller (Git endpoint, scheduler, desired state)',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values } = parseFlags(args, { config: { type: 'string' } }, false);
     const cfg = await loadControllerConfig(values.config);
     const running = await startController(cfg);

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseFlags, wantsHelp, intArg, UsageError, type CliIO, type Command } from '../usage.js';
+import { parseFlags, intArg, UsageError, type CliIO, type Command } from '../usage.js';
 import {
   DEFAULT_IMAGE_BUCKET, DEFAULT_MIN_MEMORY_MIB, ImageFormatMismatchError, imageManifest, probeImage, uploadImage, type ImageFormat,
 } from '../../objectstore/client/image-upload.js';
@@ -116,10 +116,6 @@ export const imageCommand: Command = {
   summary: 'upload a disk image to the object store and print its Image manifest',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(args, {
       name: { type: 'string' }, format: { type: 'string' }, bucket: { type: 'string' }, key: { type: 'string' },
       endpoint: { type: 'string' }, 'access-key': { type: 'string' }, 'secret-key': { type: 'string' },

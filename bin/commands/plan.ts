@@ -14,7 +14,7 @@ import { compileSource, readHostsFile } from '../../controller/plan/compile-sour
 import { serializeCompiled } from '../../controller/plan/compile.js';
 import { diffStates, formatPlan } from '../../controller/plan/diff.js';
 import type { SchedulerHost } from '../../controller/plan/scheduler.js';
-import { parseFlags, UsageError, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { parseFlags, UsageError, type CliIO, type Command } from '../usage.js';
 
 /** Without --hosts: one host big enough for anything, so the plan shows manifest changes only. */
 const DEFAULT_HOST = { name: 'local', zone: 'default', vcpus: 4096, memoryMiB: 16 * 1024 * 1024, diskGiB: 1024 * 1024 };
@@ -43,7 +43,6 @@ async function isDir(path: string): Promise<boolean> {
 }
 
 async function run(args: string[], io: CliIO): Promise<number> {
-  if (wantsHelp(args)) { io.out(usage); return 0; }
   const { values, positionals } = parseFlags(args, {
     repo: { type: 'string' }, against: { type: 'string' }, state: { type: 'string' }, hosts: { type: 'string' },
     strategy: { type: 'string' }, revision: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },

@@ -2,7 +2,7 @@
  * `ringstack proxy --config F`: the object store's public HTTP front (S3 and Swift APIs)
  * over the storage nodes named in the rings. The work is done by objectstore/proxy.
  */
-import { parseFlags, wantsHelp, UsageError, type CliIO, type Command } from '../usage.js';
+import { parseFlags, UsageError, type CliIO, type Command } from '../usage.js';
 import { loadConfig } from '../../objectstore/cluster/config.js';
 import { runProxy } from '../../objectstore/proxy/main.js';
 import { untilSignal } from '../../objectstore/cluster/signals.js';
@@ -21,10 +21,6 @@ export const proxyCommand: Command = {
   summary: 'run an object store proxy (S3 and Swift APIs) over storage nodes',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values } = parseFlags(args, { config: { type: 'string' } }, false);
     const file = values.config ?? process.env.RINGSTACK_CONFIG;
     if (!file) throw new UsageError('missing --config');

@@ -6,7 +6,7 @@
  * memory first and written atomically at the end, so a failed command changes nothing on disk.
  */
 import { access } from 'node:fs/promises';
-import { UsageError, intArg, numberArg, parseFlags, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { UsageError, intArg, numberArg, parseFlags, type CliIO, type Command } from '../usage.js';
 import { RingBuilder, MAX_PART_POWER, MIN_PART_POWER, MAX_REPLICAS } from '../../objectstore/ring/builder.js';
 import { readBuilderFile, writeBuilderFile } from '../../objectstore/ring/builder-file.js';
 import { writeRingFile } from '../../objectstore/ring/ring-file.js';
@@ -262,10 +262,6 @@ export const ringCommand: Command = {
     if (sub === undefined || ((sub === '--help' || sub === '-h' || sub === 'help') && rest.length === 0)) {
       (sub === undefined ? io.err : io.out)(usage);
       return sub === undefined ? 2 : 0;
-    }
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
     }
     const handler = handlers[sub];
     if (!handler) throw new UsageError(`unknown subcommand "${sub}"`);

@@ -3,7 +3,7 @@
  * (or its JSON with --json). The work is done by controller/status/client.ts.
  */
 import { DEFAULT_CONTROLLER_URL, StatusApiError, StatusClient, formatTable } from '../../controller/status/client.js';
-import { UsageError, parseFlags, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { UsageError, parseFlags, type CliIO, type Command } from '../usage.js';
 
 const KINDS = ['hosts', 'instances', 'networks', 'volumes', 'images', 'projects', 'revisions', 'events'] as const;
 
@@ -74,10 +74,6 @@ export const statusCommand: Command = {
   summary: 'show hosts, instances, revisions… from the controller\'s read-only status API',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(args, {
       controller: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' },
       project: { type: 'string' }, label: { type: 'string' }, state: { type: 'string' },

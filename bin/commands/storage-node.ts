@@ -2,7 +2,7 @@
  * `ringstack storage-node --config F`: one storage node of a cluster (object, container and
  * account data of the devices in its devices folder). The work is done by objectstore/node.
  */
-import { parseFlags, wantsHelp, UsageError, type CliIO, type Command } from '../usage.js';
+import { parseFlags, UsageError, type CliIO, type Command } from '../usage.js';
 import { loadConfig } from '../../objectstore/cluster/config.js';
 import { runStorageNode, NODE_READY_PREFIX } from '../../objectstore/node/main.js';
 import { untilSignal } from '../../objectstore/cluster/signals.js';
@@ -21,10 +21,6 @@ export const storageNodeCommand: Command = {
   summary: 'run one storage node of an object store cluster',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values } = parseFlags(args, { config: { type: 'string' } }, false);
     const file = values.config ?? process.env.RINGSTACK_CONFIG;
     if (!file) throw new UsageError('missing --config');

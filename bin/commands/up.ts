@@ -1,7 +1,7 @@
 /**
  * `ringstack up`: the whole stack on one machine with embedded defaults (bin/stack.ts).
  */
-import { intArg, parseFlags, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { intArg, parseFlags, type CliIO, type Command } from '../usage.js';
 import { DEFAULT_DATA_DIR, nextSteps, startStack } from '../stack.js';
 import { untilSignal } from '../../objectstore/cluster/signals.js';
 
@@ -29,10 +29,6 @@ export const upCommand: Command = {
   summary: 'run the whole stack on this machine (object store, controller, agent)',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values } = parseFlags(args, {
       'data-dir': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
       'controller-port': { type: 'string' }, 'libvirt-uri': { type: 'string' },

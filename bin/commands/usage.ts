@@ -5,7 +5,7 @@
  * tokens and project scoping apply.
  */
 import { DEFAULT_CONTROLLER_URL, StatusApiError, StatusClient, formatTable } from '../../controller/status/client.js';
-import { UsageError, parseFlags, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { UsageError, parseFlags, type CliIO, type Command } from '../usage.js';
 
 const usage = `usage: ringstack usage --project P --from TIME --to TIME [--csv] [--json]
                        [--controller URL] [--token T]
@@ -32,10 +32,6 @@ export const usageCommand: Command = {
   summary: 'usage report of a project (instance-hours, vCPU-hours, GiB-hours) over a time range',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values } = parseFlags(args, {
       project: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, csv: { type: 'boolean' }, json: { type: 'boolean' },
       controller: { type: 'string' }, token: { type: 'string' },

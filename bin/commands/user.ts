@@ -3,7 +3,7 @@
  * on a running store, through its admin route, signed with the root credentials.
  * The work is done by objectstore/auth/admin-client.ts.
  */
-import { parseFlags, wantsHelp, UsageError, type CliIO, type Command } from '../usage.js';
+import { parseFlags, UsageError, type CliIO, type Command } from '../usage.js';
 import { resolveAdminCredentials, UserAdminClient } from '../../objectstore/auth/admin-client.js';
 
 const usage = `usage: ringstack user <add|list|remove|rotate-key> [args] [options]
@@ -31,10 +31,6 @@ export const userCommand: Command = {
   summary: 'add, list, remove users of the object store or rotate their keys',
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
-    if (wantsHelp(args)) {
-      io.out(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(args, {
       endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, 'access-key': { type: 'string' }, json: { type: 'boolean' },
     });

@@ -8,7 +8,7 @@ import { formatError } from '../../controller/manifests/errors.js';
 import { DirectorySource } from '../../controller/manifests/source.js';
 import { DEFAULT_MAX_FILE_BYTES, validate } from '../../controller/manifests/validate.js';
 import { KINDS } from '../../controller/manifests/types.js';
-import { intArg, parseFlags, UsageError, wantsHelp, type CliIO, type Command } from '../usage.js';
+import { intArg, parseFlags, UsageError, type CliIO, type Command } from '../usage.js';
 
 const usage = `usage: ringstack validate [dir] [--max-file-bytes N] [--json]
 
@@ -24,7 +24,6 @@ Exit status: 0 valid, 1 invalid (or unreadable), 2 usage error.
 
 /** Reads a directory and prints its validation result. */
 async function run(args: string[], io: CliIO): Promise<number> {
-  if (wantsHelp(args)) { io.out(usage); return 0; }
   const { values, positionals } = parseFlags(args, { 'max-file-bytes': { type: 'string' }, json: { type: 'boolean' } });
   if (positionals.length > 1) throw new UsageError(`expected at most one directory, got ${positionals.length}`);
   const dir = positionals[0] ?? '.';
