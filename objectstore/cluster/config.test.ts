@@ -19,6 +19,19 @@ t.test('loadConfig', async (t) => {
   t.equal(e.node.port, 7100, 'environment wins');
   t.equal(e.node.dbSync, false);
   t.equal(e.hashSuffix, 'env');
+  t.same(c.node.replicator, { intervalMs: 30_000, concurrency: 2, reclaimAgeSeconds: 604_800 }, 'replicator defaults');
+  t.same(c.node.auditor, { intervalMs: 60_000, filesPerSecond: 20, bytesPerSecond: 10_485_760 }, 'auditor defaults');
+  t.equal(c.node.ringWatchMs, 15_000);
+  await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nnode:\n  ringWatchMs: 500\n'
+    + '  replicator: {intervalMs: 1000, concurrency: 4, reclaimAgeSeconds: 60}\n  auditor: {filesPerSecond: 100}\n');
+  const r = await loadConfig(f, { RINGSTACK_AUDITOR_BYTES_PER_SECOND: '1000', RINGSTACK_REPLICATOR_CONCURRENCY: '3' });
+  t.same(r.node.replicator, { intervalMs: 1000, concurrency: 3, reclaimAgeSeconds: 60 }, 'file, then environment');
+  t.same(r.node.auditor, { intervalMs: 60_000, filesPerSecond: 100, bytesPerSecond: 1000 });
+  t.equal(r.node.ringWatchMs, 500);
+  await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nnode:\n  replicator: {interval: 1}\n');
+  await t.rejects(loadConfig(f, {}), /unknown setting "node.replicator.interval"/);
+  await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nnode:\n  auditor: {filesPerSecond: 0}\n');
+  await t.rejects(loadConfig(f, {}), /node.auditor.filesPerSecond must be a whole number from 1/);
   await writeFile(f, 'hashSuffix: s\n');
   await t.rejects(loadConfig(f, {}), /no cluster secret/, 'no secret');
   t.equal((await loadConfig(f, { RINGSTACK_CLUSTER_SECRET: 'x'.repeat(20) })).node.port, DEFAULT_NODE_PORT);

@@ -15,6 +15,15 @@
  *   devicesDir: /srv/ringstack      # RINGSTACK_DEVICES_DIR: one folder per device
  *   reserveBytes: 0                 # RINGSTACK_RESERVE_BYTES: keep free, 507 otherwise
  *   dbSync: true                    # RINGSTACK_DB_SYNC: fsync container/account rows
+ *   ringWatchMs: 15000              # RINGSTACK_RING_WATCH_MS: how often the rings are checked for changes
+ *   replicator:
+ *     intervalMs: 30000             # RINGSTACK_REPLICATOR_INTERVAL_MS: pause between passes
+ *     concurrency: 2                # RINGSTACK_REPLICATOR_CONCURRENCY: partitions synced at once
+ *     reclaimAgeSeconds: 604800     # RINGSTACK_RECLAIM_AGE_SECONDS: tombstones older than this are removed
+ *   auditor:
+ *     intervalMs: 60000             # RINGSTACK_AUDITOR_INTERVAL_MS: pause between passes
+ *     filesPerSecond: 20            # RINGSTACK_AUDITOR_FILES_PER_SECOND
+ *     bytesPerSecond: 10485760      # RINGSTACK_AUDITOR_BYTES_PER_SECOND
  * proxy:
  *   host: 127.0.0.1                 # RINGSTACK_PROXY_HOST
  *   port: 8080                      # RINGSTACK_PROXY_PORT
@@ -35,6 +44,14 @@ export const DEFAULT_RING_DIR = '/etc/ringstack/rings';
 export const DEFAULT_DEVICES_DIR = '/srv/ringstack';
 export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
+export const DEFAULT_RING_WATCH_MS = 15_000;
+export const DEFAULT_REPLICATOR_INTERVAL_MS = 30_000;
+export const DEFAULT_REPLICATOR_CONCURRENCY = 2;
+/** A week, as Swift's reclaim_age: a node away longer than this may bring deleted objects back. */
+export const DEFAULT_RECLAIM_AGE_SECONDS = 604_800;
+export const DEFAULT_AUDITOR_INTERVAL_MS = 60_000;
+export const DEFAULT_AUDITOR_FILES_PER_SECOND = 20;
+export const DEFAULT_AUDITOR_BYTES_PER_SECOND = 10 * 1024 * 1024;
 export const RING_FILES = { object: 'object.ring.gz', container: 'container.ring.gz', account: 'account.ring.gz' } as const;
 
 export class ConfigError extends Error {}
@@ -44,8 +61,25 @@ export interface ClusterConfig {
   hashPrefix: string;
   hashSuffix: string;
   ringDir: string;
-  node: { host: string; port: number; devicesDir: string; reserveBytes: number; dbSync: boolean };
+  node: {
+    host: string; port: number; devicesDir: string; reserveBytes: number; dbSync: boolean; ringWatchMs: number;
+    replicator: ReplicatorConfig; auditor: AuditorConfig;
+  };
   proxy: { host: string; port: number; region: string; nodeTimeoutMs: number; credentialsFile?: string };
+}
+
+/** The replicator of a storage node (objectstore/replicator). */
+export interface ReplicatorConfig {
+  intervalMs: number;
+  concurrency: number;
+  reclaimAgeSeconds: number;
+}
+
+/** The auditor of a storage node (objectstore/auditor). */
+export interface AuditorConfig {
+  intervalMs: number;
+  filesPerSecond: number;
+  bytesPerSecond: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -78,7 +112,10 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 }
 
 const KNOWN_TOP = ['secret', 'secretFile', 'hashPrefix', 'hashSuffix', 'ringDir', 'node', 'proxy'];
-const KNOWN_NODE = ['host', 'port', 'devicesDir', 'reserveBytes', 'dbSync'];
+const KNOWN_NODE = ['host', 'port', 'devicesDir', 'reserveBytes', 'dbSync', 'ringWatchMs', 'replicator', 'auditor'];
+const KNOWN_REPLICATOR = ['intervalMs', 'concurrency', 'reclaimAgeSeconds'];
+const KNOWN_AUDITOR = ['intervalMs', 'filesPerSecond', 'bytesPerSecond'];
+const DAY_MS = 86_400_000;
 const KNOWN_PROXY = ['host', 'port', 'region', 'nodeTimeoutMs', 'credentialsFile'];
 
 function checkKeys(o: Record<string, unknown>, known: string[], where: string): void {
@@ -91,6 +128,13 @@ export async function resolveConfig(raw: unknown, baseDir: string, env: Env = pr
   checkKeys(top, KNOWN_TOP, '');
   const node = obj(top.node, 'node');
   checkKeys(node, KNOWN_NODE, 'node.');
+  const repl = obj(node.replicator, 'node.replicator');
+  checkKeys(repl, KNOWN_REPLICATOR, 'node.replicator.');
+  const aud = obj(node.auditor, 'node.auditor');
+  checkKeys(aud, KNOWN_AUDITOR, 'node.auditor.');
+  /** Environment variable, else the file's value, else the default. */
+  const num = (envName: string, v: unknown, what: string, min: number, max: number, dflt: number): number =>
+    int(env[envName], envName, min, max) ?? int(v, what, min, max) ?? dflt;
   const proxy = obj(top.proxy, 'proxy');
   checkKeys(proxy, KNOWN_PROXY, 'proxy.');
   const path = (p: string) => resolve(baseDir, p);
@@ -122,6 +166,23 @@ export async function resolveConfig(raw: unknown, baseDir: string, env: Env = pr
       reserveBytes: int(env.RINGSTACK_RESERVE_BYTES, 'RINGSTACK_RESERVE_BYTES', 0, Number.MAX_SAFE_INTEGER)
         ?? int(node.reserveBytes, 'node.reserveBytes', 0, Number.MAX_SAFE_INTEGER) ?? 0,
       dbSync: bool(env.RINGSTACK_DB_SYNC, 'RINGSTACK_DB_SYNC') ?? bool(node.dbSync, 'node.dbSync') ?? true,
+      ringWatchMs: num('RINGSTACK_RING_WATCH_MS', node.ringWatchMs, 'node.ringWatchMs', 100, DAY_MS, DEFAULT_RING_WATCH_MS),
+      replicator: {
+        intervalMs: num('RINGSTACK_REPLICATOR_INTERVAL_MS', repl.intervalMs, 'node.replicator.intervalMs', 100, DAY_MS,
+          DEFAULT_REPLICATOR_INTERVAL_MS),
+        concurrency: num('RINGSTACK_REPLICATOR_CONCURRENCY', repl.concurrency, 'node.replicator.concurrency', 1, 64,
+          DEFAULT_REPLICATOR_CONCURRENCY),
+        reclaimAgeSeconds: num('RINGSTACK_RECLAIM_AGE_SECONDS', repl.reclaimAgeSeconds, 'node.replicator.reclaimAgeSeconds',
+          0, 10 * 365 * 86_400, DEFAULT_RECLAIM_AGE_SECONDS),
+      },
+      auditor: {
+        intervalMs: num('RINGSTACK_AUDITOR_INTERVAL_MS', aud.intervalMs, 'node.auditor.intervalMs', 100, DAY_MS,
+          DEFAULT_AUDITOR_INTERVAL_MS),
+        filesPerSecond: num('RINGSTACK_AUDITOR_FILES_PER_SECOND', aud.filesPerSecond, 'node.auditor.filesPerSecond', 1,
+          1_000_000, DEFAULT_AUDITOR_FILES_PER_SECOND),
+        bytesPerSecond: num('RINGSTACK_AUDITOR_BYTES_PER_SECOND', aud.bytesPerSecond, 'node.auditor.bytesPerSecond', 1,
+          Number.MAX_SAFE_INTEGER, DEFAULT_AUDITOR_BYTES_PER_SECOND),
+      },
     },
     proxy: {
       host: env.RINGSTACK_PROXY_HOST ?? str(proxy.host, 'proxy.host') ?? DEFAULT_HOST,
