@@ -1,7 +1,8 @@
 /**
  * Checks that relate several fields of one document, after its schema passed: an Instance
- * has either a flavor or an explicit size; a Network's mode decides which of cidr, bridge and
- * dhcp it needs, and its gateway and DHCP range must lie inside its CIDR.
+ * has either a flavor or an explicit size, and an anti-affinity policy only with a group; a
+ * Network's mode decides which of cidr, bridge and dhcp it needs, and its gateway and DHCP
+ * range must lie inside its CIDR.
  */
 import { cidrContains, formatIPv4, parseCidr, parseIPv4, type Cidr } from './net.js';
 import type { Reporter } from './reporter.js';
@@ -18,6 +19,10 @@ const SIZE_FIELDS = ['vcpus', 'memoryMiB', 'diskGiB'] as const;
 
 function checkInstance(m: InstanceManifest, r: Reporter): boolean {
   const s = m.spec;
+  if (s.placement.antiAffinityPolicy !== undefined && s.placement.antiAffinityGroup === undefined) {
+    r.at(m.src, 'spec.placement.antiAffinityPolicy', 'a policy needs spec.placement.antiAffinityGroup');
+    return false;
+  }
   const given = SIZE_FIELDS.filter((f) => s[f] !== undefined);
   if (s.flavor !== undefined) {
     if (given.length > 0) {

@@ -90,6 +90,7 @@ const SPECS: Record<Kind, Field> = {
           zone: str({ check: checkHost }),
           host: str({ check: checkHost }),
           antiAffinityGroup: str({ check: checkName }),
+          antiAffinityPolicy: str({ enum: ['Strict', 'Soft'] }),
         },
       },
     },

@@ -39,7 +39,8 @@ export interface InstanceSpec {
   volumes: string[];
   userData?: string;
   sshAuthorizedKeys: string[];
-  placement: { zone?: string; host?: string; antiAffinityGroup?: string };
+  /** `antiAffinityPolicy` absent means `Strict`. */
+  placement: { zone?: string; host?: string; antiAffinityGroup?: string; antiAffinityPolicy?: 'Strict' | 'Soft' };
 }
 
 export interface NetworkSpec {

@@ -284,3 +284,16 @@ t.test('more schema rules: limits, duplicates in lists, key types, forbidden pro
     'zone.yaml:14:24 spec.networks[0].network: Network "zn" does not exist in zone "c" (its zones: a, b)',
   ]);
 });
+
+t.test('placement.antiAffinityPolicy: Strict or Soft, only with a group', async (t) => {
+  const r = await check({
+    'soft.yaml': instance('s', '  flavor: small\n  placement: {antiAffinityGroup: web, antiAffinityPolicy: Soft}\n'),
+    'bad.yaml': instance('b', '  flavor: small\n  placement: {antiAffinityGroup: web, antiAffinityPolicy: soft}\n'),
+    'alone.yaml': instance('a', '  flavor: small\n  placement:\n    antiAffinityPolicy: Strict\n'),
+  });
+  t.same(r.lines, [
+    'alone.yaml:10:25 spec.placement.antiAffinityPolicy: a policy needs spec.placement.antiAffinityGroup',
+    'bad.yaml:9:59 spec.placement.antiAffinityPolicy: must be one of "Strict", "Soft", got "soft"',
+  ]);
+  t.same(r.catalog.instances.map((i) => [i.manifest.name, i.manifest.spec.placement]), [['s', { antiAffinityGroup: 'web', antiAffinityPolicy: 'Soft' }]]);
+});

@@ -150,3 +150,15 @@ t.test('identities are pinned: changing their derivation would change every depl
   t.equal(derivedMac('demo/web', 0), `52:54:00:${m.slice(0, 2)}:${m.slice(2, 4)}:${m.slice(4, 6)}`);
   t.match(derivedBridge('demo/net'), /^rs[0-9a-f]{8}$/);
 });
+
+t.test('anti-affinity policy reaches the scheduler: Strict refuses a third member on two hosts, Soft doubles up', async (t) => {
+  const group = (policy: string) => Object.fromEntries(['g1', 'g2', 'g3'].map((n) =>
+    [`${n}.yaml`, instance(n, `  flavor: small\n  placement: {antiAffinityGroup: g${policy ? `, antiAffinityPolicy: ${policy}` : ''}}\n`)]));
+  const strict = await build({ ...BASE, ...group('') });
+  t.same(Object.keys(strict.desired.unschedulable), ['demo/g3'], 'Strict is the default');
+  t.match(strict.desired.unschedulable['demo/g3']!, { message: 'every host with room already runs an instance of anti-affinity group g' });
+  const soft = await build({ ...BASE, ...group('Soft') });
+  t.same(soft.desired.unschedulable, {});
+  t.equal(Object.keys(soft.desired.placements.instances).length, 3);
+  t.same(new Set(Object.values(soft.desired.placements.instances)), new Set(['h1', 'h2']), 'both hosts used before one holds two');
+});

@@ -226,6 +226,7 @@ export function compile(input: CompileInput): CompileResult {
       ...(s.placement.zone !== undefined ? { zone: s.placement.zone } : {}),
       ...(s.placement.host !== undefined ? { host: s.placement.host } : {}),
       ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: `${m.project}/${s.placement.antiAffinityGroup}` } : {}),
+      ...(s.placement.antiAffinityGroup !== undefined && s.placement.antiAffinityPolicy === 'Soft' ? { antiAffinityPolicy: 'Soft' as const } : {}),
       ...(allowedZones ? { allowedZones } : {}),
       ...(required ? { requiredHost: required } : {}),
     });

@@ -67,6 +67,26 @@ t.test('anti-affinity: no two instances of a group on one host', async (t) => {
   t.ok(r.placements['q/a'], 'groups are per project');
 });
 
+t.test('soft anti-affinity: spreads while it can, then doubles up on the least crowded host', async (t) => {
+  const hosts = [host('h1'), host('h2'), host('h3', 'a', { memoryMiB: 1024 })];
+  const soft = (id: string) => req(id, { antiAffinityGroup: 'p/web', antiAffinityPolicy: 'Soft' });
+  const r = schedule({ hosts, now: NOW, options: { strategy: 'pack' }, requests: [soft('p/a'), soft('p/b'), soft('p/c'), soft('p/d'), soft('p/e')] });
+  t.same(r.unschedulable, {}, 'Soft never makes an instance unschedulable because of its group');
+  const count = (h: string) => Object.values(r.placements).filter((p) => p === h).length;
+  t.same([count('h1'), count('h2'), count('h3')], [2, 2, 1], 'one per host first, then the host with the fewest members');
+  const again = schedule({ hosts: [...hosts].reverse(), now: NOW, options: { strategy: 'pack' }, requests: [soft('p/e'), soft('p/d'), soft('p/c'), soft('p/b'), soft('p/a')] });
+  t.same(again.placements, r.placements, 'deterministic tie-break');
+
+  const strict = schedule({ hosts: [host('h1')], now: NOW, requests: [req('p/a', { antiAffinityGroup: 'p/web', antiAffinityPolicy: 'Strict' }), soft('p/b')] });
+  t.same(strict.placements, { 'p/a': 'h1', 'p/b': 'h1' }, 'a Soft member may join a host holding a Strict one');
+  const strictLater = schedule({ hosts: [host('h1')], now: NOW, requests: [soft('p/a'), req('p/b', { antiAffinityGroup: 'p/web' })] });
+  t.same(strictLater.unschedulable, { 'p/b': 'every host with room already runs an instance of anti-affinity group web' }, 'Strict (the default) still refuses');
+
+  const sticky = schedule({ hosts: [host('h1'), host('h2')], now: NOW, previous: { 'p/a': 'h1', 'p/b': 'h1' }, requests: [soft('p/a'), soft('p/b')] });
+  t.same(sticky.placements, { 'p/a': 'h1', 'p/b': 'h1' }, 'Soft members are not moved off a shared host');
+  t.same(sticky.moved, {});
+});
+
 t.test('down hosts get no new instances', async (t) => {
   const stale = new Date(NOW - 120_000).toISOString();
   const r = schedule({ hosts: [host('h1', 'a', { lastHeartbeat: stale }), host('h2')], requests: [req('p/a')], now: NOW });

@@ -7,10 +7,14 @@
  *    list, for longer than the grace period. Kept instances use capacity first.
  * 2. The others, largest first (memory, vcpus, disk, then id), go through the filters: host up
  *    (fresh heartbeat), zone, host pin, network zones, capacity with overcommit ratios,
- *    anti-affinity group. Survivors are weighed: free RAM, vcpus and disk, each normalised to
+ *    anti-affinity group (Strict). Survivors are weighed: free RAM, vcpus and disk, each normalised to
  *    0..1 over the candidates and multiplied (positive spreads, negative packs). Ties go to the
  *    lowest FNV-1a hash of instance id + host name, then the host name, so equal hosts are
  *    used evenly yet deterministically.
+ *    A Soft anti-affinity group (as Nova's soft-anti-affinity) is a preference, not a filter:
+ *    hosts without a member of the group win; when every host that fits has one, the instance
+ *    goes to a host with the fewest members, weighed as usual among those. A Soft instance is
+ *    never moved off its host because of its group.
  * 3. An instance with no candidate is unschedulable, with the filter that ruled the last hosts
  *    out: "no host with 8 free vcpus in zone b".
  */
@@ -48,11 +52,15 @@ export interface SchedulingRequest {
   host?: string;
   /** Group key, already scoped by project (`project/group`). */
   antiAffinityGroup?: string;
+  /** `Strict` (default): never two members on one host. `Soft`: avoid it when possible. */
+  antiAffinityPolicy?: AntiAffinityPolicy;
   /** Zones where all of the instance's networks exist; undefined means any zone. */
   allowedZones?: string[];
   /** A host the instance must use (e.g. where its volume data lives), with the reason. */
   requiredHost?: { host: string; reason: string };
 }
+
+export type AntiAffinityPolicy = 'Strict' | 'Soft';
 
 export interface SchedulerOptions {
   cpuAllocationRatio?: number;
@@ -101,7 +109,8 @@ interface HostState {
   usedCpu: number;
   usedRam: number;
   usedDisk: number;
-  groups: Set<string>;
+  /** Anti-affinity group -> members on this host. */
+  groups: Map<string, number>;
 }
 
 /** `rec[key]` only when it is the record's own member (inputs may come from JSON.parse). */
@@ -143,7 +152,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     byName.set(h.name, {
       h, up: silentFor <= timeout, silentFor,
       capCpu: h.vcpus * cpuRatio, capRam: h.memoryMiB * ramRatio, capDisk: h.diskGiB * diskRatio,
-      usedCpu: 0, usedRam: 0, usedDisk: own(input.reservedDiskGiB, h.name) ?? 0, groups: new Set(),
+      usedCpu: 0, usedRam: 0, usedDisk: own(input.reservedDiskGiB, h.name) ?? 0, groups: new Map(),
     });
   }
   const states = [...byName.values()];
@@ -153,7 +162,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     s.usedCpu += r.vcpus;
     s.usedRam += r.memoryMiB;
     s.usedDisk += r.diskGiB;
-    if (r.antiAffinityGroup !== undefined) s.groups.add(r.antiAffinityGroup);
+    if (r.antiAffinityGroup !== undefined) s.groups.set(r.antiAffinityGroup, (s.groups.get(r.antiAffinityGroup) ?? 0) + 1);
   };
 
   const requests = [...input.requests].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -187,7 +196,7 @@ export function schedule(input: ScheduleInput): ScheduleResult {
       delete result.moved[r.id];
       continue;
     }
-    const best = weigh(r, candidates, mult);
+    const best = weigh(r, isSoft(r) ? leastCrowded(r.antiAffinityGroup!, candidates) : candidates, mult);
     result.placements[r.id] = best.h.name;
     take(best, r);
   }
@@ -206,14 +215,29 @@ function stickyRefusal(r: SchedulingRequest, prev: string, s: HostState | undefi
   if (!s) {
     const silent = lastSeen === undefined ? Infinity : (now - ms(lastSeen)) / 1000;
     if (silent > grace) return `host ${prev} is gone${Number.isFinite(silent) ? ` for ${Math.round(silent)} s` : ''}, longer than the ${grace} s grace period`;
-    if (r.antiAffinityGroup !== undefined && goneGroups.get(prev)?.has(r.antiAffinityGroup)) return `anti-affinity group ${groupName(r.antiAffinityGroup)} already on host ${prev}`;
+    if (isStrict(r) && goneGroups.get(prev)?.has(r.antiAffinityGroup!)) return `anti-affinity group ${groupName(r.antiAffinityGroup!)} already on host ${prev}`;
     return undefined;
   }
   if (!s.up && s.silentFor > grace) return `host ${prev} is down for ${Math.round(s.silentFor)} s, longer than the ${grace} s grace period`;
   if (r.zone !== undefined && s.h.zone !== r.zone) return `host ${prev} is not in zone ${r.zone}`;
   if (r.allowedZones && !r.allowedZones.includes(s.h.zone)) return `networks do not exist in zone ${s.h.zone} of host ${prev}`;
-  if (r.antiAffinityGroup !== undefined && s.groups.has(r.antiAffinityGroup)) return `anti-affinity group ${groupName(r.antiAffinityGroup)} already on host ${prev}`;
+  if (isStrict(r) && s.groups.has(r.antiAffinityGroup!)) return `anti-affinity group ${groupName(r.antiAffinityGroup!)} already on host ${prev}`;
   return undefined;
+}
+
+function isStrict(r: SchedulingRequest): boolean {
+  return r.antiAffinityGroup !== undefined && r.antiAffinityPolicy !== 'Soft';
+}
+
+function isSoft(r: SchedulingRequest): boolean {
+  return r.antiAffinityGroup !== undefined && r.antiAffinityPolicy === 'Soft';
+}
+
+/** The candidates with the fewest members of `group` (all of them when some have none). */
+function leastCrowded(group: string, c: HostState[]): HostState[] {
+  let fewest = Infinity;
+  for (const s of c) fewest = Math.min(fewest, s.groups.get(group) ?? 0);
+  return fewest === Infinity ? c : c.filter((s) => (s.groups.get(group) ?? 0) === fewest);
 }
 
 function groupName(g: string): string {
@@ -232,7 +256,7 @@ function passes(s: HostState, r: SchedulingRequest): boolean {
   if (r.requiredHost && s.h.name !== r.requiredHost.host) return false;
   if (r.allowedZones && !r.allowedZones.includes(s.h.zone)) return false;
   if (!fits(s, r)) return false;
-  if (r.antiAffinityGroup !== undefined && s.groups.has(r.antiAffinityGroup)) return false;
+  if (isStrict(r) && s.groups.has(r.antiAffinityGroup!)) return false;
   return true;
 }
 
