@@ -3,32 +3,17 @@
  * server on a free port.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startS3Server, ROOT } from './testing.js';
+import { runClient as exec, clientEnv as childEnv } from './cli-testing.js';
 
 const AWS = '/usr/bin/aws';
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
-
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env, maxBuffer: 16 * MiB, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout, err: stderr });
-    });
-  });
-}
-
-/** The environment of a child: no inherited AWS settings (this machine sets AWS_CA_BUNDLE). */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  return { ...env, ...extra };
-}
 
 t.test('awscli', { skip: existsSync(AWS) ? false : 'awscli is not installed (apt-get install awscli)' }, async (t) => {
   const srv = await startS3Server();
