@@ -59,3 +59,30 @@ t.test('concurrent rows of one container share synced batches', async (t) => {
   t.same(await Promise.all([cdb.applyRow('a', 'c', 'n', row(6000, 1)), cdb.applyRow('a', 'c', 'm', row(6001, 1))]),
     ['no-container', 'no-container']);
 });
+
+t.test('a change while the rollup sends keeps the container dirty, even when statsTs does not move', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-cdb-'));
+  const db = new ClassicLevel<string, any>(dir, { valueEncoding: 'json' });
+  await db.open();
+  t.teardown(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const cdb = new ContainerDb(db, true);
+  await cdb.put('a', 'c', ts(0));
+  await cdb.applyRow('a', 'c', 'x', row(10, 5));
+  await cdb.applyRow('a', 'c', 'y', row(20, 7));
+  // Deletes arrive out of order (concurrent deletes): y's (ts 31) first, then x's (ts 30).
+  await cdb.applyRow('a', 'c', 'y', row(31, 0, true));
+  const [seen] = await cdb.dirty();
+  t.equal((await cdb.get('a', 'c'))?.objectCount, 1, 'the rollup reads count 1 and sends it');
+  await cdb.applyRow('a', 'c', 'x', row(30, 0, true));
+  const rec = await cdb.get('a', 'c');
+  t.equal(rec?.objectCount, 0);
+  t.equal(rec?.statsTs, ts(31), 'the older delete does not move statsTs');
+  await cdb.clean('a', 'c', seen!.mark);
+  t.same((await cdb.dirty()).map((d) => d.container), ['c'], 'still dirty: count 0 has not been sent');
+  const [again] = await cdb.dirty();
+  await cdb.clean('a', 'c', again!.mark);
+  t.same(await cdb.dirty(), [], 'clean once the newest mark was sent');
+});

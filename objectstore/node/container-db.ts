@@ -6,6 +6,7 @@
  * LevelDB batch as the row, under a per-container lock, and a "dirty" marker written in that
  * batch tells the account rollup (see server.ts) to send the new totals to the account.
  */
+import { randomBytes } from 'node:crypto';
 import { KeyedLock } from '../common/keyed-lock.js';
 import type { ListOptions, ListPage, ObjectEntry } from '../proxy/backend.js';
 import type { LevelDb } from './device-db.js';
@@ -40,6 +41,13 @@ export function isLive(r: ContainerRecord | undefined): boolean {
 const cKey = (a: string, c: string) => `C\0${a}\0${c}`;
 const dKey = (a: string, c: string) => `D\0${a}\0${c}`;
 const oBase = (a: string, c: string) => `O\0${a}\0${c}\0`;
+/**
+ * A fresh dirty mark. It must differ from every earlier mark, even when the stats timestamp
+ * did not move (a row older than statsTs changed the count): the rollup clears the marker only
+ * when it still holds the mark it read before sending, so a change made while it was sending
+ * keeps the container dirty and is sent next time.
+ */
+const newMark = (statsTs: string) => `${statsTs}:${randomBytes(6).toString('hex')}`;
 
 export type RowResult = 'applied' | 'older' | 'no-container';
 
@@ -81,7 +89,7 @@ export class ContainerDb {
       };
       await this.db.batch(<any[]>[
         { type: 'put', key: cKey(a, c), value: rec },
-        { type: 'put', key: dKey(a, c), value: ts },
+        { type: 'put', key: dKey(a, c), value: newMark(ts) },
       ], { sync: this.sync });
       return { created: true, record: rec };
     });
@@ -114,7 +122,7 @@ export class ContainerDb {
       old.statsTs = ts;
       await this.db.batch(<any[]>[
         { type: 'put', key: cKey(a, c), value: old },
-        { type: 'put', key: dKey(a, c), value: ts },
+        { type: 'put', key: dKey(a, c), value: newMark(ts) },
       ], { sync: this.sync });
       // Tombstone rows of the old incarnation are no longer needed.
       await this.db.clear({ gte: oBase(a, c), lt: `O\0${a}\0${c}\x01` });
@@ -192,7 +200,7 @@ export class ContainerDb {
     }
     if (writes.size === 0) return results;
     const ops: any[] = [...writes].map(([key, value]) => ({ type: 'put', key, value }));
-    if (changed) ops.push({ type: 'put', key: cKey(a, c), value: rec }, { type: 'put', key: dKey(a, c), value: rec.statsTs });
+    if (changed) ops.push({ type: 'put', key: cKey(a, c), value: rec }, { type: 'put', key: dKey(a, c), value: newMark(rec.statsTs) });
     await this.db.batch(ops, { sync: this.sync });
     return results;
   }

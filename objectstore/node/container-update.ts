@@ -22,6 +22,10 @@ import type { NodeClient } from './node-client.js';
 export const PENDING_GRACE_MS = 1_000;
 /** How long the object write waits for the container node before queueing the update. */
 export const CONTAINER_UPDATE_TIMEOUT_MS = 2000;
+/** Queue entries read at once by the updater. */
+export const REPLAY_PAGE = 1000;
+/** Rows the updater sends at once. */
+export const REPLAY_CONCURRENCY = 8;
 
 /** A container node that holds the listing: `ip:port/device/partition`. */
 export interface Target {
@@ -116,31 +120,48 @@ export class PendingQueue {
   }
 
   /**
-   * Replays the queue of a device. `landed` says whether the object write an entry belongs to
-   * reached the disk (an entry whose write failed is dropped, never sent).
+   * Replays the queue of a device, all of it, page by page. `landed` says whether the object
+   * write an entry belongs to reached the disk (an entry whose write failed is dropped, never
+   * sent). A container node that does not answer is skipped for the rest of the pass, so
+   * entries for a dead node cost one failed request per pass, not one each, and can never
+   * hold back the entries of the other nodes (they used to: the pass looked at the oldest
+   * `max` entries only, one after another with a timeout each).
    */
   async replay(client: NodeClient, device: string, landed: (u: PendingUpdate) => Promise<boolean>,
-    graceMs = PENDING_GRACE_MS, max = 1000): Promise<number> {
+    graceMs = PENDING_GRACE_MS, pageSize = REPLAY_PAGE): Promise<number> {
     const db = await this.dbs.get(device);
     const now = Date.now();
-    const batch: Array<[string, PendingUpdate]> = [];
-    for await (const [k, v] of db.iterator({ gte: P_START, lt: P_END, limit: max })) batch.push([k, v as PendingUpdate]);
+    const unreachable = new Set<string>();
     let done = 0;
-    for (const [key, u] of batch) {
-      if (this.inflight.has(key) || now - u.queuedAt < graceMs) continue;
-      try {
-        if (!(await landed(u))) {
-          await this.remove(device, [key]);
-          continue;
+    let after: string | undefined;
+    for (;;) {
+      const page: Array<[string, PendingUpdate]> = [];
+      const range = after === undefined ? { gte: P_START, lt: P_END, limit: pageSize } : { gt: after, lt: P_END, limit: pageSize };
+      for await (const [k, v] of db.iterator(range)) page.push([k, v as PendingUpdate]);
+      if (page.length === 0) return done;
+      after = page[page.length - 1]![0];
+      let next = 0;
+      const worker = async () => {
+        while (next < page.length) {
+          const [key, u] = page[next++]!;
+          const target = formatTarget(u.target);
+          if (this.inflight.has(key) || now - u.queuedAt < graceMs || unreachable.has(target)) continue;
+          try {
+            if (!(await landed(u))) {
+              await this.remove(device, [key]);
+              continue;
+            }
+            if (finalStatus(await sendRow(client, u))) {
+              await this.remove(device, [key]);
+              done++;
+            }
+          } catch {
+            unreachable.add(target); // still down: try again next pass
+          }
         }
-        if (finalStatus(await sendRow(client, u))) {
-          await this.remove(device, [key]);
-          done++;
-        }
-      } catch {
-        // container node still unreachable
-      }
+      };
+      await Promise.all(Array.from({ length: REPLAY_CONCURRENCY }, worker));
+      if (page.length < pageSize) return done;
     }
-    return done;
   }
 }

@@ -23,12 +23,8 @@ import { child, children, el, parseXml, textOf, XmlSyntaxError, type XmlElement 
 /** Most keys in one DeleteObjects request. */
 export const MAX_DELETE_KEYS = 1000;
 const MAX_DELETE_BODY = 2 * 1024 * 1024;
-/**
- * Deletes in flight at once for DeleteObjects. Kept at 1: on the replicated store, concurrent
- * deletes into one container left its object count stale for a long while (listing empty,
- * DeleteBucket refused as not empty); raise it once container stats converge quickly.
- */
-const DELETE_CONCURRENCY = 1;
+/** Deletes in flight at once for DeleteObjects. */
+const DELETE_CONCURRENCY = 16;
 
 /** The conditional-write options of a PUT (If-None-Match: * and If-Match). */
 export function writeConditions(req: S3Request): { ifNoneMatchStar?: boolean; ifMatch?: string } {
