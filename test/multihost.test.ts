@@ -2,44 +2,49 @@
  * ringstack on several hosts, each role from its own config file, with network namespaces
  * standing in for machines (test/support/netns.ts): three storage nodes, a proxy, a controller
  * and two agents, each its own `bin/ringstack <role> --config F` process in its own namespace
- * on a private bridge. The test (in the root namespace, like an operator's laptop) uploads a
- * small qcow2 image through the proxy's S3 API, pushes a manifest repository with the real git
- * CLI to the controller's address, and sees both agents run their instances on the real
- * libvirt (qemu:///system; the agents reach libvirtd through its unix socket, as the filesystem
- * is shared), with the image's replicas on all three storage hosts. Then one agent host is
- * taken away (agent SIGKILLed, its guests destroyed as if the machine had lost power): after
- * the heartbeat timeout and the grace period the controller places its instances on the
- * surviving host, which runs them as the same instances (same UUIDs).
+ * on a private bridge. Each agent host runs its own libvirtd (test/support/host-libvirtd.ts:
+ * a private mount namespace with its own /run/libvirt, /var/lib/libvirt, /etc/libvirt ...),
+ * as real hypervisor hosts do, so both can run the examples' NAT network 10.77.0.0/24 at
+ * once, each with its bridge, dnsmasq and NAT rules in its own network namespace.
  *
- * Needs root (ip netns), libvirtd at qemu:///system, qemu-img and a compiled dist/; skipped
- * otherwise (a failure instead when CI is set and namespaces cannot be made). Everything in
- * libvirt carries the agents' random name prefixes and is removed in teardown, with the
- * namespaces and the bridge.
+ * The test (in the root namespace, like an operator's laptop) does what examples/README.md
+ * tells a user: examples/make-image.sh makes the image and uploads it with `ringstack image
+ * push` through the proxy's S3 API (the image's replicas land on all three storage hosts), and
+ * the examples folder, as it is, is pushed with the real git CLI to the controller. Both
+ * agents then run what was placed on them: the network, the three web instances of the Soft
+ * anti-affinity group spread over both hosts, the database with its data volume as vdb, each
+ * seen running in that host's libvirtd. Then the database's host is taken away (every
+ * process in its namespace SIGKILLed, as a machine losing power): after the heartbeat timeout
+ * and the grace period its web instances run on the surviving host as the same instances
+ * (same UUIDs), and db-1 waits for the host that holds its volume's data (unschedulable,
+ * naming the volume). Last, nothing is left behind: namespaces, bridge, daemons, folders.
+ *
+ * Needs root (ip netns, unshare, nsenter), libvirt's daemons, qemu-img and a compiled dist/;
+ * skipped otherwise (a failure instead when CI is set and namespaces cannot be made). The
+ * machine's own libvirtd is neither needed nor touched.
  */
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { stringify as toYaml } from 'yaml';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import { StateClient } from '../objectstore/client/state-client.js';
 import { ensureLocalRings } from '../objectstore/cluster/rings.js';
 import { NODE_READY_PREFIX } from '../objectstore/node/main.js';
-import {
-  CURRENT_DESIRED_KEY, desiredKey, hostDesiredKey, hostObservedKey,
-} from '../agents/contract/keys.js';
-import type { CurrentDesired, DesiredState, HostDesiredState } from '../agents/contract/desired.js';
+import { CURRENT_DESIRED_KEY, desiredKey, hostObservedKey } from '../agents/contract/keys.js';
+import type { CurrentDesired, DesiredState } from '../agents/contract/desired.js';
 import type { HostObservedState } from '../agents/contract/observed.js';
 import { netnsAvailable, TestNet, type HostProcess } from './support/netns.js';
+import { HostLibvirtd, HOST_LIBVIRT_URI } from './support/host-libvirtd.js';
 import { until as waitUntil } from './support/wait.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin/ringstack');
-const URI = 'qemu:///system';
+const EXAMPLES = join(ROOT, 'examples');
 const TAG = randomBytes(2).toString('hex');
 const AGENTS = ['agent1', 'agent2'] as const;
 const NODES = ['node1', 'node2', 'node3'] as const;
@@ -49,7 +54,11 @@ const CONTROLLER_PORT = 8081;
 /** Three of the agent's 5 s heartbeat refreshes during a long pass: a busy host is not taken for a lost one. */
 const HEARTBEAT_TIMEOUT_S = 15;
 const GRACE_S = 5;
-const INSTANCES = ['demo/mh-1', 'demo/mh-2'];
+/** The examples' names this test looks for. */
+const DB = 'demo/db-1';
+const DB_VOLUME = 'db-data';
+const NETWORK = 'demo-net';
+const NETWORK_GATEWAY = '10.77.0.1/24';
 /** Bounds for each step (TCG and a shared 2-core machine). */
 const START_MS = 60_000;
 const CONVERGE_MS = 150_000;
@@ -58,27 +67,30 @@ const POLL_MS = 1000;
 const until = <T>(what: string, ms: number, check: Parameters<typeof waitUntil<T>>[2]) => waitUntil(what, ms, check, POLL_MS);
 const SCENARIO_MS = 8 * 60_000;
 
-async function virsh(...args: string[]): Promise<string> {
-  return (await run('virsh', ['-q', '-c', URI, ...args])).stdout;
-}
-
-async function libvirtAnswers(): Promise<boolean> {
+async function installed(command: string, ...args: string[]): Promise<boolean> {
   try {
-    await virsh('list', '--name');
+    await run(command, args);
     return true;
   } catch {
     return false;
   }
 }
 
-async function qemuImg(): Promise<boolean> {
-  try {
-    await run('qemu-img', ['--version']);
-    return true;
-  } catch {
-    return false;
+/** The instance ids the examples declare (`project/name`), read from examples/instances/. */
+function exampleInstances(): string[] {
+  const dir = join(EXAMPLES, 'instances');
+  const ids: string[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
+      const m = doc.toJS() as { kind?: string; metadata?: { name: string; project: string } };
+      if (m?.kind === 'Instance' && m.metadata) ids.push(`${m.metadata.project}/${m.metadata.name}`);
+    }
   }
+  return ids.sort();
 }
+
+/** What the scenario made, for the last check that nothing is left behind. */
+const made: { dir?: string; namespaces: string[]; bridge?: string } = { namespaces: [] };
 
 const ns = await netnsAvailable();
 if (!ns.ok) {
@@ -86,48 +98,13 @@ if (!ns.ok) {
   else t.plan(0, `network namespaces not available: ${ns.reason}`);
 } else if (!existsSync(join(ROOT, 'dist/bin/main.js'))) {
   t.plan(0, 'dist/ is not built (npx tsc -p .)');
-} else if (!(await libvirtAnswers())) {
-  t.plan(0, `libvirtd does not answer at ${URI}`);
-} else if (!(await qemuImg())) {
+} else if (!(await installed('libvirtd', '--version')) || !(await installed('virtlogd', '--version'))) {
+  t.plan(0, 'libvirtd or virtlogd not installed');
+} else if (!(await installed('qemu-img', '--version'))) {
   t.plan(0, 'qemu-img not installed');
 } else {
-  await t.test('three storage hosts, a proxy, a controller and two agents', { timeout: SCENARIO_MS }, scenario);
-}
-
-
-function prefixOf(agent: string): string {
-  return `mh${TAG}${agent.slice(-1)}`;
-}
-
-/** Libvirt names (domains, networks or pools) made by one of this test's agents. */
-async function ours(kind: 'list' | 'net-list' | 'pool-list', prefix?: string): Promise<string[]> {
-  const out = await virsh(kind, '--all', '--name');
-  const prefixes = prefix ? [prefix] : AGENTS.map(prefixOf);
-  return out.split('\n').map((s) => s.trim()).filter((s) => prefixes.some((p) => s.startsWith(`${p}-`)));
-}
-
-function quiet(p: Promise<unknown>): Promise<unknown> {
-  return p.catch(() => undefined);
-}
-
-/** Destroys and undefines the domains of one agent prefix (or of all of this test's agents). */
-async function removeDomains(prefix?: string): Promise<void> {
-  for (const d of await ours('list', prefix).catch(() => [])) {
-    await quiet(virsh('destroy', d));
-    await quiet(virsh('undefine', d));
-  }
-}
-
-async function cleanLibvirt(): Promise<void> {
-  await removeDomains();
-  for (const n of await ours('net-list').catch(() => [])) {
-    await quiet(virsh('net-destroy', n));
-    await quiet(virsh('net-undefine', n));
-  }
-  for (const p of await ours('pool-list').catch(() => [])) {
-    await quiet(virsh('pool-destroy', p));
-    await quiet(virsh('pool-undefine', p));
-  }
+  await t.test('the examples on three storage hosts, a proxy, a controller and two agents with their own libvirtd', { timeout: SCENARIO_MS }, scenario);
+  await t.test('nothing is left behind', leftBehind);
 }
 
 /** Waits for a role's ready line on stdout; fails with its stderr if it exits first. */
@@ -148,38 +125,38 @@ function holdsReplica(objectsDir: string, bytes: Buffer): boolean {
   const files = readdirSync(objectsDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.data'));
   return files.some((f) => {
     const data = readFileSync(join(objectsDir, f));
-    return data.length > bytes.length && data.subarray(0, bytes.length).equals(bytes);
+    return data.length >= bytes.length && data.subarray(0, bytes.length).equals(bytes);
   });
 }
 
-function manifests(sha256: string): Record<string, string> {
-  const instance = (name: string) => ({
-    apiVersion: 'ringstack.dev/v1', kind: 'Instance', metadata: { name, project: 'demo' },
-    spec: { image: 'tiny', flavor: 'tiny' },
-  });
-  return {
-    'projects/demo.yaml': toYaml({ apiVersion: 'ringstack.dev/v1', kind: 'Project', metadata: { name: 'demo' }, spec: {} }),
-    'flavors/tiny.yaml': toYaml({ apiVersion: 'ringstack.dev/v1', kind: 'Flavor', metadata: { name: 'tiny' }, spec: { vcpus: 1, memoryMiB: 128, diskGiB: 1 } }),
-    'images/tiny.yaml': toYaml({
-      apiVersion: 'ringstack.dev/v1', kind: 'Image', metadata: { name: 'tiny' },
-      spec: { source: { bucket: 'images', key: 'tiny.qcow2' }, format: 'qcow2', sha256, minDiskGiB: 1, minMemoryMiB: 128 },
-    }),
-    'instances/mh.yaml': [instance('mh-1'), instance('mh-2')].map((m) => toYaml(m)).join('---\n'),
-  };
+function shortName(id: string): string {
+  return id.split('/')[1]!;
 }
 
 async function scenario(t: Test): Promise<void> {
+  const instances = exampleInstances();
+  const webs = instances.filter((i) => i !== DB);
+  t.ok(instances.includes(DB) && webs.length >= 2, `the examples declare ${instances.join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'rs-multihost-'));
+  made.dir = dir;
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', GIT_TERMINAL_PROMPT: '0' };
   for (const k of Object.keys(env)) if (k.startsWith('RINGSTACK_')) delete env[k];
   let net: TestNet | undefined;
+  const agents = new Map<string, HostProcess>();
+  const libvirtds = new Map<string, HostLibvirtd>();
   t.teardown(async () => {
+    for (const p of agents.values()) {
+      p.child.kill('SIGKILL');
+      await p.exit;
+    }
+    for (const h of libvirtds.values()) await h.stop().catch((e) => t.comment(`stopping libvirtd: ${e}`));
     await net?.destroy();
-    await cleanLibvirt();
     rmSync(dir, { recursive: true, force: true });
   });
   net = await TestNet.create();
-  for (const h of [...NODES, 'proxy', 'controller', ...AGENTS]) await net.addHost(h);
+  for (const h of [...NODES, 'proxy', 'controller', ...AGENTS]) {
+    made.namespaces.push((await net.addHost(h)).ns);
+  }
   const addr = (h: string) => net!.host(h).address;
   const write = (file: string, data: unknown) => {
     const path = join(dir, file);
@@ -187,6 +164,11 @@ async function scenario(t: Test): Promise<void> {
     writeFileSync(path, typeof data === 'string' ? data : toYaml(data), { mode: 0o600 });
     return path;
   };
+
+  // Each agent host's own libvirtd (started while the object store comes up).
+  const libvirtdsUp = Promise.all(AGENTS.map(async (a) => {
+    libvirtds.set(a, await HostLibvirtd.start(net!, a, join(dir, a, 'libvirt')));
+  }));
 
   // Cluster-wide files, as an operator copies them to every storage host.
   const cluster = { secret: randomBytes(24).toString('hex'), hashSuffix: randomBytes(8).toString('hex') };
@@ -216,18 +198,27 @@ async function scenario(t: Test): Promise<void> {
   const controller = net.spawnIn('controller', CLI, ['controller', '--config', controllerCfg], { env, cwd: ROOT });
   await ready('controller', controller, 'ringstack controller ready');
 
-  const agents = new Map<string, HostProcess>();
+  await libvirtdsUp;
+  for (const [a, h] of libvirtds) {
+    t.match(await h.virsh('uri'), HOST_LIBVIRT_URI, `${a} runs its own libvirtd (pid file in ${h.dir})`);
+    const known = `${await h.virsh('list', '--all', '--name')}${await h.virsh('net-list', '--all', '--name')}${await h.virsh('pool-list', '--all', '--name')}`;
+    t.equal(known.trim(), '', `${a}'s libvirtd starts with no domain, network or pool (none of this machine's)`);
+  }
+  const hostOf = new Map<string, string>();
   for (const a of AGENTS) {
+    const host = `mh${TAG}-${a}`;
     const cfg = write(`${a}/agent.yaml`, {
-      host: `mh${TAG}-${a}`, libvirtUri: URI, dataDir: join(dir, a, 'data'), namePrefix: prefixOf(a),
+      host, libvirtUri: HOST_LIBVIRT_URI, dataDir: join(dir, a, 'data'),
       state: { endpoint, accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey },
       pollIntervalMs: 1000, shutdownTimeoutMs: 3000,
     });
-    const p = net.spawnIn(a, CLI, ['agent', '--config', cfg], { env, cwd: ROOT });
+    const p = libvirtds.get(a)!.spawn(CLI, ['agent', '--config', cfg], { env, cwd: ROOT });
     await ready(a, p, 'ringstack agent');
-    agents.set(`mh${TAG}-${a}`, p);
+    agents.set(host, p);
+    hostOf.set(host, a);
   }
   const hostNames = [...agents.keys()];
+  const libvirtdOf = (host: string) => libvirtds.get(hostOf.get(host)!)!;
 
   const state = new StateClient({ endpoint, accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey });
   t.teardown(() => state.close());
@@ -236,37 +227,35 @@ async function scenario(t: Test): Promise<void> {
     return true;
   });
 
-  // The image: a small qcow2 uploaded through the proxy's S3 API.
-  const image = join(dir, 'tiny.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', image, '1G']);
-  const bytes = readFileSync(image);
-  const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey } });
-  t.teardown(() => s3.destroy());
-  await s3.send(new CreateBucketCommand({ Bucket: 'images' }));
-  await s3.send(new PutObjectCommand({ Bucket: 'images', Key: 'tiny.qcow2', Body: bytes }));
+  // The examples' image, made and uploaded by their script (with `ringstack image push`), from
+  // a copy of the folder: the script rewrites images/blank.yaml when its sha256 differs.
+  const work = join(dir, 'infra');
+  cpSync(EXAMPLES, work, { recursive: true });
+  const imageDir = join(dir, 'image');
+  const made_ = await run('sh', [join(work, 'make-image.sh'), '--endpoint', endpoint, '--credentials', credentialsFile], {
+    env: { ...env, RINGSTACK: CLI, RINGSTACK_IMAGE_DIR: imageDir }, cwd: work,
+  });
+  t.match(made_.stdout, /image blank uploaded to images\/blank-1g\.qcow2; sha256 [0-9a-f]{64} matches images\/blank\.yaml/,
+    'make-image.sh uploads the image with the sha256 committed in examples/images/blank.yaml');
+  const bytes = readFileSync(join(imageDir, 'blank-1g.qcow2'));
   for (const n of NODES) {
-    // The PUT returns at a write quorum; the last replica may land a moment later.
+    // The upload returns at a write quorum; the last replica may land a moment later.
     await until(`a replica of the image on ${n}`, START_MS, () => holdsReplica(join(dir, n, 'devices', 'd1', 'objects'), bytes));
     t.pass(`storage host ${n} holds a replica of the image`);
   }
 
-  // The manifests pushed with git from the root namespace to the controller's host.
-  const work = join(dir, 'repo');
-  mkdirSync(work);
-  for (const [f, text] of Object.entries(manifests(createHash('sha256').update(bytes).digest('hex')))) {
-    mkdirSync(resolve(work, f, '..'), { recursive: true });
-    writeFileSync(join(work, f), text);
-  }
+  // The examples, as they are, pushed with git from the root namespace to the controller's host.
   const git = async (...args: string[]) => {
     const r = await run('git', ['-c', 'user.email=test@ringstack.dev', '-c', 'user.name=multihost test', ...args], { cwd: work, env });
     return `${r.stdout}${r.stderr}`;
   };
   await git('init', '-q', '-b', 'main');
   await git('add', '.');
-  await git('commit', '-q', '-m', 'two instances');
+  await git('commit', '-q', '-m', 'demo project');
   await git('remote', 'add', 'ringstack', `http://ringstack:${token}@${addr('controller')}:${CONTROLLER_PORT}/git/infra.git`);
   const pushed = await git('push', 'ringstack', 'main');
-  t.match(pushed, /accepted/, 'the push is accepted by the controller on its own host');
+  t.match(pushed, /accepted/, 'the examples push is accepted by the controller on its own host');
+  t.notMatch(pushed, /unschedulable/, `the plan places every instance: ${pushed.split('\n').filter((l) => l.includes('instance')).join(' | ')}`);
 
   const desiredNow = async (): Promise<DesiredState> => {
     const cur = await state.getJson<CurrentDesired>(CURRENT_DESIRED_KEY);
@@ -275,54 +264,76 @@ async function scenario(t: Test): Promise<void> {
     if (d.status !== 'ok') throw new Error(`no desired state for ${cur.value.revision}`);
     return d.value;
   };
-  const placed = await until('both instances placed', START_MS, async () => {
+  const placed = await until('every instance placed', START_MS, async () => {
     const d = await desiredNow();
-    return INSTANCES.every((i) => d.placements.instances[i]) ? d.placements.instances : undefined;
+    return instances.every((i) => d.placements.instances[i]) ? d.placements.instances : undefined;
   });
-  t.same(Object.values(placed).sort(), [...hostNames].sort(), `spread: one instance per agent host (${JSON.stringify(placed)})`);
+  for (const h of hostNames) {
+    t.ok(webs.some((w) => placed[w] === h), `Soft anti-affinity spreads the web instances: ${h} has one (${JSON.stringify(placed)})`);
+  }
 
-  /** Whether `host` reports every one of `ids` ACTIVE and libvirt runs a domain of its prefix for each. */
+  /** Whether `host` reports every one of `ids` ACTIVE and its own libvirtd runs a domain for each. */
   const runsAll = async (host: string, ids: string[]): Promise<boolean> => {
     const o = await state.getJson<HostObservedState>(hostObservedKey(host));
     if (o.status !== 'ok') return false;
     const notActive = ids.filter((i) => o.value.instances[i]?.state !== 'ACTIVE');
     if (notActive.length) throw new Error(`${host} reports ${notActive.map((i) => `${i} ${JSON.stringify(o.value.instances[i] ?? 'absent')}`).join(', ')}`);
-    const running = (await virsh('list', '--name', '--state-running')).split('\n').map((s) => s.trim());
-    const prefix = prefixOf(host.split('-').pop()!);
-    return ids.every((i) => running.some((d) => d.startsWith(`${prefix}-`) && d.endsWith(`-${i.split('/')[1]}`)));
+    const running = (await libvirtdOf(host).virsh('list', '--name', '--state-running')).split('\n').map((s) => s.trim());
+    return ids.every((i) => running.some((d) => d.endsWith(`-${shortName(i)}`)));
   };
+  const domainOf = async (host: string, id: string): Promise<string | undefined> =>
+    (await libvirtdOf(host).virsh('list', '--all', '--name')).split('\n').map((s) => s.trim()).find((d) => d.endsWith(`-${shortName(id)}`));
   for (const h of hostNames) {
-    const mine = INSTANCES.filter((i) => placed[i] === h);
+    const mine = instances.filter((i) => placed[i] === h);
     await until(`${h} to run ${mine.join(', ')}`, CONVERGE_MS, () => runsAll(h, mine));
-    t.pass(`${h} runs ${mine.join(', ')} (observed ACTIVE, domain running in libvirt)`);
+    t.pass(`${h} runs ${mine.join(', ')} (observed ACTIVE, domains running in its libvirtd)`);
+    const hv = libvirtdOf(h);
+    t.ok((await hv.virsh('net-list', '--name')).split('\n').some((n) => n.trim().endsWith(`-${NETWORK}`)), `${NETWORK} is active in ${h}'s libvirtd`);
+    t.match(await hv.ip('-br', 'addr'), NETWORK_GATEWAY, `${h}'s namespace has ${NETWORK}'s bridge with ${NETWORK_GATEWAY} (the same CIDR on both hosts)`);
   }
+  const dbHost = placed[DB]!;
+  const dbDomain = await domainOf(dbHost, DB);
+  t.match(await libvirtdOf(dbHost).virsh('domblklist', dbDomain!), /vdb\s+\S*db-data/, `${DB} has the volume ${DB_VOLUME} as vdb`);
+  t.same(await libvirtdOf(hostNames.find((h) => h !== dbHost)!).virsh('list', '--all', '--name').then((s) => s.split('\n').filter((d) => d.endsWith(`-${shortName(DB)}`))),
+    [], `the other host's libvirtd does not know ${DB}`);
 
-  // One agent host goes away.
-  const [lost, survivor] = hostNames as [string, string];
-  const moved = INSTANCES.filter((i) => placed[i] === lost);
+  // The database's host loses power: agent, libvirtd, guests, dnsmasq, all at once.
+  const lost = dbHost;
+  const survivor = hostNames.find((h) => h !== lost)!;
+  const moved = webs.filter((i) => placed[i] === lost);
   const lostObserved = await state.getJson<HostObservedState>(hostObservedKey(lost));
   if (lostObserved.status !== 'ok') throw new Error(`no observed state of ${lost}`);
   const uuids = Object.fromEntries(moved.map((i) => [i, lostObserved.value.instances[i]?.uuid]));
-  agents.get(lost)!.child.kill('SIGKILL');
+  await net.powerOff(hostOf.get(lost)!);
   await agents.get(lost)!.exit;
-  // Its guests go down with it (here they share one libvirtd with the survivor, which would
-  // refuse a second domain with the same instance UUID while the lost host's one exists).
-  await removeDomains(prefixOf(lost.split('-').pop()!));
+  agents.delete(lost);
+  t.notOk(libvirtdOf(lost).alive, `${lost} is off: no process left in its namespace`);
+
   const after = await until(`${moved.join(', ')} to be rescheduled onto ${survivor}`, CONVERGE_MS, async () => {
     const d = await desiredNow();
-    return INSTANCES.every((i) => d.placements.instances[i] === survivor) ? d : undefined;
+    return webs.every((i) => d.placements.instances[i] === survivor) && d.unschedulable[DB] ? d : undefined;
   });
-  t.same(Object.keys(after.placements.instances).sort(), INSTANCES, 'both instances placed');
   t.notOk(Object.values(after.placements.instances).includes(lost), `no instance left on the lost host ${lost}`);
-  const hd = await state.getJson<HostDesiredState>(hostDesiredKey(survivor));
-  t.ok(hd.status === 'ok' && INSTANCES.every((i) => hd.value.instances[i]), `${survivor}'s desired.json lists both instances`);
-  await until(`${survivor} to run both instances`, CONVERGE_MS, () => runsAll(survivor, INSTANCES));
-  t.pass(`${survivor} runs ${INSTANCES.join(', ')} after ${lost} went away`);
+  t.match(after.unschedulable[DB]?.message, new RegExp(`volume ${DB_VOLUME} lives on host ${lost}`),
+    `${DB} waits for the host that holds ${DB_VOLUME}: "${after.unschedulable[DB]?.message}"`);
+  await until(`${survivor} to run ${webs.join(', ')}`, CONVERGE_MS, () => runsAll(survivor, webs));
+  t.pass(`${survivor} runs ${webs.join(', ')} after ${lost} went away`);
   const survived = await state.getJson<HostObservedState>(hostObservedKey(survivor));
   for (const i of moved) {
     const uuid = survived.status === 'ok' ? survived.value.instances[i]?.uuid : undefined;
     t.ok(uuid && uuid === uuids[i], `${i} moved as the same instance (UUID ${uuids[i]})`);
-    const domain = (await ours('list', prefixOf(survivor.split('-').pop()!))).find((d) => d.endsWith(`-${i.split('/')[1]}`));
-    t.equal(domain && (await virsh('domuuid', domain)).trim(), uuids[i], `libvirt on ${survivor} has ${i}'s domain with that UUID`);
+    const domain = await domainOf(survivor, i);
+    t.equal(domain && (await libvirtdOf(survivor).virsh('domuuid', domain)).trim(), uuids[i], `${survivor}'s libvirtd has ${i}'s domain with that UUID`);
   }
+}
+
+async function leftBehind(t: Test): Promise<void> {
+  const namespaces = (await run('ip', ['netns', 'list'])).stdout;
+  for (const n of made.namespaces) t.notOk(namespaces.includes(n), `namespace ${n} removed`);
+  const links = (await run('ip', ['-br', 'link'])).stdout;
+  const netTag = made.namespaces[0]?.slice(2).split('-')[0] ?? 'none';
+  t.notMatch(links, new RegExp(`rs(br|v|p)${netTag}`), 'no bridge or veth of the test left');
+  t.notOk(made.dir && existsSync(made.dir), 'the test folder (host libvirt folders, agents\' pools) removed');
+  const procs = await run('pgrep', ['-af', made.dir ?? 'rs-multihost-never']).then((r) => r.stdout, () => '');
+  t.equal(procs.trim(), '', 'no libvirtd, virtlogd or other process of the test still runs');
 }

@@ -48,6 +48,17 @@ export interface NetHost {
   address: string;
 }
 
+export interface SpawnInOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /**
+   * Run in the mount namespace of this process (with `nsenter`, which execs the command too):
+   * e.g. a host's own libvirtd's (test/support/host-libvirtd.ts), so the command finds that
+   * daemon's socket at the usual path.
+   */
+  mountNamespaceOf?: number;
+}
+
 export interface HostProcess {
   child: ChildProcess;
   out(): string;
@@ -115,8 +126,10 @@ export class TestNet {
    * Runs `command args` inside a host's namespace (`ip netns exec` execs it, so the child's pid
    * is the command's own: a signal to it reaches the command).
    */
-  spawnIn(name: string, command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): HostProcess {
-    const child = spawn('ip', ['netns', 'exec', this.host(name).ns, command, ...args], {
+  spawnIn(name: string, command: string, args: string[], opts: SpawnInOptions = {}): HostProcess {
+    const inMounts = opts.mountNamespaceOf === undefined ? [] :
+      ['nsenter', '-t', String(opts.mountNamespaceOf), '-m', `--wd=${opts.cwd ?? process.cwd()}`];
+    const child = spawn('ip', ['netns', 'exec', this.host(name).ns, ...inMounts, command, ...args], {
       env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -127,6 +140,28 @@ export class TestNet {
     const p: HostProcess = { child, out: () => out, err: () => err, exit };
     this.processes.push(p);
     return p;
+  }
+
+  /** The pids of every process in a host's network namespace (its daemons, guests, helpers). */
+  async pidsIn(name: string): Promise<number[]> {
+    return (await ip('netns', 'pids', this.host(name).ns)).split('\n').filter(Boolean).map(Number);
+  }
+
+  /**
+   * A host losing power: SIGKILL to every process in its namespace, whoever started it; waits
+   * until none is left. The namespace itself stays (as the machine's cabling would).
+   */
+  async powerOff(name: string): Promise<void> {
+    const deadline = Date.now() + KILL_WAIT_MS;
+    for (;;) {
+      const pids = await this.pidsIn(name);
+      if (pids.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} in ${this.host(name).ns} survive SIGKILL`);
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Kills every process started here, then any process left in the namespaces, then removes them and the bridge. */
