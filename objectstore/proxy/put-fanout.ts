@@ -8,11 +8,13 @@
  *    wait for it to drain (the slowest replica paces the upload, memory stays flat). MD5 and
  *    length are computed on the way. A node failing mid-body is dropped; the upload goes on
  *    while a majority remains.
- * 3. End: the MD5 travels as a trailer; each node compares it with its own and answers 201
- *    only once the bytes are fsynced. Success needs a majority of 201s.
+ * 3. End: each node computes the body's MD5 itself and answers 201 with it only once the bytes
+ *    are fsynced. Success needs a majority of 201s carrying the same MD5. The proxy does not
+ *    hash large bodies itself (as in Swift): a fourth MD5 pass per byte cost the single proxy
+ *    process as much CPU as the three nodes together and capped large-PUT throughput; a
+ *    client's Content-MD5/ETag travels to the nodes, which refuse a mismatch (422) before 201.
  */
 import http from 'node:http';
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '../common/errors.js';
 import type { NodeClient } from '../node/node-client.js';
@@ -58,7 +60,7 @@ function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeo
   return new Promise((resolve) => {
     const req = client.open({
       host: node.host, port: node.port, method: 'PUT', path: node.path, timestamp,
-      headers: { ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', trailer: `${T_ETAG}, ${H_CONTAINER_TARGET}` },
+      headers: { ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', trailer: H_CONTAINER_TARGET },
     });
     const conn: Conn = { node, req, dead: false, deathWaiters: [] };
     let settled = false;
@@ -154,15 +156,27 @@ function waitDrain(c: Conn, timeoutMs: number): Promise<void> {
 
 type Reply = { status: number; headers: http.IncomingHttpHeaders };
 
+/** The ETag that at least `quorum` of the 201 replies carry, if any. */
+function agreedEtag(replies: Reply[], quorum: number): string | undefined {
+  const votes = new Map<string, number>();
+  for (const r of replies) {
+    const etag = r.headers.etag;
+    if (r.status !== 201 || typeof etag !== 'string' || etag === '') continue;
+    const n = (votes.get(etag) ?? 0) + 1;
+    votes.set(etag, n);
+    if (n >= quorum) return etag;
+  }
+  return undefined;
+}
+
 /**
- * Every node's reply, except that once `quorum` nodes stored `etag`, the others get only
- * `graceMs` more (a missing reply counts as no success).
+ * Every node's reply, except that once `quorum` nodes stored the same ETag, the others get
+ * only `graceMs` more (a missing reply counts as no success).
  */
-function quorumResponses(conns: Conn[], quorum: number, etag: string, graceMs: number): Promise<Reply[]> {
+function quorumResponses(conns: Conn[], quorum: number, graceMs: number): Promise<Reply[]> {
   return new Promise((resolve) => {
     const replies: Array<Reply | undefined> = conns.map(() => undefined);
     let pending = conns.length;
-    let good = 0;
     let timer: NodeJS.Timeout | undefined;
     const finish = () => {
       clearTimeout(timer);
@@ -173,9 +187,10 @@ function quorumResponses(conns: Conn[], quorum: number, etag: string, graceMs: n
       void c.response!.then((r) => {
         replies[i] = r;
         pending--;
-        if (r.status === 201 && r.headers.etag === etag) good++;
         if (pending === 0) return finish();
-        if (good >= quorum && !timer) timer = setTimeout(finish, graceMs);
+        if (!timer && agreedEtag(replies.filter((x): x is Reply => x !== undefined), quorum) !== undefined) {
+          timer = setTimeout(finish, graceMs);
+        }
       });
     });
   });
@@ -197,7 +212,6 @@ export async function fanoutPut(client: NodeClient, opts: {
   timestamp: string;
   body: Readable;
   contentLength?: number;
-  expectedMd5?: string;
   connectTimeoutMs?: number;
   writeTimeoutMs?: number;
   /**
@@ -224,7 +238,6 @@ export async function fanoutPut(client: NodeClient, opts: {
     opts.body.resume();
     throw new QuorumNotReached(`only ${conns.length} of ${opts.replicas} storage nodes accepted the write`);
   }
-  const md5 = createHash('md5');
   let length = 0;
   const limit = opts.contentLength ?? MAX_OBJECT_BYTES;
   const writeTimeout = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
@@ -236,7 +249,6 @@ export async function fanoutPut(client: NodeClient, opts: {
         if (length > limit) {
           throw opts.contentLength === undefined ? new TooLarge('object too large') : new IncompleteBody('body longer than Content-Length');
         }
-        md5.update(b);
         const waits: Promise<void>[] = [];
         for (const c of conns) {
           if (c.dead) continue;
@@ -257,23 +269,27 @@ export async function fanoutPut(client: NodeClient, opts: {
     if (opts.contentLength !== undefined && length !== opts.contentLength) {
       throw new IncompleteBody(`body has ${length} bytes, Content-Length says ${opts.contentLength}`);
     }
-    const etag = md5.digest('hex');
-    if (opts.expectedMd5 && opts.expectedMd5.toLowerCase() !== etag) {
-      throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
-    }
     const live = conns.filter((c) => !c.dead);
     const targets = opts.containerTargets ?? [];
     live.forEach((c, i) => {
       const mine = targets.filter((_, j) => j % live.length === i);
-      c.req.addTrailers(mine.length ? { [T_ETAG]: etag, [H_CONTAINER_TARGET]: mine.join(',') } : { [T_ETAG]: etag });
+      if (mine.length) c.req.addTrailers({ [H_CONTAINER_TARGET]: mine.join(',') });
       c.req.end();
     });
-    const results = await quorumResponses(conns, quorum, etag, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
-    const successes = results.filter((r) => r.status === 201 && r.headers.etag === etag).length;
+    const results = await quorumResponses(conns, quorum, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
+    const etag = agreedEtag(results, quorum);
+    if (etag !== undefined) {
+      return { etag, length, successes: results.filter((r) => r.status === 201 && r.headers.etag === etag).length };
+    }
     const newer = results.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
-    if (successes >= quorum) return { etag, length, successes };
     if (newer.length + conflicts.length >= quorum) throw new ConflictNewer([...newer, ...conflicts]);
-    throw new QuorumNotReached(`only ${successes} of ${opts.replicas} replicas stored the object`);
+    if (results.filter((r) => r.status === 422).length >= quorum) {
+      throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
+    }
+    const stored = results.filter((r) => r.status === 201).length;
+    throw new QuorumNotReached(stored >= quorum
+      ? `replicas disagree on the stored body's MD5 (${stored} of ${opts.replicas} stored it)`
+      : `only ${stored} of ${opts.replicas} replicas stored the object`);
   } catch (e) {
     abortAll();
     opts.body.resume();

@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCluster } from '../cluster/test-cluster.js';
 import { hashPath } from '../ring/hash.js';
-import { NotFound, QuorumNotReached, PreconditionFailed, Conflict } from '../common/errors.js';
+import { NotFound, QuorumNotReached, PreconditionFailed, Conflict, ChecksumMismatch } from '../common/errors.js';
 import type { ReplicatedBackend } from './replicated-backend.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -80,6 +80,15 @@ t.test('replicated object store', async (t) => {
     const page = await b.listObjects('acct', 'photos');
     t.notOk(page.entries.some((e) => 'name' in e && e.name === 'r.txt'));
     await t.rejects(b.deleteContainer('acct', 'photos'), Conflict);
+  });
+
+  await t.test('a streamed (large) PUT whose body differs from the client\'s MD5 is refused and not stored', async (t) => {
+    const data = randomBytes(300_000);
+    await t.rejects(put(b, 'photos', 'bad-md5', data, { expectedMd5: md5(Buffer.from('other')) }), ChecksumMismatch);
+    await t.rejects(b.headObject('acct', 'photos', 'bad-md5', { newest: true }), NotFound);
+    const info = await put(b, 'photos', 'bad-md5', data, { expectedMd5: md5(data).toUpperCase() });
+    t.equal(info.etag, md5(data), 'the nodes\' MD5 becomes the ETag');
+    t.equal(md5(await readAll((await b.getObject('acct', 'photos', 'bad-md5')).body)), md5(data));
   });
 
   await t.test('listings and container stats are current when a write is acknowledged', async (t) => {
