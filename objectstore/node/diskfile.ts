@@ -79,7 +79,7 @@ export function encodeFooter(meta: DiskMetadata): Buffer {
   return Buffer.concat([json, tail]);
 }
 
-async function readFooter(fh: FileHandle, size: number): Promise<{ meta: DiskMetadata; footerBytes: number }> {
+export async function readFooter(fh: FileHandle, size: number): Promise<{ meta: DiskMetadata; footerBytes: number }> {
   let want = Math.min(size, FOOTER_READ_BYTES);
   for (;;) {
     const buf = Buffer.alloc(want);

@@ -11,6 +11,7 @@
  *
  * `ringstack objectstore status` reads exactly these shapes.
  */
+import type http from 'node:http';
 import { mkdir, readFile, readdir, rename, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -130,4 +131,28 @@ export async function devicesRecon(devicesDir: string): Promise<DevicesRecon> {
     }
   }));
   return { devices };
+}
+
+/**
+ * Serves GET /recon/replication, /recon/audit and /recon/devices; returns false for other URLs.
+ * The caller has checked the cluster signature.
+ */
+export async function handleRecon(devicesDir: string, method: string, url: string,
+  res: http.ServerResponse): Promise<boolean> {
+  const path = url.split('?')[0];
+  let body: unknown;
+  if (path === RECON_PATHS.replication) {
+    body = (await readRecon<ReplicationRecon>(devicesDir, REPLICATION_RECON_FILE)) ?? emptyReplicationRecon();
+  } else if (path === RECON_PATHS.audit) {
+    body = (await readRecon<AuditRecon>(devicesDir, AUDIT_RECON_FILE)) ?? emptyAuditRecon();
+  } else if (path === RECON_PATHS.devices) {
+    body = await devicesRecon(devicesDir);
+  } else {
+    return false;
+  }
+  const status = method === 'GET' || method === 'HEAD' ? 200 : 405;
+  const b = Buffer.from(status === 200 ? JSON.stringify(body) : `method ${method} not allowed\n`);
+  res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/plain; charset=utf-8', 'content-length': String(b.length) });
+  res.end(method === 'HEAD' ? undefined : b);
+  return true;
 }

@@ -28,6 +28,8 @@ import {
 } from './protocol.js';
 import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata, type ObjectWriter } from './diskfile.js';
 import { join } from 'node:path';
+import { quarantineHashDir } from '../auditor/quarantine.js';
+import { BodyMismatch, md5HoldBack } from '../auditor/verify-stream.js';
 import { DeviceDbs } from './device-db.js';
 import { ContainerDb, type ObjectRow } from './container-db.js';
 import { AccountDb, type ContainerRow } from './account-db.js';
@@ -37,6 +39,8 @@ import {
   parseTarget, PendingQueue, type PendingUpdate, type Target,
 } from './container-update.js';
 
+/** Whole-object GETs up to this size are read and MD5-checked before the first byte is sent. */
+export const VERIFY_BEFORE_SEND_BYTES = 1024 * 1024;
 /** Body bytes gathered before one write to disk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_UPDATER_INTERVAL_MS = 5_000;
@@ -59,6 +63,11 @@ export interface NodeServerOptions {
   updaterIntervalMs?: number;
   rollupIntervalMs?: number;
   log?: (msg: string) => void;
+  /**
+   * Extra routes outside the /obj, /cont, /acct namespace (REPLICATE, recon), tried after the
+   * cluster signature is checked; return true when the request was answered.
+   */
+  routes?: (method: string, url: string, req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
 }
 
 export interface RunningNode {
@@ -92,7 +101,7 @@ export class StorageNode {
   readonly dbs: DeviceDbs;
   readonly client: NodeClient;
   readonly pending: PendingQueue;
-  private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log'>> & NodeServerOptions;
+  private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log' | 'routes'>> & NodeServerOptions;
   private timers: NodeJS.Timeout[] = [];
   private busyUpdater = false;
   private busyRollup = false;
@@ -124,6 +133,7 @@ export class StorageNode {
       if (!verifyRequest(this.opts.secret, method, url, ts, req.headers[AUTH_HEADER] as string | undefined)) {
         throw new Unauthorized('missing or invalid cluster signature');
       }
+      if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
       const p = parseNodePath(url);
       this.checkPartition(p);
       if (!(await this.disk.hasDevice(p.device))) {
@@ -313,6 +323,20 @@ export class StorageNode {
         res.end();
         return;
       }
+      if (status === 200 && length > 0 && length <= VERIFY_BEFORE_SEND_BYTES) {
+        // Small whole object: verified before any byte is sent; a bad copy gets a 5xx and the
+        // proxy reads another replica.
+        const body = await readBody(fh, length);
+        if (createHash('md5').update(body).digest('hex') !== meta.etag) {
+          await fh.close();
+          closeFh = false;
+          await this.quarantine(p, hash, 'GET found the body does not match its ETag');
+          return send(res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'object is corrupt; quarantined\n');
+        }
+        res.writeHead(status, headers);
+        res.end(body);
+        return;
+      }
       res.writeHead(status, headers);
       if (length === 0) {
         res.end();
@@ -320,10 +344,25 @@ export class StorageNode {
       }
       closeFh = false;
       const stream = createReadStream('', { fd: fh, start, end, autoClose: true, highWaterMark: 256 * 1024 });
-      await pipeline(stream, res).catch(() => undefined);
+      if (status !== 200) {
+        await pipeline(stream, res).catch(() => undefined);
+        return;
+      }
+      // Large whole object: checked while streaming; on a mismatch the last chunk is never sent
+      // and the response is destroyed (the client sees an error, not a complete wrong body).
+      await pipeline(stream, md5HoldBack(meta.etag), res).catch(async (e) => {
+        if (e instanceof BodyMismatch) await this.quarantine(p, hash, e.message);
+      });
     } finally {
       if (closeFh) await fh.close();
     }
+  }
+
+  /** Moves an object's hash folder into the device's quarantine (the replicator restores it). */
+  private async quarantine(p: ParsedNodePath, hash: string, why: string): Promise<void> {
+    const to = await quarantineHashDir(this.disk.devicePath(p.device), this.disk.hashDir(p.device, p.part, hash))
+      .catch((e: Error) => `(failed: ${e.message})`);
+    this.log(`node: ${p.device}/${p.part}/${hash}: ${why}; quarantined to ${to}`);
   }
 
   private async deleteObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
@@ -569,6 +608,18 @@ export class StorageNode {
     this.client.close();
     await this.dbs.close();
   }
+}
+
+/** Reads the first `length` bytes of a file. */
+async function readBody(fh: import('node:fs/promises').FileHandle, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let pos = 0;
+  while (pos < length) {
+    const { bytesRead } = await fh.read(buf, pos, length - pos, pos);
+    if (bytesRead === 0) throw new Error('object file shorter than its footer says');
+    pos += bytesRead;
+  }
+  return buf;
 }
 
 /** Container targets from a header or trailer: comma-separated `ip:port/device/part`. */

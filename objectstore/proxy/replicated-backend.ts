@@ -492,17 +492,25 @@ async function readText(r: NodeResponse): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Passes the bytes through and fails the stream if their MD5 is not the stored ETag. */
+/**
+ * Passes the bytes through and fails the stream if their MD5 is not the stored ETag. The last
+ * chunk is held back until the MD5 is known, so a wrong body never reaches its full length:
+ * the front end's response is cut short and the client sees an error.
+ */
 function verifyMd5(body: Readable, etag: string): Readable {
   const md5 = createHash('md5');
+  let held: Buffer | undefined;
   const t = new Transform({
     transform(chunk, _enc, cb) {
       md5.update(chunk as Buffer);
-      cb(null, chunk);
+      const out = held;
+      held = chunk as Buffer;
+      cb(null, out);
     },
     flush(cb) {
       const got = md5.digest('hex');
-      cb(got === etag ? null : new Error(`replica served corrupt data (md5 ${got}, etag ${etag})`));
+      if (got !== etag) return cb(new Error(`replica served corrupt data (md5 ${got}, etag ${etag})`));
+      cb(null, held);
     },
   });
   body.on('error', (e) => t.destroy(e));

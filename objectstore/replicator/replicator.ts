@@ -1,0 +1,203 @@
+/**
+ * The replicator of a storage node (Swift's object replicator): a pass over every partition
+ * folder of every local device, then a pause of `intervalMs`, then the next pass.
+ *
+ * - A partition this device is a primary for (object ring, reloaded when it changes) is
+ *   compared with each other primary and whatever they lack is pushed (sync-partition.ts).
+ *   A peer that is down is counted as an error and tried again next pass.
+ * - A partition this device is not a primary for is handed back to the primaries and removed
+ *   (revert-handoff.ts).
+ * - Hashing reclaims tombstones older than `reclaimAgeSeconds` (suffix-hashes.ts).
+ *
+ * `concurrency` partitions are worked on at once. Stats go to `<devicesDir>/.recon/replication.json`
+ * (node/recon.ts) at the start, every few seconds during, and at the end of each pass.
+ */
+import { readdir } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import type { Ring, RingDevice } from '../ring/ring.js';
+import { NodeClient } from '../node/node-client.js';
+import {
+  emptyReplicationRecon, REPLICATION_RECON_FILE, writeRecon, type ReplicationRecon,
+} from '../node/recon.js';
+import { revertHandoff } from './revert-handoff.js';
+import { syncPartitionTo, type PartitionRef, type SyncCounters } from './sync-partition.js';
+import type { HashOptions } from './suffix-hashes.js';
+
+/** How often the running pass's progress is written to the recon file. */
+const PROGRESS_WRITE_MS = 2_000;
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+export interface ReplicatorOptions {
+  devicesDir: string;
+  /** The object ring (reloaded in place by its watcher). */
+  ring: Ring;
+  secret: string;
+  /** The address and port this node listens on (to find its own devices in the ring). */
+  host: string;
+  port: number;
+  intervalMs: number;
+  concurrency: number;
+  reclaimAgeSeconds: number;
+  log?: (m: string) => void;
+}
+
+/** The addresses this node can be reached at, for matching ring devices. */
+function localAddresses(host: string): Set<string> {
+  if (!WILDCARD_HOSTS.has(host)) return new Set([host]);
+  const out = new Set(['127.0.0.1', '::1', 'localhost']);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+async function dirNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+export class Replicator {
+  readonly client: NodeClient;
+  /** Stats of the last complete pass (with the running pass's progress). */
+  recon: ReplicationRecon = emptyReplicationRecon();
+  private readonly addresses: Set<string>;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+  /** Tombstones reclaimed while answering peers' REPLICATE requests, added to the next pass. */
+  private reclaimedByPeers = 0;
+
+  constructor(private readonly opts: ReplicatorOptions) {
+    this.client = new NodeClient(opts.secret);
+    this.addresses = localAddresses(opts.host);
+  }
+
+  get hashOptions(): HashOptions {
+    return { reclaimAgeSeconds: this.opts.reclaimAgeSeconds };
+  }
+
+  /** Called by the REPLICATE route. */
+  noteReclaimed(n: number): void {
+    this.reclaimedByPeers += n;
+  }
+
+  private log(m: string): void {
+    (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
+  }
+
+  private isLocal(d: RingDevice): boolean {
+    return d.port === this.opts.port && this.addresses.has(d.ip);
+  }
+
+  /** Starts the pass loop. */
+  start(): void {
+    const loop = (delay: number) => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        const pass = this.runPass().then(() => undefined, (e: Error) => this.log(`replicator: pass failed: ${e.stack}`));
+        this.running = pass;
+        void pass.then(() => loop(this.opts.intervalMs));
+      }, delay);
+      this.timer.unref();
+    };
+    loop(this.opts.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.client.close();
+  }
+
+  /** The partition folders of every local device. */
+  private async partitions(): Promise<PartitionRef[]> {
+    const out: PartitionRef[] = [];
+    for (const device of await dirNames(this.opts.devicesDir)) {
+      if (device.startsWith('.')) continue;
+      for (const p of await dirNames(join(this.opts.devicesDir, device, 'objects'))) {
+        if (/^\d{1,10}$/.test(p)) out.push({ devicesDir: this.opts.devicesDir, device, part: Number(p) });
+      }
+    }
+    return out;
+  }
+
+  /** One pass over every local partition. */
+  async runPass(): Promise<ReplicationRecon> {
+    const started = Date.now();
+    const counters: SyncCounters = { suffixesPushed: 0, objectsPushed: 0, tombstonesReclaimed: 0, errors: 0 };
+    let reverted = 0;
+    let done = 0;
+    const parts = await this.partitions();
+    this.recon.lastPassStarted = started;
+    this.recon.inProgress = { started, partitionsDone: 0, partitionsTotal: parts.length };
+    await this.writeRecon();
+    let lastWrite = Date.now();
+    const queue = parts.slice();
+    const worker = async () => {
+      for (;;) {
+        const p = queue.shift();
+        if (!p || this.stopped) return;
+        try {
+          if (await this.replicatePartition(p, counters)) reverted++;
+        } catch (e) {
+          counters.errors++;
+          this.log(`replicator: ${p.device}/${p.part}: ${(e as Error).message}`);
+        }
+        done++;
+        if (Date.now() - lastWrite > PROGRESS_WRITE_MS) {
+          lastWrite = Date.now();
+          this.recon.inProgress = { started, partitionsDone: done, partitionsTotal: parts.length };
+          await this.writeRecon();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.concurrency }, worker));
+    const ended = Date.now();
+    counters.tombstonesReclaimed += this.reclaimedByPeers;
+    this.reclaimedByPeers = 0;
+    this.recon = {
+      lastPassStarted: started,
+      lastPassCompleted: ended,
+      lastPassSeconds: (ended - started) / 1000,
+      partitionsChecked: done,
+      partitionsTotal: parts.length,
+      suffixesPushed: counters.suffixesPushed,
+      objectsPushed: counters.objectsPushed,
+      handoffPartitionsReverted: reverted,
+      tombstonesReclaimed: counters.tombstonesReclaimed,
+      errors: counters.errors,
+      passes: this.recon.passes + 1,
+    };
+    await this.writeRecon();
+    return this.recon;
+  }
+
+  /** Syncs one partition with its peers, or hands it back; true when a handoff was removed. */
+  private async replicatePartition(p: PartitionRef, counters: SyncCounters): Promise<boolean> {
+    const ring = this.opts.ring;
+    if (p.part >= ring.partitionCount) throw new Error(`partition ${p.part} is outside the ring`);
+    const primaries = ring.getPartNodes(p.part);
+    const me = primaries.find((d) => d.device === p.device && this.isLocal(d));
+    const opts = this.hashOptions;
+    const log = (m: string) => this.log(m);
+    if (!me) return revertHandoff(this.client, p, primaries, opts, counters, log);
+    for (const peer of primaries) {
+      if (peer === me) continue;
+      try {
+        await syncPartitionTo(this.client, p, peer, opts, counters, log);
+      } catch (e) {
+        counters.errors++;
+        this.log(`replicator: ${p.device}/${p.part} -> ${peer.ip}:${peer.port}/${peer.device}: ${(e as Error).message}`);
+      }
+    }
+    return false;
+  }
+
+  private async writeRecon(): Promise<void> {
+    await writeRecon(this.opts.devicesDir, REPLICATION_RECON_FILE, this.recon)
+      .catch((e: Error) => this.log(`replicator: cannot write recon: ${e.message}`));
+  }
+}
