@@ -1,12 +1,14 @@
 /**
  * Turns the text of one YAML file into typed manifests: YAML syntax (with positions from a
- * LineCounter), then per document the kind, the schema (walk.ts) and the checks that relate
+ * LineCounter; plainly written files through the fast plain-yaml.ts, the rest and every file
+ * with a syntax problem through the `yaml` package), then per document the kind, the schema (walk.ts) and the checks that relate
  * fields of one document (document-checks.ts). A document that fails is left out and its
  * identity (kind, project, name) is returned as `broken`, so references to it do not cause
  * a second, misleading "not found" error.
  */
-import { isMap, isScalar, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import { checkDocument } from './document-checks.js';
+import { parsePlainYaml } from './plain-yaml.js';
 import type { Reporter } from './reporter.js';
 import { DEFAULT_QUOTAS, DOCUMENT_SCHEMAS } from './schema.js';
 import { KINDS, type Kind, type Manifest, type SourceRef } from './types.js';
@@ -27,8 +29,16 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
   const lineCounter = new LineCounter();
   reporter.setLines(file, lineCounter);
   const out: ParsedFile = { manifests: [], broken: [] };
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2', strict: true });
-  const list = Array.isArray(docs) ? docs : [];
+  const plain = parsePlainYaml(text);
+  let list: Array<{ errors: YamlProblem[]; warnings: YamlProblem[]; contents: unknown }>;
+  if (plain) {
+    lineCounter.lineStarts.push(...plain.lineStarts);
+    // The fast parser's nodes carry the yaml package's node-type symbols (see plain-yaml.ts).
+    list = plain.docs.map((contents) => ({ errors: NO_PROBLEMS, warnings: NO_PROBLEMS, contents }));
+  } else {
+    const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2', strict: true });
+    list = Array.isArray(docs) ? docs : [];
+  }
   list.forEach((doc, index) => {
     if (doc.errors.length > 0 || doc.warnings.length > 0) {
       const all = [...doc.errors, ...doc.warnings];
@@ -51,7 +61,7 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
       reporter.atOffset(file, rootOffset, '', 'a manifest must be a mapping with apiVersion, kind, metadata and spec');
       return;
     }
-    const kindNode = root.get('kind', true) as YamlNode | undefined;
+    const kindNode = mapValue(root, 'kind');
     const kind = isScalar(kindNode) ? kindNode.value : undefined;
     if (kindNode === undefined) {
       reporter.atOffset(file, rootOffset, 'kind', `missing required field "kind" (one of ${KINDS.join(', ')})`);
@@ -93,6 +103,17 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
   return out;
 }
 
+interface YamlProblem { pos: [number, number]; message: string }
+const NO_PROBLEMS: YamlProblem[] = [];
+
+/** The value node of `key` in a mapping (works on both parsers' nodes, unlike YAMLMap.get). */
+function mapValue(map: { items: unknown[] }, key: string): YamlNode | undefined {
+  for (const p of map.items) {
+    if (isPair(p) && isScalar(p.key) && p.key.value === key) return (p.value ?? undefined) as YamlNode | undefined;
+  }
+  return undefined;
+}
+
 function firstLine(s: string): string {
   const nl = s.indexOf('\n');
   return (nl < 0 ? s : s.slice(0, nl)).trim();
@@ -101,10 +122,12 @@ function firstLine(s: string): string {
 /** kind/project/name of a document whose schema failed, when its metadata is readable. */
 function brokenIdentity(kind: Kind, root: YamlNode): BrokenRef | undefined {
   if (!isMap(root)) return undefined;
-  const meta = root.get('metadata', true) as YamlNode | undefined;
+  const meta = mapValue(root, 'metadata');
   if (!isMap(meta)) return undefined;
-  const name = meta.get('name');
-  const project = meta.get('project');
+  const nameNode = mapValue(meta, 'name');
+  const projectNode = mapValue(meta, 'project');
+  const name = isScalar(nameNode) ? nameNode.value : undefined;
+  const project = isScalar(projectNode) ? projectNode.value : undefined;
   if (typeof name !== 'string') return undefined;
   return typeof project === 'string' ? { kind, name, project } : { kind, name };
 }
