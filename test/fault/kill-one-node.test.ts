@@ -1,0 +1,48 @@
+/**
+ * Fault: kill -9 one of three storage nodes in the middle of 2,000 writes of random sizes and
+ * keep writing. Every acknowledged write must read back byte for byte; once the node is back,
+ * the replicator must restore the full replica count (dispersion over every listed object)
+ * within one replicator interval plus 60 s.
+ */
+import t from 'tap';
+import { TestCluster } from '../../objectstore/cluster/test-cluster.js';
+import {
+  ACCOUNT, quickNodes, report, scaled, verifyAll, waitFullDispersion, writeMany, REPLICATOR_INTERVAL_MS, REPLICATION_SLACK_MS,
+} from './support.js';
+
+const WRITES = scaled(2000);
+const CONCURRENCY = 8;
+const CONTAINER = 'kill-one';
+
+t.test('kill -9 one of 3 nodes during writes', async (t) => {
+  const cluster = await TestCluster.start({ extra: () => quickNodes() });
+  t.teardown(() => cluster.stop());
+  const b = cluster.backend;
+  await b.putContainer(ACCOUNT, CONTAINER);
+  const victim = Math.floor(Math.random() * 3);
+  let killedAt = -1;
+  const { acked, failed } = await writeMany(b, CONTAINER, WRITES, CONCURRENCY, async (done) => {
+    if (killedAt < 0 && done >= WRITES / 3) {
+      killedAt = done;
+      await cluster.killNode(victim);
+    }
+  });
+  t.comment(`node${victim + 1} killed after ${killedAt} writes; ${acked.length} acknowledged, ${failed} failed`);
+  t.ok(acked.length > WRITES * 0.9, 'two of three nodes keep taking writes');
+  const reads = await verifyAll(b, CONTAINER, acked);
+  t.equal(reads.ok, acked.length, `every acknowledged write reads back byte for byte (${JSON.stringify(reads)})`);
+
+  await cluster.startNode(victim);
+  const limit = REPLICATOR_INTERVAL_MS + REPLICATION_SLACK_MS;
+  const { seconds, last } = await waitFullDispersion(cluster, { containers: [CONTAINER] }, limit);
+  t.ok(last.objects >= acked.length, 'every acknowledged object is listed');
+  t.ok(seconds !== null, `full replica count within ${limit / 1000} s (missing: ${JSON.stringify(last.missingCopies)})`);
+  const after = await verifyAll(b, CONTAINER, acked);
+  t.equal(after.ok, acked.length, 'still all readable after the repair');
+  report(t, {
+    scenario: 'kill-one-of-three', attempted: WRITES, acknowledged: acked.length,
+    lost: acked.length - Math.min(reads.ok, after.ok), corruptServed: reads.corrupt + after.corrupt,
+    secondsToFullReplication: seconds,
+  });
+  t.equal(reads.corrupt + after.corrupt, 0, 'no corrupt body served');
+});
