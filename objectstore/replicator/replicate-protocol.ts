@@ -38,6 +38,11 @@ export class PeerError extends Error {
   constructor(message: string, readonly status = 0) {
     super(message);
   }
+
+  /** The peer's device cannot take anything now (down, full, unknown device): stop for this pass. */
+  get deviceUnavailable(): boolean {
+    return this.status === 0 || this.status === 507 || this.status === UNKNOWN_DEVICE_STATUS;
+  }
 }
 
 /**

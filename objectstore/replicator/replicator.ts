@@ -22,6 +22,7 @@ import {
 } from '../node/recon.js';
 import { revertHandoff } from './revert-handoff.js';
 import { syncPartitionTo, type PartitionRef, type SyncCounters } from './sync-partition.js';
+import { PeerError, type PeerDevice } from './replicate-protocol.js';
 import type { HashOptions } from './suffix-hashes.js';
 
 /** How often the running pass's progress is written to the recon file. */
@@ -68,6 +69,8 @@ export class Replicator {
   private stopped = false;
   /** Tombstones reclaimed while answering peers' REPLICATE requests, added to the next pass. */
   private reclaimedByPeers = 0;
+  /** Peers found unreachable in the running pass (logged once each). */
+  private readonly unreachableLogged = new Set<string>();
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.client = new NodeClient(opts.secret);
@@ -127,6 +130,7 @@ export class Replicator {
   /** One pass over every local partition. */
   async runPass(): Promise<ReplicationRecon> {
     const started = Date.now();
+    this.unreachableLogged.clear();
     const counters: SyncCounters = { suffixesPushed: 0, objectsPushed: 0, tombstonesReclaimed: 0, errors: 0 };
     let reverted = 0;
     let done = 0;
@@ -183,17 +187,30 @@ export class Replicator {
     const me = primaries.find((d) => d.device === p.device && this.isLocal(d));
     const opts = this.hashOptions;
     const log = (m: string) => this.log(m);
-    if (!me) return revertHandoff(this.client, p, primaries, opts, counters, log);
+    const onPeerError = (peer: PeerDevice, e: Error) => this.peerError(p, peer, e);
+    if (!me) return revertHandoff(this.client, p, primaries, opts, counters, log, onPeerError);
     for (const peer of primaries) {
       if (peer === me) continue;
       try {
         await syncPartitionTo(this.client, p, peer, opts, counters, log);
       } catch (e) {
         counters.errors++;
-        this.log(`replicator: ${p.device}/${p.part} -> ${peer.ip}:${peer.port}/${peer.device}: ${(e as Error).message}`);
+        onPeerError(peer, e as Error);
       }
     }
     return false;
+  }
+
+  /** Logs a failed exchange; a peer that cannot be reached is logged once per pass, not per partition. */
+  private peerError(p: PartitionRef, peer: PeerDevice, e: Error): void {
+    const key = `${peer.ip}:${peer.port}/${peer.device}`;
+    if (e instanceof PeerError && e.deviceUnavailable) {
+      if (this.unreachableLogged.has(key)) return;
+      this.unreachableLogged.add(key);
+      this.log(`replicator: ${key} unavailable (${e.message}); retrying next pass`);
+      return;
+    }
+    this.log(`replicator: ${p.device}/${p.part} -> ${key}: ${e.message}`);
   }
 
   private async writeRecon(): Promise<void> {

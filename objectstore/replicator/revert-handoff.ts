@@ -17,7 +17,7 @@ import type { HashOptions } from './suffix-hashes.js';
 
 /** Returns true when the partition was handed back and removed. */
 export async function revertHandoff(client: NodeClient, p: PartitionRef, primaries: PeerDevice[], opts: HashOptions,
-  counters: SyncCounters, log: (m: string) => void): Promise<boolean> {
+  counters: SyncCounters, log: (m: string) => void, onPeerError: (peer: PeerDevice, e: Error) => void): Promise<boolean> {
   if (primaries.length === 0) return false;
   let allSynced = true;
   for (const peer of primaries) {
@@ -25,7 +25,7 @@ export async function revertHandoff(client: NodeClient, p: PartitionRef, primari
       if (!(await syncPartitionTo(client, p, peer, opts, counters, log))) allSynced = false;
     } catch (e) {
       counters.errors++;
-      log(`replicator: handoff ${p.device}/${p.part} -> ${peer.ip}:${peer.port}/${peer.device}: ${(e as Error).message}`);
+      onPeerError(peer, e as Error);
       allSynced = false;
     }
   }

@@ -88,8 +88,8 @@ export async function syncPartitionTo(client: NodeClient, p: PartitionRef, peer:
       if (e instanceof LocalFileCorrupt) {
         log(`replicator: ${hashDir}: ${e.message}; quarantined`);
         await quarantineHashDir(join(p.devicesDir, p.device), hashDir).catch(() => undefined);
-      } else if (e instanceof PeerError && e.status === 0) {
-        throw e; // the peer went away: stop talking to it this pass
+      } else if (e instanceof PeerError && e.deviceUnavailable) {
+        throw e; // the peer went away or is full: stop talking to it this pass
       } else if (e instanceof PeerError) {
         log(`replicator: ${e.message}`);
       } else {
