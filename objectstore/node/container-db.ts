@@ -221,6 +221,11 @@ export class ContainerDb {
     return out;
   }
 
+  /** The container's current dirty mark ('' when clean); read it before the stats you send. */
+  async mark(a: string, c: string): Promise<string> {
+    return ((await this.db.get(dKey(a, c))) as string | undefined) ?? '';
+  }
+
   /** Clears the dirty marker unless it changed since `mark` was read. */
   async clean(a: string, c: string, mark: string): Promise<void> {
     await this.lock.run(cKey(a, c), async () => {

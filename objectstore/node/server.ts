@@ -520,6 +520,9 @@ export class StorageNode {
         throw new BadRequest(`method ${method} not allowed`);
     }
   }
+    // The mark before the stats: a change made while they are sent leaves a newer mark, which
+    // clean() below does not remove, so the new totals go out on the next pass.
+    const seen = mark ?? await db.mark(a, c);
 
   // ------------------------------------------------------- background loops
 
@@ -545,7 +548,7 @@ export class StorageNode {
     }));
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     if (ok >= Math.floor(targets.length / 2) + 1) {
-      await db.clean(a, c, mark ?? (await (await this.dbs.get(device)).get(`D\0${a}\0${c}`)) ?? '');
+      await db.clean(a, c, seen);
     }
   }
 
