@@ -40,6 +40,15 @@ function child(parent: string, key: string | number): { path: string; key: strin
   return c;
 }
 
+/** The members of each object schema, listed once (walk visits the same schemas 100,000s of times). */
+const fieldLists = new WeakMap<Record<string, Field>, Array<[string, Field]>>();
+
+function fieldList(fields: Record<string, Field>): Array<[string, Field]> {
+  let list = fieldLists.get(fields);
+  if (list === undefined) { list = Object.entries(fields); fieldLists.set(fields, list); }
+  return list;
+}
+
 /** `a.b`, `a[0]`: the path of a child. */
 export function childPath(parent: string, key: string | number): string {
   return child(parent, key).path;
@@ -206,7 +215,7 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
         else out[key] = v;
       }
       if (field.t === 'object') {
-        for (const [key, sub] of Object.entries(field.fields)) {
+        for (const [key, sub] of fieldList(field.fields)) {
           if (key in out) continue;
           const c = child(path, key);
           const p = c.path;

@@ -12,7 +12,7 @@
  *   so an agent's desired.json keeps its bytes (and ETag) when nothing changed for it;
  * - the lastTransitionTime of an Unschedulable condition is kept while it stays unschedulable.
  */
-import { canonicalEntries, canonicalJson, joinEntries, withEntries } from '../../agents/contract/canonical-json.js';
+import { canonicalEntries, canonicalJson } from '../../agents/contract/canonical-json.js';
 import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
 import {
   STATE_FORMAT_VERSION, type DesiredImage, type DesiredInstance, type DesiredNetwork, type DesiredResources,
@@ -21,7 +21,8 @@ import {
 import { formatIPv4, parseCidr, type Cidr } from '../manifests/net.js';
 import { projectUsage } from '../manifests/quotas.js';
 import { manifestId, type Catalog, type ImageManifest, type ResolvedInstance } from '../manifests/types.js';
-import { contentHash, derivedBridge, derivedMac, resourceUuid } from './identity.js';
+import { derivedBridge, derivedMac, resourceUuid } from './identity.js';
+import { sealText } from './sealed-text.js';
 import { schedule, type SchedulerHost, type SchedulerOptions, type SchedulingRequest } from './scheduler.js';
 
 export interface CompileInput {
@@ -65,15 +66,15 @@ const textOfResult = new WeakMap<CompileResult, Map<object, string>>();
 
 /**
  * Adds `hash` (of the canonical content) and `revision` (the previous one when the content is
- * unchanged) and remembers the canonical text of the result in `texts`.
+ * unchanged) to `r` (a fresh object the caller gives up) and remembers its canonical text in `texts`.
  */
 function stamp<T extends { revision: string; hash: string }>(texts: Map<object, string>, r: Omit<T, 'revision' | 'hash'>,
   prev: T | undefined, revision: string): T {
-  const entries = canonicalEntries(r as Record<string, unknown>, texts);
-  const hash = contentHash(joinEntries(entries));
-  const rev = prev && prev.hash === hash ? prev.revision : revision;
-  const out = { ...r, hash, revision: rev } as T;
-  texts.set(out, joinEntries(withEntries(entries, { hash, revision: rev })));
+  const sealed = sealText(canonicalEntries(r as Record<string, unknown>, texts), (hash) => (prev && prev.hash === hash ? prev.revision : revision));
+  const out = r as T;
+  out.hash = sealed.hash;
+  out.revision = sealed.revision;
+  texts.set(out, sealed.text);
   return out;
 }
 
@@ -332,12 +333,11 @@ export function compile(input: CompileInput): CompileResult {
     const res = perHost.get(name)!;
     const zone = zoneOf.get(name) ?? own(previous?.hosts, name)?.zone ?? '';
     const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
-    const entries = canonicalEntries(content, texts);
-    const hash = contentHash(joinEntries(entries));
     const prev = own(previous?.hosts, name);
-    const hostRevision = prev && prev.hash === hash ? prev.revision : revision;
+    const sealed = sealText(canonicalEntries(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
+    const { hash, revision: hostRevision } = sealed;
     hosts[name] = { ...content, hash, revision: hostRevision };
-    texts.set(hosts[name]!, joinEntries(withEntries(entries, { hash, revision: hostRevision })));
+    texts.set(hosts[name]!, sealed.text);
     const h = listed.get(name);
     desired.hosts[name] = {
       zone, vcpus: h?.vcpus ?? prev?.vcpus ?? 0, memoryMiB: h?.memoryMiB ?? prev?.memoryMiB ?? 0, diskGiB: h?.diskGiB ?? prev?.diskGiB ?? 0,
