@@ -21,7 +21,7 @@ import {
   emptyReplicationRecon, REPLICATION_RECON_FILE, writeRecon, type ReplicationRecon,
 } from '../node/recon.js';
 import { revertHandoff } from './revert-handoff.js';
-import { syncPartitionTo, type PartitionRef, type SyncCounters } from './sync-partition.js';
+import { localHashes, syncPartitionTo, type PartitionRef, type SyncCounters } from './sync-partition.js';
 import { PeerError, type PeerDevice } from './replicate-protocol.js';
 import type { HashOptions } from './suffix-hashes.js';
 
@@ -189,10 +189,11 @@ export class Replicator {
     const log = (m: string) => this.log(m);
     const onPeerError = (peer: PeerDevice, e: Error) => this.peerError(p, peer, e);
     if (!me) return revertHandoff(this.client, p, primaries, opts, counters, log, onPeerError);
+    const hashes = await localHashes(p, opts, counters); // once for every peer: pushing does not change them
     for (const peer of primaries) {
       if (peer === me) continue;
       try {
-        await syncPartitionTo(this.client, p, peer, opts, counters, log);
+        await syncPartitionTo(this.client, p, peer, opts, counters, log, hashes);
       } catch (e) {
         counters.errors++;
         onPeerError(peer, e as Error);

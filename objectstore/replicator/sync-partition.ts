@@ -40,12 +40,21 @@ export function partDirOf(p: PartitionRef): string {
   return join(p.devicesDir, p.device, 'objects', String(p.part));
 }
 
-/** What the peer lacks of this partition (REPLICATE twice: hashes, then listings of differing suffixes). */
-export async function planPush(client: NodeClient, p: PartitionRef, peer: PeerDevice, opts: HashOptions,
-  counters: SyncCounters): Promise<PushItem[]> {
-  const dir = partDirOf(p);
-  const local = await partitionHashes(dir, opts);
+/** Local suffix hashes of a partition (counting reclaimed tombstones). */
+export async function localHashes(p: PartitionRef, opts: HashOptions, counters: SyncCounters): Promise<Record<string, string>> {
+  const local = await partitionHashes(partDirOf(p), opts);
   counters.tombstonesReclaimed += local.reclaimed;
+  return local.hashes;
+}
+
+/**
+ * What the peer lacks of this partition (REPLICATE twice: hashes, then listings of differing
+ * suffixes). `hashes`: the local suffix hashes when just computed (else they are computed now).
+ */
+export async function planPush(client: NodeClient, p: PartitionRef, peer: PeerDevice, opts: HashOptions,
+  counters: SyncCounters, hashes?: Record<string, string>): Promise<PushItem[]> {
+  const dir = partDirOf(p);
+  const local = { hashes: hashes ?? await localHashes(p, opts, counters) };
   const remote = await askReplicate(client, peer, p.part);
   const differing = Object.keys(local.hashes).filter((s) => remote.hashes[s] !== local.hashes[s]);
   if (differing.length === 0) return [];
@@ -71,8 +80,8 @@ export async function planPush(client: NodeClient, p: PartitionRef, peer: PeerDe
  * of this partition, or something newer). A peer that cannot be reached throws PeerError.
  */
 export async function syncPartitionTo(client: NodeClient, p: PartitionRef, peer: PeerDevice, opts: HashOptions,
-  counters: SyncCounters, log: (m: string) => void): Promise<boolean> {
-  const items = await planPush(client, p, peer, opts, counters);
+  counters: SyncCounters, log: (m: string) => void, hashes?: Record<string, string>): Promise<boolean> {
+  const items = await planPush(client, p, peer, opts, counters, hashes);
   const dir = partDirOf(p);
   let complete = true;
   const pushedSuffixes = new Set<string>();
