@@ -21,6 +21,9 @@ import { startAgent, type RunningAgent } from '../agents/agent/run.js';
 import { LibvirtHypervisor } from '../agents/hypervisor/libvirt-hypervisor.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/ringstack';
+/** Where `ringstack image push` and `ringstack status` look when not told otherwise. */
+const DEFAULT_STORE_URL = 'http://127.0.0.1:8080';
+const DEFAULT_CONTROLLER_URL = 'http://127.0.0.1:8081';
 
 export interface StackOptions {
   dataDir: string;
@@ -34,6 +37,8 @@ export interface StackOptions {
 }
 
 export interface RunningStack {
+  /** The data folder, absolute. */
+  dataDir: string;
   store: RunningLocal;
   controller: RunningController;
   agent?: RunningAgent;
@@ -108,7 +113,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     }
     const gitUrl = `${controller.url}/git/infra.git`;
     const running: RunningStack = {
-      store, controller, agent, credentials, gitToken: token, gitUrl, libvirtUri, notices,
+      dataDir: dir, store, controller, agent, credentials, gitToken: token, gitUrl, libvirtUri, notices,
       stop: async () => {
         await agent?.stop();
         await controller?.close();
@@ -124,9 +129,17 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   }
 }
 
-/** What `ringstack up` prints once everything runs: where things are and what to do next. */
+/**
+ * What `ringstack up` prints once everything runs: where things are and what to do next, with
+ * the options the other commands need to find this stack when it is not on its defaults.
+ */
 export function nextSteps(s: RunningStack): string {
   const authed = s.gitUrl.replace('://', `://ringstack:${s.gitToken}@`);
+  const storeArgs = [
+    ...(resolve(s.dataDir) !== DEFAULT_DATA_DIR ? [` --data-dir ${s.dataDir}`] : []),
+    ...(s.store.url !== DEFAULT_STORE_URL ? [` --endpoint ${s.store.url}`] : []),
+  ].join('');
+  const statusArgs = s.controller.url !== DEFAULT_CONTROLLER_URL ? ` --controller ${s.controller.url}` : '';
   const lines = [
     'ringstack is up.',
     '',
@@ -138,9 +151,12 @@ export function nextSteps(s: RunningStack): string {
     `  Dashboard:                    ${s.controller.url}/dashboard/`,
     `  Agent:                        ${s.libvirtUri ? `${s.agent?.agent ? 'running on ' : ''}${s.libvirtUri}` : 'not running'}`,
     '',
-    'Push your manifests (see examples/README.md):',
+    'Next (examples/README.md goes through each step, from the repository\'s folder):',
+    `  examples/make-image.sh${storeArgs}    # the examples' image${storeArgs ? `; give "ringstack image push" the same options` : ''}`,
+    '  cp -r examples ~/infra && cd ~/infra && git init -b main && git add . && git commit -m "demo project"',
     `  git remote add ringstack ${authed}`,
     '  git push ringstack main',
+    `  ringstack status instances${statusArgs}`,
     '',
   ];
   for (const n of s.notices) lines.push(`Notice: ${n}`);

@@ -6,8 +6,7 @@
  * restarted controller keeps every placement.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocalObjectStore } from '../objectstore/cluster/local.js';
@@ -19,6 +18,7 @@ import {
   type CurrentDesired, type DesiredState, type HostDesiredState, type HostInfo,
 } from '../agents/contract/index.js';
 import { until } from './support/wait.js';
+import { controllerRemote, gitEnv, initWorkingCopy } from './support/git.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rs-ctl-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -41,29 +41,9 @@ let ctl: RunningController = await startController(config(join(root, 'ctl')), { 
 t.teardown(() => ctl.close());
 
 // A working copy with the git CLI, isolated from the user's git config.
-const home = join(root, 'home');
-mkdirSync(home);
 const work = join(root, 'work');
-const env = { ...process.env, HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' };
-/** Runs git without blocking this process: the controller under test serves it from here. */
-function git(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('git', args, { cwd: work, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-function remote(c: RunningController) {
-  return c.url.replace('http://', `http://ringstack:${TOKEN}@`) + '/git/infra.git';
-}
-mkdirSync(work);
-await git('init', '-q', '-b', 'main');
-await git('config', 'user.email', 'ops@example.com');
-await git('config', 'user.name', 'Ops');
-await git('remote', 'add', 'origin', remote(ctl));
+const remote = (c: RunningController) => controllerRemote(c.url, TOKEN);
+const git = await initWorkingCopy(work, gitEnv(join(root, 'home')), { name: 'origin', url: remote(ctl) });
 
 async function readJson<T>(key: string): Promise<T | undefined> {
   const r = await client.getJson<T>(key);

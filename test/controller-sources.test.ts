@@ -4,8 +4,7 @@
  * applied without a push; an invalid one is recorded as rejected and the applied revision stays.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocalObjectStore } from '../objectstore/cluster/local.js';
@@ -15,6 +14,7 @@ import { startController, type RunningController } from '../controller/service/s
 import { CURRENT_DESIRED_KEY, type CurrentDesired } from '../agents/contract/index.js';
 import type { RevisionRecord } from '../controller/service/state-store.js';
 import { until } from './support/wait.js';
+import { gitEnv, initWorkingCopy, runGit } from './support/git.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rs-src-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -22,26 +22,12 @@ const store = await runLocalObjectStore({ dataDir: join(root, 'store'), port: 0,
 t.teardown(() => store.stop());
 const creds = JSON.parse(readFileSync(store.credentialsFile!, 'utf8'));
 const FIXTURES = join(process.cwd(), 'controller/manifests/fixtures/valid');
-const env = { ...process.env, HOME: join(root, 'home'), GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' };
-mkdirSync(env.HOME, { recursive: true });
-
-/** Runs git without blocking: the controllers under test live in this process. */
-function git(cwd: string, ...args: string[]): Promise<{ status: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('git', args, { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => { stdout += d; });
-    c.stderr.on('data', (d) => { stderr += d; });
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const env = gitEnv(join(root, 'home'));
+/** git without blocking: the controllers under test live in this process. */
+const git = (cwd: string, ...args: string[]) => runGit(cwd, env, ...args);
 
 async function newRepo(dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  await git(dir, 'init', '-q', '-b', 'main');
-  await git(dir, 'config', 'user.email', 'ops@example.com');
-  await git(dir, 'config', 'user.name', 'Ops');
+  await initWorkingCopy(dir, env);
 }
 
 async function commitAll(dir: string, message: string): Promise<string> {

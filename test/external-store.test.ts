@@ -20,7 +20,7 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,7 @@ import {
   type CurrentDesired, type DesiredState, type HostDesiredState, type HostInfo, type HostObservedState,
 } from '../agents/contract/index.js';
 import { until } from './support/wait.js';
+import { controllerRemote, gitEnv, initWorkingCopy } from './support/git.js';
 
 const SUPPORT = join(process.cwd(), 'test/support/swift-s3api');
 const USER = 'test:tester';
@@ -150,18 +151,11 @@ async function main(): Promise<void> {
   cleanups.push(() => ctl.close());
 
   const work = join(root, 'work');
-  const home = join(root, 'home');
-  mkdirSync(home);
   cpSync(join(process.cwd(), 'controller/manifests/fixtures/valid'), work, { recursive: true });
   const imageYaml = join(work, 'images', 'debian.yaml');
   writeFileSync(imageYaml, readFileSync(imageYaml, 'utf8').replace(/sha256: [0-9a-f]{64}/, `sha256: ${sha256Hex(image)}`));
-  const gitEnv = { ...process.env, HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' };
-  const git = (...args: string[]) => run('git', args, { cwd: work, env: gitEnv });
-  await git('init', '-q', '-b', 'main');
-  await git('config', 'user.email', 'ops@example.com');
-  await git('config', 'user.name', 'Ops');
-  const remote = (c: RunningController) => c.url.replace('http://', `http://ringstack:${TOKEN}@`) + '/git/infra.git';
-  await git('remote', 'add', 'origin', remote(ctl));
+  const remote = (c: RunningController) => controllerRemote(c.url, TOKEN);
+  const git = await initWorkingCopy(work, gitEnv(join(root, 'home')), { name: 'origin', url: remote(ctl) });
   await git('add', '-A');
   await git('commit', '-qm', 'infra on swift');
   const commit = (await git('rev-parse', 'HEAD')).stdout.trim();

@@ -40,6 +40,7 @@ import type { HostObservedState } from '../agents/contract/observed.js';
 import { netnsAvailable, TestNet, type HostProcess } from './support/netns.js';
 import { HostLibvirtd, HOST_LIBVIRT_URI } from './support/host-libvirtd.js';
 import { until as waitUntil } from './support/wait.js';
+import { controllerRemote, gitEnv, initWorkingCopy } from './support/git.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -245,15 +246,13 @@ async function scenario(t: Test): Promise<void> {
   }
 
   // The examples, as they are, pushed with git from the root namespace to the controller's host.
-  const git = async (...args: string[]) => {
-    const r = await run('git', ['-c', 'user.email=test@ringstack.dev', '-c', 'user.name=multihost test', ...args], { cwd: work, env });
-    return `${r.stdout}${r.stderr}`;
-  };
-  await git('init', '-q', '-b', 'main');
+  const git = await initWorkingCopy(work, gitEnv(join(dir, 'home'), env),
+    { name: 'ringstack', url: controllerRemote(`http://${addr('controller')}:${CONTROLLER_PORT}`, token) });
   await git('add', '.');
   await git('commit', '-q', '-m', 'demo project');
-  await git('remote', 'add', 'ringstack', `http://ringstack:${token}@${addr('controller')}:${CONTROLLER_PORT}/git/infra.git`);
-  const pushed = await git('push', 'ringstack', 'main');
+  const push = await git('push', 'ringstack', 'main');
+  const pushed = `${push.stdout}${push.stderr}`;
+  t.equal(push.status, 0, 'git push exits 0');
   t.match(pushed, /accepted/, 'the examples push is accepted by the controller on its own host');
   t.notMatch(pushed, /unschedulable/, `the plan places every instance: ${pushed.split('\n').filter((l) => l.includes('instance')).join(' | ')}`);
 

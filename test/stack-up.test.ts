@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { StateClient } from '../objectstore/client/state-client.js';
 import { hostDesiredKey, hostObservedKey, type HostDesiredState, type HostObservedState } from '../agents/contract/index.js';
 import { until as waitUntil } from './support/wait.js';
+import { gitEnv, initWorkingCopy } from './support/git.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -143,10 +144,6 @@ async function scenario(t: Test): Promise<void> {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const git = async (...args: string[]) => {
-    const r = await run('git', ['-c', 'user.email=test@ringstack.dev', '-c', 'user.name=stack test', ...args], { cwd: work, env });
-    return `${r.stdout}${r.stderr}`;
-  };
 
   let up = startUp(dataDir, env);
   ups.push(up);
@@ -166,11 +163,16 @@ async function scenario(t: Test): Promise<void> {
 
   // The examples as a user's repository, pushed as they are.
   cpSync(join(ROOT, 'examples'), work, { recursive: true });
-  await git('init', '-q', '-b', 'main');
-  await git('add', '.');
-  await git('commit', '-q', '-m', 'examples');
-  await git('remote', 'add', 'ringstack', remote!);
-  const pushed = await git('push', 'ringstack', 'main');
+  const git = await initWorkingCopy(work, gitEnv(join(root, 'home'), env), { name: 'ringstack', url: remote! });
+  /** git in the user's repository: its output, or an error when it fails. */
+  const gitOut = async (...args: string[]) => {
+    const r = await git(...args);
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return `${r.stdout}${r.stderr}`;
+  };
+  await gitOut('add', '.');
+  await gitOut('commit', '-q', '-m', 'examples');
+  const pushed = await gitOut('push', 'ringstack', 'main');
   t.match(pushed, /accepted/);
   t.match(pushed, /\+ instance demo\/web-1 on stacktest/, 'the plan is shown');
   for (const w of WEBS) t.match(pushed, new RegExp(`\\+ instance demo/${w} on stacktest`), `Soft anti-affinity places ${w} on the only host`);
@@ -218,15 +220,15 @@ async function scenario(t: Test): Promise<void> {
   // A change: power web-1 off.
   const webFile = join(work, 'instances/web.yaml');
   writeFileSync(webFile, readFileSync(webFile, 'utf8').replace('  flavor: tiny\n', '  flavor: tiny\n  powerState: Stopped\n'));
-  await git('commit', '-q', '-am', 'stop web-1');
-  const changed = await git('push', 'ringstack', 'main');
+  await gitOut('commit', '-q', '-am', 'stop web-1');
+  const changed = await gitOut('push', 'ringstack', 'main');
   t.match(changed, /~ instance demo\/web-1/, 'the plan shows the update');
   await until('web-1 to be shut off', CONVERGE_MS, async () => (await virsh('domstate', (await domainOf('web-1'))!)).includes('shut off') || undefined);
   t.ok((await running()).some((d) => d.endsWith('-db-1')), 'db-1 still runs');
 
   // Rolled back with git revert.
-  await git('revert', '--no-edit', 'HEAD');
-  const reverted = await git('push', 'ringstack', 'main');
+  await gitOut('revert', '--no-edit', 'HEAD');
+  const reverted = await gitOut('push', 'ringstack', 'main');
   t.match(reverted, /accepted/);
   await until('web-1 to run again', CONVERGE_MS, async () => (await running()).some((d) => d.endsWith('-web-1')) || undefined);
   t.equal((await virsh('domuuid', (await domainOf('web-1'))!)).trim(), uuids[(await domainOf('web-1'))!], 'the same domain, not a new one');

@@ -4,8 +4,7 @@
  * repository, and fake hosts that register and report observed state the way an agent does
  * (everything placed on them ACTIVE, applied at the host's desired revision).
  */
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocalObjectStore } from '../../objectstore/cluster/local.js';
@@ -16,6 +15,7 @@ import {
   STATE_FORMAT_VERSION, canonicalJson, eventKey, hostDesiredKey, hostInfoKey, hostObservedKey,
   type HostDesiredState, type HostInfo, type HostObservedState,
 } from '../../agents/contract/index.js';
+import { controllerRemote, gitEnv, initWorkingCopy, type Git } from './git.js';
 
 const TOKEN = 'push-token-1';
 
@@ -23,7 +23,7 @@ export interface StatusStack {
   root: string;
   ctl: RunningController;
   client: StateClient;
-  git(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }>;
+  git: Git;
   /** Copies the valid fixture repository, commits and pushes; returns the commit id. */
   pushFixtures(message: string): Promise<string>;
   registerHost(name: string): Promise<void>;
@@ -44,23 +44,8 @@ export async function startStatusStack(opts: { statusTokens?: string[] } = {}): 
     store: { endpoint: store.url, accessKey: creds.accessKey, secretKey: creds.secretKey },
   }, {});
   const ctl = await startController(cfg, { logger: false, status: { refreshMs: 100, pollMs: 200, usage: { sampleMs: 300 } } });
-  const home = join(root, 'home');
   const work = join(root, 'work');
-  mkdirSync(home);
-  mkdirSync(work);
-  const env = { ...process.env, HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' };
-  const git = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('git', args, { cwd: work, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-  await git('init', '-q', '-b', 'main');
-  await git('config', 'user.email', 'ops@example.com');
-  await git('config', 'user.name', 'Ops');
-  await git('remote', 'add', 'origin', ctl.url.replace('http://', `http://ringstack:${TOKEN}@`) + '/git/infra.git');
+  const git = await initWorkingCopy(work, gitEnv(join(root, 'home')), { name: 'origin', url: controllerRemote(ctl.url, TOKEN) });
   let seq = 0;
   const stack: StatusStack = {
     root, ctl, client, git,
