@@ -108,11 +108,12 @@ export class Replicator {
     loop(this.opts.intervalMs);
   }
 
+  /** Stops the loop; requests in flight are cut (closing the client) so shutdown does not wait on a slow peer. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
     this.client.close();
+    await this.running;
   }
 
   /** The partition folders of every local device. */
