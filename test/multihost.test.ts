@@ -191,8 +191,9 @@ async function scenario(t: Test): Promise<void> {
   t.pass(`object store: 3 storage nodes and a proxy at ${endpoint}`);
 
   const token = randomBytes(16).toString('hex');
+  const statusToken = randomBytes(16).toString('hex');
   const controllerCfg = write('controller/controller.yaml', {
-    dataDir: join(dir, 'controller', 'data'), host: addr('controller'), port: CONTROLLER_PORT, gitTokens: [token],
+    dataDir: join(dir, 'controller', 'data'), host: addr('controller'), port: CONTROLLER_PORT, gitTokens: [token], statusTokens: [statusToken],
     store: { endpoint, accessKey: creds.accessKey, secretKey: creds.secretKey },
     heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S, gracePeriodSeconds: GRACE_S, resyncIntervalMs: 500,
   });
@@ -290,6 +291,19 @@ async function scenario(t: Test): Promise<void> {
     t.ok((await hv.virsh('net-list', '--name')).split('\n').some((n) => n.trim().endsWith(`-${NETWORK}`)), `${NETWORK} is active in ${h}'s libvirtd`);
     t.match(await hv.ip('-br', 'addr'), NETWORK_GATEWAY, `${h}'s namespace has ${NETWORK}'s bridge with ${NETWORK_GATEWAY} (the same CIDR on both hosts)`);
   }
+  // What the operator sees from their machine: `ringstack status` against the controller's host.
+  const controllerUrl = `http://${addr('controller')}:${CONTROLLER_PORT}`;
+  const status = async (...args: string[]) =>
+    (await run(CLI, ['status', ...args, '--controller', controllerUrl, '--token', statusToken], { env })).stdout;
+  /** `ringstack status instances` as id -> [STATE, HOST]. */
+  const statusRows = async () => new Map((await status('instances')).split('\n').slice(1).filter(Boolean)
+    .map((l) => l.split(/\s+/)).map(([id, state, , host]) => [id!, [state!, host!]]));
+  await until('ringstack status to show every instance ACTIVE on its host', START_MS, async () => {
+    const rows = await statusRows();
+    return instances.every((i) => rows.get(i)?.[0] === 'ACTIVE' && rows.get(i)?.[1] === placed[i]);
+  });
+  t.pass('ringstack status instances (from the operator\'s machine, with a status token) shows every instance ACTIVE on its host');
+
   const dbHost = placed[DB]!;
   const dbDomain = await domainOf(dbHost, DB);
   t.match(await libvirtdOf(dbHost).virsh('domblklist', dbDomain!), /vdb\s+\S*db-data/, `${DB} has the volume ${DB_VOLUME} as vdb`);
@@ -317,6 +331,12 @@ async function scenario(t: Test): Promise<void> {
     `${DB} waits for the host that holds ${DB_VOLUME}: "${after.unschedulable[DB]?.message}"`);
   await until(`${survivor} to run ${webs.join(', ')}`, CONVERGE_MS, () => runsAll(survivor, webs));
   t.pass(`${survivor} runs ${webs.join(', ')} after ${lost} went away`);
+  await until('ringstack status to show the web instances ACTIVE on the survivor', START_MS, async () => {
+    const rows = await statusRows();
+    return webs.every((i) => rows.get(i)?.[0] === 'ACTIVE' && rows.get(i)?.[1] === survivor);
+  });
+  t.match(await status('instances', DB), new RegExp(`Unschedulable\\s+True\\s+.*volume ${DB_VOLUME} lives on host ${lost}`),
+    `ringstack status instances ${DB} shows why it waits`);
   const survived = await state.getJson<HostObservedState>(hostObservedKey(survivor));
   for (const i of moved) {
     const uuid = survived.status === 'ok' ? survived.value.instances[i]?.uuid : undefined;
