@@ -58,7 +58,7 @@ interface Dev {
   device: string;
 }
 
-type Answer = { status: number; headers: NodeResponse['headers']; res?: NodeResponse };
+type Answer = { status: number; headers: NodeResponse['headers']; res?: NodeResponse; dev?: Dev };
 
 const quorumOf = (n: number) => Math.floor(n / 2) + 1;
 const ok = (s: number) => s >= 200 && s < 300;
@@ -146,26 +146,31 @@ export class ReplicatedBackend implements ObjectBackend {
 
   /**
    * Reads from `want` nodes at once (failures replaced by the next node) and returns every
-   * answer that is not a failure. Bodies are kept when `keepBody`.
+   * answer that is not a failure, each with the node that gave it. Bodies are kept when
+   * `keepBody`. With `headOthers`, only the first reader sends `method` (and keeps its body);
+   * the others send HEAD: their timestamps are compared without streaming a body for nothing.
    */
   private async readSome(kind: NodeKind, method: string, a: string, c: string | undefined, o: string | undefined,
-    want: number, headers: Record<string, string> = {}, keepBody = false, query = ''): Promise<{ answers: Answer[]; rest: Generator<Dev>; part: number }> {
+    want: number, headers: Record<string, string> = {}, keepBody = false, query = '',
+    headOthers = false): Promise<{ answers: Answer[]; rest: Generator<Dev>; part: number }> {
     const { part, all } = this.nodesFor(kind, a, c, o);
     const it = all();
     const answers: Answer[] = [];
-    const worker = async () => {
+    const worker = async (index: number) => {
+      const head = headOthers && index > 0;
       for (;;) {
         const n = it.next();
         if (n.done) return;
-        const r = await this.ask(n.value, method, nodePath(kind, n.value.device, part, a, c, o) + query, '', headers, keepBody);
+        const r = await this.ask(n.value, head ? 'HEAD' : method, nodePath(kind, n.value.device, part, a, c, o) + query, '',
+          head ? {} : headers, keepBody && !head);
         if (answered(r.status)) {
-          answers.push(r);
+          answers.push({ ...r, dev: n.value });
           return;
         }
         r.res?.body.resume();
       }
     };
-    await Promise.all(Array.from({ length: want }, worker));
+    await Promise.all(Array.from({ length: want }, (_, i) => worker(i)));
     return { answers, rest: it, part };
   }
 
@@ -373,12 +378,16 @@ export class ReplicatedBackend implements ObjectBackend {
 
   /**
    * Reads a majority (or all primaries for `newest`) and picks the newest answer; when none has
-   * the object and no tombstone was seen, keeps looking through the other nodes.
+   * the object and no tombstone was seen, keeps looking through the other nodes. A GET asks one
+   * replica for the body and the rest of the majority for a HEAD (a 16 MiB GET used to start
+   * two bodies and throw one away, with its connection); when a HEAD shows a newer version
+   * than the body's, the body is fetched again from that replica.
    */
   private async readNewest(a: string, c: string, o: string, method: 'GET' | 'HEAD', newest: boolean,
     headers: Record<string, string>): Promise<Answer> {
     const want = newest ? this.replicas('obj') : quorumOf(this.replicas('obj'));
-    const { answers, rest, part } = await this.readSome('obj', method, a, c, o, want, headers, method === 'GET');
+    const get = method === 'GET';
+    const { answers, rest, part } = await this.readSome('obj', method, a, c, o, want, headers, get, '', get);
     const pick = (list: Answer[]): Answer | undefined => {
       let best: Answer | undefined;
       let bestTs = '';
@@ -386,7 +395,8 @@ export class ReplicatedBackend implements ObjectBackend {
         const ts = String(r.headers[H_BACKEND_TIMESTAMP] ?? '');
         const candidate = r.status === 200 || r.status === 206 || r.status === 204 || r.status === 416 || (r.status === 404 && ts);
         if (!candidate) continue;
-        if (!best || ts > bestTs) {
+        // On equal timestamps the answer that carries the body wins.
+        if (!best || ts > bestTs || (ts === bestTs && r.res && !best.res)) {
           best = r;
           bestTs = ts;
         }
@@ -395,6 +405,24 @@ export class ReplicatedBackend implements ObjectBackend {
     };
     let best = pick(answers);
     for (const r of answers) if (r !== best) r.res?.body.destroy();
+    if (get && best && !best.res && best.status !== 404 && best.dev) {
+      // A HEAD saw a newer version than the body we got: read the body from that replica, or
+      // (it failed, e.g. its copy is corrupt) from any other node that has that version.
+      const want = String(best.headers[H_BACKEND_TIMESTAMP] ?? '');
+      const others = answers.filter((r) => r !== best && r.dev && String(r.headers[H_BACKEND_TIMESTAMP] ?? '') === want)
+        .map((r) => r.dev!);
+      let served: Answer | undefined;
+      for (const dev of [best.dev, ...others, ...rest]) {
+        const r = await this.ask(dev, 'GET', nodePath('obj', dev.device, part, a, c, o), '', headers, true);
+        if ((r.status === 200 || r.status === 206 || r.status === 416) && String(r.headers[H_BACKEND_TIMESTAMP] ?? '') >= want) {
+          served = r;
+          break;
+        }
+        r.res?.body.resume();
+      }
+      if (!served) throw new ServiceUnavailable('no replica served the newest version');
+      best = served;
+    }
     if (!best && answers.length === 0) throw new ServiceUnavailable('no storage node answered');
     if (!best) {
       // Nobody in the majority knows the name: look further (written while nodes were down).
@@ -445,7 +473,7 @@ export class ReplicatedBackend implements ObjectBackend {
       const m = /^bytes (\d+)-(\d+)\//.exec(String(r.headers['content-range']));
       return { info, body, range: m ? { start: Number(m[1]), end: Number(m[2]) } : undefined };
     }
-    return { info, body: verifyMd5(body, info.etag) };
+    return { info, body: checkLength(body, info.contentLength) };
   }
 
   async postObject(account: string, container: string, object: string, meta: Record<string, string>,
@@ -493,27 +521,27 @@ async function readText(r: NodeResponse): Promise<string> {
 }
 
 /**
- * Passes the bytes through and fails the stream if their MD5 is not the stored ETag. The last
- * chunk is held back until the MD5 is known, so a wrong body never reaches its full length:
- * the front end's response is cut short and the client sees an error.
+ * Passes a full-object body through and fails the stream unless exactly `length` bytes came.
+ * The MD5 is checked by the storage node while it serves the object: it holds the last chunk
+ * back and cuts the response short on a mismatch (node/server.ts getObject), which fails this
+ * stream, so the front end's response stays short of its Content-Length and the client sees
+ * an error, never a complete wrong body. Hashing every byte again here cost the single proxy
+ * process a third of its CPU on large GETs.
  */
-function verifyMd5(body: Readable, etag: string): Readable {
-  const md5 = createHash('md5');
-  let held: Buffer | undefined;
+function checkLength(body: Readable, length: number): Readable {
+  let seen = 0;
   const t = new Transform({
-    transform(chunk, _enc, cb) {
-      md5.update(chunk as Buffer);
-      const out = held;
-      held = chunk as Buffer;
-      cb(null, out);
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > length) return cb(new Error(`replica sent more than the ${length} bytes it announced`));
+      cb(null, chunk);
     },
     flush(cb) {
-      const got = md5.digest('hex');
-      if (got !== etag) return cb(new Error(`replica served corrupt data (md5 ${got}, etag ${etag})`));
-      cb(null, held);
+      cb(seen === length ? null : new Error(`replica sent ${seen} of ${length} bytes`));
     },
   });
   body.on('error', (e) => t.destroy(e));
+  body.on('aborted', () => t.destroy(new Error('replica connection closed mid-body')));
   t.on('close', () => {
     if (!body.readableEnded) body.destroy();
   });
