@@ -271,8 +271,11 @@ export async function fanoutPut(client: NodeClient, opts: {
     }
     const live = conns.filter((c) => !c.dead);
     const targets = opts.containerTargets ?? [];
+    // Each container target goes to two object nodes (when two are left), as for small PUTs:
+    // an object node that dies after taking the body must not be the only one to name the
+    // object to a container replica (that replica's listing would lack it for good).
     live.forEach((c, i) => {
-      const mine = targets.filter((_, j) => j % live.length === i);
+      const mine = targets.filter((_, j) => j % live.length === i || (live.length > 1 && (j + 1) % live.length === i));
       if (mine.length) c.req.addTrailers({ [H_CONTAINER_TARGET]: mine.join(',') });
       c.req.end();
     });

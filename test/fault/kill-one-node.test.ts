@@ -6,8 +6,9 @@
  */
 import t from 'tap';
 import { TestCluster } from '../../objectstore/cluster/test-cluster.js';
+import { until } from '../support/wait.js';
 import {
-  ACCOUNT, quickNodes, report, scaled, verifyAll, waitFullDispersion, writeMany, REPLICATOR_INTERVAL_MS, REPLICATION_SLACK_MS,
+  ACCOUNT, replicaListings, quickNodes, report, scaled, verifyAll, waitFullDispersion, writeMany, REPLICATOR_INTERVAL_MS, REPLICATION_SLACK_MS,
 } from './support.js';
 
 const WRITES = scaled(2000);
@@ -37,6 +38,14 @@ t.test('kill -9 one of 3 nodes during writes', async (t) => {
   const { seconds, last } = await waitFullDispersion(cluster, { containers: [CONTAINER] }, limit);
   t.ok(last.objects >= acked.length, 'every acknowledged object is listed');
   t.ok(seconds !== null, `full replica count within ${limit / 1000} s (missing: ${JSON.stringify(last.missingCopies)})`);
+  // Every container replica names every acknowledged object (the updater replays what the
+  // dead node's container replica missed).
+  const unlisted = await until('every container replica lists every acknowledged object', 60_000, async () => {
+    const lists = await replicaListings(cluster, CONTAINER);
+    const missing = lists.map((l) => acked.filter((w) => !l.has(w.name)).map((w) => w.name));
+    return missing.every((m) => m.length === 0) ? missing : false;
+  }, 1000).catch(async () => (await replicaListings(cluster, CONTAINER)).map((l) => acked.filter((w) => !l.has(w.name)).map((w) => w.name)));
+  t.same(unlisted, [[], [], []], 'no acknowledged object missing from any container replica');
   const after = await verifyAll(b, CONTAINER, acked);
   t.equal(after.ok, acked.length, 'still all readable after the repair');
   report(t, {

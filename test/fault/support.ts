@@ -16,6 +16,7 @@ import type { TestCluster } from '../../objectstore/cluster/test-cluster.js';
 import { checkDispersion, type DispersionResult, type ObjectName } from '../../objectstore/dispersion/check.js';
 import { listedObjects } from '../../objectstore/dispersion/objects.js';
 import type { Ring } from '../../objectstore/ring/ring.js';
+import { nodePath } from '../../objectstore/node/protocol.js';
 
 export const SCALE = Math.max(0.01, Number(process.env.RINGSTACK_FAULT_SCALE ?? '1') || 1);
 /** Pause between replicator passes in the fault clusters. */
@@ -158,4 +159,25 @@ export async function waitFullDispersion(c: TestCluster, what: { containers?: st
 
 export function namesOf(container: string, written: Written[]): ObjectName[] {
   return written.map((w) => ({ account: ACCOUNT, container, object: w.name }));
+}
+
+/** Object names each container replica lists (read from every replica directly, not merged). */
+export async function replicaListings(c: TestCluster, container: string): Promise<Array<Set<string>>> {
+  const { part, nodes } = c.rings.container.getNodes(ACCOUNT, container);
+  return Promise.all(nodes.map(async (n) => {
+    const names = new Set<string>();
+    let marker = '';
+    for (;;) {
+      const q = new URLSearchParams({ limit: '10000', ...(marker ? { marker } : {}) });
+      const r = await c.backend.client.fetchText({
+        host: n.ip, port: n.port, method: 'GET', path: `${nodePath('cont', n.device, part, ACCOUNT, container)}?${q}`,
+      });
+      if (r.status !== 200) throw new Error(`listing of ${n.device} answered ${r.status}`);
+      const page = JSON.parse(r.text) as { entries: Array<{ name?: string }>; truncated: boolean };
+      const got = page.entries.filter((e) => e.name !== undefined).map((e) => e.name!);
+      for (const x of got) names.add(x);
+      if (!page.truncated || got.length === 0) return names;
+      marker = got[got.length - 1]!;
+    }
+  }));
 }
