@@ -1,8 +1,10 @@
 /**
- * Fault: bytes flipped in 1 % of the stored .data files (inside the body). The auditor must
- * find every one (its hash folder moved to the device's quarantine), the replicator must put
- * a good copy back (dispersion full, the files' bodies identical to what was written again),
- * and a reader running GETs the whole time must never receive a complete wrong body.
+ * Fault: bytes flipped in 1 % of the stored .data files (inside the body). Every damaged file
+ * must be found (its hash folder moved to the device's quarantine): half of them are never
+ * read by the client until then, so only the auditor can find those; the other half are read
+ * at once (a GET must not serve them). The replicator must put a good copy back (dispersion
+ * full, the files' bodies identical to what was written again), and a reader running GETs the
+ * whole time must never receive a complete wrong body.
  */
 import t from 'tap';
 import { open, readdir, stat } from 'node:fs/promises';
@@ -77,15 +79,22 @@ t.test('flipped bytes in 1 % of the .data files', async (t) => {
     usedHashes.add(f.hash);
     flipped.push(f);
   }
-  // The reader: GETs of all objects, round and round, until the repair is done.
+  // Half the damaged objects are left to the auditor: the client does not read them until
+  // they are quarantined.
+  const auditorOnly = new Set(flipped.slice(0, Math.ceil(flipped.length / 2)).map((f) => f.written.name));
+  const readByGet = flipped.filter((f) => !auditorOnly.has(f.written.name));
+  // The reader: GETs of all (other) objects, round and round, until the repair is done.
   const outcomes: Record<ReadOutcome, number> = { ok: 0, missing: 0, corrupt: 0, error: 0 };
   let reading = true;
   const reader = (async () => {
-    for (let i = 0; reading; i++) outcomes[await readBack(b, CONTAINER, acked[i % acked.length]!)]++;
+    for (let i = 0; reading; i++) {
+      const w = acked[i % acked.length]!;
+      if (!auditorOnly.has(w.name)) outcomes[await readBack(b, CONTAINER, w)]++;
+    }
   })();
-  // Flipped files are read first, so the GETs meet damaged replicas right away.
+  // The other damaged objects are read at once, so GETs meet damaged replicas right away.
   const flippedReads = (async () => {
-    for (let k = 0; k < 3; k++) for (const f of flipped) outcomes[await readBack(b, CONTAINER, f.written)]++;
+    for (let k = 0; k < 3; k++) for (const f of readByGet) outcomes[await readBack(b, CONTAINER, f.written)]++;
   })();
   for (const f of flipped) {
     const fh = await open(f.file, 'r+');
@@ -103,14 +112,19 @@ t.test('flipped bytes in 1 % of the .data files', async (t) => {
   const started = Date.now();
 
   // Found: each damaged hash folder is in its device's quarantine.
-  await until('every damaged file quarantined', 120_000, async () => {
-    for (const f of flipped) {
-      const q = await readdir(join(cluster.devicePath(f.node), QUARANTINE_SUBDIR)).catch(() => [] as string[]);
-      if (!q.some((d) => d.startsWith(`${f.hash}-`))) return false;
-    }
+  const quarantined = async (f: Flipped) => (await readdir(join(cluster.devicePath(f.node), QUARANTINE_SUBDIR))
+    .catch(() => [] as string[])).some((d) => d.startsWith(`${f.hash}-`));
+  const found = await until('every damaged file quarantined', 120_000, async () => {
+    for (const f of flipped) if (!(await quarantined(f))) return false;
     return true;
-  }, 500);
-  t.pass('the auditor (or a verifying GET) quarantined every damaged file');
+  }, 500).catch(() => false);
+  const byAuditor = flipped.filter((f) => auditorOnly.has(f.written.name));
+  const missed = [];
+  for (const f of byAuditor) if (!(await quarantined(f))) missed.push(f.file);
+  t.same(missed, [], `the auditor found the ${byAuditor.length} damaged files no client read`);
+  t.ok(found, 'every damaged file quarantined (auditor or a verifying GET)');
+  // Now the client reads the auditor's half too.
+  auditorOnly.clear();
 
   // Repaired: full dispersion and the files' bodies are what was written.
   const limit = REPLICATOR_INTERVAL_MS + REPLICATION_SLACK_MS;
