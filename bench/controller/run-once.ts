@@ -4,8 +4,8 @@
  * state document canonically. Prints one JSON line of wall and CPU times and memory.
  *
  * Mode `cold` (default) measures a first pass. Mode `warm` first does a cold pass with a
- * ParseCache, then changes one instance manifest and measures the next pass (cache + previous
- * state), which is what a running controller does for each new commit.
+ * ParseCache and a CompileCache, then changes one instance manifest and measures the next pass
+ * (caches + previous state), which is what a running controller does for each new commit.
  *
  * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json> [cold|warm]
  */
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DirectorySource } from '../../controller/manifests/source.js';
 import { ParseCache } from '../../controller/manifests/parse-cache.js';
 import { validate } from '../../controller/manifests/validate.js';
+import { CompileCache } from '../../controller/plan/compile-cache.js';
 import { compile, serializeCompiled } from '../../controller/plan/compile.js';
 import type { SchedulerHost } from '../../controller/plan/scheduler.js';
 import type { DesiredState } from '../../agents/contract/desired.js';
@@ -27,14 +28,17 @@ function cpu(): number {
   return (u.user + u.system) / 1000;
 }
 
-async function pass(dir: string, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState) {
+async function pass(dir: string, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState, compileCache?: CompileCache) {
   const c0 = cpu();
   const t0 = performance.now();
   const v = await validate(new DirectorySource(dir), cache ? { cache } : {});
   const t1 = performance.now();
   const c1 = cpu();
   if (!v.ok) throw new Error(`repository invalid: ${v.errors.slice(0, 5).map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);
-  const c = compile({ catalog: v.catalog, usage: v.usage, revision: previous ? 'bench-2' : 'bench-1', hosts, now, ...(previous ? { previous } : {}) });
+  const c = compile({
+    catalog: v.catalog, usage: v.usage, revision: previous ? 'bench-2' : 'bench-1', hosts, now,
+    ...(previous ? { previous } : {}), ...(compileCache ? { cache: compileCache } : {}),
+  });
   const t2 = performance.now();
   const c2 = cpu();
   const json = serializeCompiled(c);
@@ -51,6 +55,7 @@ async function pass(dir: string, hosts: SchedulerHost[], now: number, cache?: Pa
       files: v.files, instances: v.counts.Instance, placed: Object.keys(c.desired.placements.instances).length,
       unschedulable: Object.keys(c.desired.unschedulable).length, stateBytes: bytes,
       changedHosts: Object.values(c.desired.hosts).filter((h) => h.revision === 'bench-2').length,
+      rebuilt: compileCache?.built ?? -1,
     },
   };
 }
@@ -67,12 +72,13 @@ async function main(): Promise<void> {
     heapPeak = result.heap;
   } else {
     const cache = new ParseCache();
-    const first = await pass(dir, hosts, now, cache);
+    const compileCache = new CompileCache();
+    const first = await pass(dir, hosts, now, cache, undefined, compileCache);
     const path = join(dir, EDITED);
     const original = await readFile(path, 'utf8');
     try {
       await writeFile(path, original.replace('tier: ', 'edited: "yes"\n    tier: '));
-      result = await pass(dir, hosts, now, cache, first.desired);
+      result = await pass(dir, hosts, now, cache, first.desired, compileCache);
     } finally {
       await writeFile(path, original);
     }

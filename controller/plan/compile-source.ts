@@ -9,6 +9,7 @@ import type { DesiredState } from '../../agents/contract/desired.js';
 import type { ManifestSource } from '../manifests/source.js';
 import type { ParseCache } from '../manifests/parse-cache.js';
 import { validate, type ValidationResult } from '../manifests/validate.js';
+import type { CompileCache } from './compile-cache.js';
 import { compile, type CompileResult } from './compile.js';
 import type { SchedulerHost, SchedulerOptions } from './scheduler.js';
 
@@ -21,6 +22,8 @@ export interface CompileSourceOptions {
   scheduler?: SchedulerOptions;
   maxFileBytes?: number;
   cache?: ParseCache;
+  /** What the last compile built (a long-running controller keeps one). */
+  compileCache?: CompileCache;
 }
 
 export type CompileSourceResult =
@@ -35,7 +38,7 @@ export async function compileSource(source: ManifestSource, o: CompileSourceOpti
   const compiled = compile({
     catalog: validation.catalog, usage: validation.usage, revision: o.revision, hosts: o.hosts, now: o.now,
     ...(o.previous ? { previous: o.previous } : {}), ...(o.lastSeen ? { lastSeen: o.lastSeen } : {}),
-    ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+    ...(o.scheduler ? { scheduler: o.scheduler } : {}), ...(o.compileCache ? { cache: o.compileCache } : {}),
   });
   return { ok: true, validation, compiled };
 }

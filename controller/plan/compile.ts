@@ -21,6 +21,7 @@ import {
 import { formatIPv4, parseCidr, type Cidr } from '../manifests/net.js';
 import { projectUsage } from '../manifests/quotas.js';
 import { manifestId, type Catalog, type ImageManifest, type ResolvedInstance } from '../manifests/types.js';
+import { CompileCache, sameInputs, type BuiltEntry } from './compile-cache.js';
 import { derivedBridge, derivedMac, resourceUuid } from './identity.js';
 import { sealText } from './sealed-text.js';
 import { schedule, type SchedulerHost, type SchedulerOptions, type SchedulingRequest } from './scheduler.js';
@@ -38,6 +39,8 @@ export interface CompileInput {
   scheduler?: SchedulerOptions;
   /** Precomputed by validation; computed when absent. */
   usage?: Map<string, ProjectUsage>;
+  /** What the last compile built (long-running controllers): unchanged resources are reused. */
+  cache?: CompileCache;
 }
 
 export interface CompileResult {
@@ -47,6 +50,8 @@ export interface CompileResult {
 }
 
 const DEVICE_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+/** Separates the four resource lists of a host in its cache inputs. */
+const RECORD_BREAK = Symbol('record break');
 
 /** `rec[key]` only when it is the record's own member (states may come from JSON.parse). */
 function own<T>(rec: Record<string, T> | undefined, key: string): T | undefined {
@@ -96,6 +101,39 @@ function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
 export function compile(input: CompileInput): CompileResult {
   const { catalog, revision, previous } = input;
   const texts = new Map<object, string>();
+  const cache = input.cache;
+  const lastBuilt = cache?.entries;
+  const nextBuilt = cache ? new Map<string, BuiltEntry>() : undefined;
+  if (cache) { cache.reused = 0; cache.built = 0; }
+  /**
+   * The object the last compile built for `key` from the same inputs, when the previous state
+   * still holds it unchanged (so its revision is still right); else undefined.
+   */
+  const reuse = <T extends { hash: string; revision: string }>(key: string, inputs: unknown[], prev: { hash: string; revision: string } | undefined): T | undefined => {
+    const b = lastBuilt?.get(key);
+    if (!b || !sameInputs(b.inputs, inputs)) return undefined;
+    const ok = prev ? prev.hash === b.out.hash && prev.revision === b.out.revision : b.out.revision === revision;
+    if (!ok) return undefined;
+    texts.set(b.out, b.text);
+    nextBuilt!.set(key, b);
+    cache!.reused++;
+    return b.out as T;
+  };
+  const remember = (key: string, inputs: unknown[], out: { hash: string; revision: string }) => {
+    if (!nextBuilt) return;
+    nextBuilt.set(key, { inputs, out, text: texts.get(out)! });
+    cache!.built++;
+  };
+  /** stamp(), or the cached object when its inputs are the same. */
+  const build = <T extends { revision: string; hash: string }>(id: string, inputs: unknown[] | undefined, make: () => Omit<T, 'revision' | 'hash'>, prev: T | undefined): T => {
+    if (inputs) {
+      const hit = reuse<T>(id, inputs, prev);
+      if (hit) return hit;
+    }
+    const out = stamp<T>(texts, make(), prev, revision);
+    if (inputs) remember(id, inputs, out);
+    return out;
+  };
   const prevPlace = previous?.placements;
   const hostNames = new Set(input.hosts.map((h) => h.name));
 
@@ -113,14 +151,13 @@ export function compile(input: CompileInput): CompileResult {
       bridges.add(bridge);
     }
     const cidr = n.spec.cidr !== undefined ? (parseCidr(n.spec.cidr) as Cidr) : undefined;
-    const body: Omit<DesiredNetwork, 'revision' | 'hash'> = {
+    networks[id] = build<DesiredNetwork>(`network:${id}`, cache && [n, bridge], () => ({
       id, name: n.name, ...(n.project !== undefined ? { project: n.project } : {}), labels: n.labels,
       uuid: resourceUuid('network', id), mode: n.spec.mode, bridge: bridge!,
       ...(cidr ? { cidr: n.spec.cidr, prefixLength: cidr.prefix, gateway: n.spec.gateway ?? formatIPv4(cidr.network + 1) } : {}),
       ...(n.spec.dhcp ? { dhcp: { start: n.spec.dhcp.start, end: n.spec.dhcp.end } } : {}),
       ...(n.spec.zones ? { zones: [...n.spec.zones].sort() } : {}),
-    };
-    networks[id] = stamp<DesiredNetwork>(texts, body, own(previous?.networks, id), revision);
+    }), own(previous?.networks, id));
   }
 
   // Images.
@@ -128,11 +165,11 @@ export function compile(input: CompileInput): CompileResult {
   const imageOf = (m: ImageManifest) => manifestId(m);
   for (const m of catalog.images) {
     const id = imageOf(m);
-    images[id] = stamp<DesiredImage>(texts, {
+    images[id] = build<DesiredImage>(`image:${id}`, cache && [m], () => ({
       id, name: m.name, ...(m.project !== undefined ? { project: m.project } : {}), labels: m.labels,
       uuid: resourceUuid('image', id), source: { bucket: m.spec.source.bucket, key: m.spec.source.key },
       format: m.spec.format, sha256: m.spec.sha256, minDiskGiB: m.spec.minDiskGiB, minMemoryMiB: m.spec.minMemoryMiB,
-    }, own(previous?.images, id), revision);
+    }), own(previous?.images, id));
   }
 
   // MACs: explicit ones first, then previously assigned ones, then derived ones.
@@ -167,11 +204,11 @@ export function compile(input: CompileInput): CompileResult {
   for (const { manifest: v, sourceImage } of catalog.volumes) {
     const id = manifestId(v);
     const owner = attachedTo.get(id);
-    volumes[id] = stamp<DesiredVolume>(texts, {
+    volumes[id] = build<DesiredVolume>(`volume:${id}`, cache && [v, sourceImage, owner], () => ({
       id, name: v.name, project: v.project!, labels: v.labels, uuid: resourceUuid('volume', id), role: 'data', format: 'qcow2',
       sizeGiB: v.spec.sizeGiB, ...(sourceImage ? { backingImage: imageOf(sourceImage) } : {}),
       retainOnDelete: v.spec.retainOnDelete, ...(owner ? { attachedTo: owner } : {}),
-    }, own(previous?.volumes, id), revision);
+    }), own(previous?.volumes, id));
   }
 
   // Instances, their boot disks and scheduling requests.
@@ -183,12 +220,13 @@ export function compile(input: CompileInput): CompileResult {
     const id = manifestId(m);
     const bootId = `${id}/boot`;
     const imageId = imageOf(i.image);
-    volumes[bootId] = stamp<DesiredVolume>(texts, {
+    volumes[bootId] = build<DesiredVolume>(`volume:${bootId}`, cache && [m, i.image, i.diskGiB], () => ({
       id: bootId, name: `${m.name}.boot`, project: m.project!, labels: {}, uuid: resourceUuid('volume', bootId), role: 'boot',
       format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
-    }, own(previous?.volumes, bootId), revision);
+    }), own(previous?.volumes, bootId));
     const s = m.spec;
-    const body: Omit<DesiredInstance, 'revision' | 'hash'> = {
+    const inputs = cache && [m, i.image, i.flavor, i.vcpus, i.memoryMiB, i.diskGiB, ...i.networks, ...i.volumes, ...macs.get(id)!];
+    instances[id] = build<DesiredInstance>(`instance:${id}`, inputs, () => ({
       id, name: m.name, project: m.project!, labels: m.labels, uuid: resourceUuid('instance', id), hostname: m.name,
       powerState: s.powerState, vcpus: i.vcpus, memoryMiB: i.memoryMiB, diskGiB: i.diskGiB, image: imageId,
       ...(i.flavor ? { flavor: manifestId(i.flavor) } : {}),
@@ -200,8 +238,7 @@ export function compile(input: CompileInput): CompileResult {
       ...(s.userData !== undefined ? { userData: s.userData } : {}),
       sshAuthorizedKeys: s.sshAuthorizedKeys,
       ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: s.placement.antiAffinityGroup } : {}),
-    };
-    instances[id] = stamp<DesiredInstance>(texts, body, own(previous?.instances, id), revision);
+    }), own(previous?.instances, id));
 
     // Where the data of its volumes lives (detached volumes stay on their host).
     let required: { host: string; reason: string } | undefined;
@@ -334,10 +371,25 @@ export function compile(input: CompileInput): CompileResult {
     const zone = zoneOf.get(name) ?? own(previous?.hosts, name)?.zone ?? '';
     const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
     const prev = own(previous?.hosts, name);
-    const sealed = sealText(canonicalEntries(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
-    const { hash, revision: hostRevision } = sealed;
-    hosts[name] = { ...content, hash, revision: hostRevision };
-    texts.set(hosts[name]!, sealed.text);
+    let inputs: unknown[] | undefined;
+    if (cache) {
+      // The host's resources, which are the same objects when the cache reused them.
+      inputs = [zone];
+      for (const rec of [res.networks, res.images, res.volumes, res.instances] as Array<Record<string, object>>) {
+        inputs.push(RECORD_BREAK);
+        for (const k in rec) inputs.push(rec[k]);
+      }
+    }
+    const hit = inputs && reuse<HostDesiredState>(`host:${name}`, inputs, prev);
+    if (hit) {
+      hosts[name] = hit;
+    } else {
+      const sealed = sealText(canonicalEntries(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
+      hosts[name] = { ...content, hash: sealed.hash, revision: sealed.revision };
+      texts.set(hosts[name]!, sealed.text);
+      if (inputs) remember(`host:${name}`, inputs, hosts[name]!);
+    }
+    const { hash, revision: hostRevision } = hosts[name]!;
     const h = listed.get(name);
     desired.hosts[name] = {
       zone, vcpus: h?.vcpus ?? prev?.vcpus ?? 0, memoryMiB: h?.memoryMiB ?? prev?.memoryMiB ?? 0, diskGiB: h?.diskGiB ?? prev?.diskGiB ?? 0,
@@ -346,5 +398,6 @@ export function compile(input: CompileInput): CompileResult {
   }
   const out: CompileResult = { desired, hosts };
   textOfResult.set(out, texts);
+  if (cache) cache.entries = nextBuilt!;
   return out;
 }

@@ -1,0 +1,72 @@
+/**
+ * Compile with a CompileCache (and validation with a ParseCache, as the controller runs them):
+ * every result is byte-identical to a compile without caches, and only what changed is rebuilt.
+ */
+import t, { type Test } from 'tap';
+import { canonicalJson } from '../../agents/contract/canonical-json.js';
+import type { DesiredState } from '../../agents/contract/desired.js';
+import { ParseCache } from '../manifests/parse-cache.js';
+import { MemorySource } from '../manifests/source.js';
+import { BASE, instance } from '../manifests/test-fixtures.js';
+import { validate } from '../manifests/validate.js';
+import { CompileCache } from './compile-cache.js';
+import { compile, serializeCompiled } from './compile.js';
+import type { SchedulerHost } from './scheduler.js';
+
+const NOW = '2026-01-01T12:00:00.000Z';
+const HB = '2026-01-01T11:59:58.000Z';
+const HOSTS: SchedulerHost[] = ['h1', 'h2', 'h3'].map((name) => ({ name, zone: 'a', vcpus: 8, memoryMiB: 16384, diskGiB: 200, lastHeartbeat: HB }));
+const VOLUME = 'apiVersion: ringstack.dev/v1\nkind: Volume\nmetadata: {name: data, project: demo}\nspec: {sizeGiB: 5, retainOnDelete: true}\n';
+
+function repo(extra: Record<string, string> = {}): Record<string, string> {
+  const f: Record<string, string> = { ...BASE, 'data.yaml': VOLUME };
+  f['projects/demo.yaml'] = f['projects/demo.yaml']!.replace('instances: 5', 'instances: 20').replace('vcpus: 8', 'vcpus: 40');
+  for (let i = 0; i < 6; i++) f[`i${i}.yaml`] = instance(`vm${i}`, `  flavor: small\n  networks: [{network: net}]\n${i === 0 ? '  volumes: [data]\n' : ''}`);
+  return { ...f, ...extra };
+}
+
+/** Compiles `files` twice: with the caches and without; checks the bytes are the same. */
+async function both(t: Test, files: Record<string, string>, parse: ParseCache, cache: CompileCache, revision: string, previous?: DesiredState) {
+  const opts = { revision, hosts: HOSTS, now: NOW, ...(previous ? { previous } : {}) };
+  const cached = await validate(new MemorySource(files), { cache: parse });
+  const plain = await validate(new MemorySource(files));
+  t.ok(cached.ok && plain.ok);
+  const a = compile({ catalog: cached.catalog, usage: cached.usage, cache, ...opts });
+  const b = compile({ catalog: plain.catalog, usage: plain.usage, ...opts });
+  const sa = serializeCompiled(a);
+  t.equal(sa.desired, canonicalJson(b.desired), `${revision}: whole state byte-identical with and without the cache`);
+  for (const [name, h] of Object.entries(b.hosts)) t.equal(sa.hosts[name], canonicalJson(h), `${revision}: host ${name}`);
+  return a;
+}
+
+t.test('reuses unchanged resources and hosts; rebuilds exactly what changed', async (t) => {
+  const parse = new ParseCache();
+  const cache = new CompileCache();
+  const first = await both(t, repo(), parse, cache, 'c1');
+  t.equal(cache.reused, 0);
+  const built = cache.built;
+  t.ok(built > 12, `everything built once (${built})`);
+
+  const same = await both(t, repo(), parse, cache, 'c2', first.desired);
+  t.same([cache.reused, cache.built], [built, 0], 'nothing rebuilt for an unchanged commit');
+  t.equal(same.desired.instances['demo/vm1'], first.desired.instances['demo/vm1'], 'the very same object');
+
+  const edited = repo({ 'i3.yaml': instance('vm3', '  flavor: small\n  networks: [{network: net}]\n  powerState: Stopped\n') });
+  const third = await both(t, edited, parse, cache, 'c3', same.desired);
+  const host3 = third.desired.placements.instances['demo/vm3']!;
+  t.equal(third.desired.instances['demo/vm3']!.revision, 'c3');
+  t.equal(third.desired.hosts[host3]!.revision, 'c3');
+  t.equal(cache.built, 3, 'the edited instance, its boot volume (same manifest object changed) and its host');
+
+  const bigFlavor = { ...edited, 'images/debian.yaml': edited['images/debian.yaml']!.replace('spec: {vcpus: 1, memoryMiB: 1024', 'spec: {vcpus: 2, memoryMiB: 1024') };
+  const fourth = await both(t, bigFlavor, parse, cache, 'c4', third.desired);
+  t.equal(fourth.desired.instances['demo/vm1']!.vcpus, 2, 'a changed flavor reaches every instance using it');
+  t.equal(fourth.desired.instances['demo/vm1']!.revision, 'c4');
+
+  // A previous state that does not hold the cached objects (another controller published): no reuse of stale revisions.
+  const foreign = JSON.parse(canonicalJson(first.desired)) as DesiredState;
+  const fifth = await both(t, bigFlavor, parse, cache, 'c5', foreign);
+  t.equal(fifth.desired.instances['demo/vm1']!.revision, 'c5', 'content differs from that previous state: new revision');
+  const sixth = await both(t, bigFlavor, parse, cache, 'c6');
+  t.equal(sixth.desired.instances['demo/vm1']!.revision, 'c6', 'no previous state: every revision is this commit');
+});
