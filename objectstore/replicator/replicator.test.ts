@@ -5,7 +5,8 @@
  * and the nodes' recon shows the work.
  */
 import t from 'tap';
-import { access } from 'node:fs/promises';
+import { access, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TestCluster } from '../cluster/test-cluster.js';
 import { until } from '../../test/support/wait.js';
 import { NodeClient } from '../node/node-client.js';
@@ -105,4 +106,39 @@ t.test('a node back from the dead is brought up to date and handoffs are handed 
   t.ok(devices.devices[0]!.size > 0 && devices.devices[0]!.available > 0, 'device sizes from statfs');
   const unsigned = await fetch(`http://127.0.0.1:${c.nodes[0]!.port}${RECON_PATHS.replication}`);
   t.equal(unsigned.status, 401, 'recon needs the cluster signature');
+});
+
+t.test('a primary whose device is missing: its partitions go to a handoff until it is back', async (t) => {
+  const c = await TestCluster.start({ nodes: 4, extra: () => REPLICATOR });
+  t.teardown(() => c.stop());
+  await c.backend.putContainer(ACCOUNT, CONTAINER);
+  const missing = 1;
+  const names: string[] = [];
+  for (let i = 0; names.length < 8; i++) if (placement(c, `m-${i}`).primaries.includes(missing)) names.push(`m-${i}`);
+  for (const n of names) await put(c, n, Buffer.from(n));
+  const onPrimaries = async () => {
+    for (const n of names) for (const p of placement(c, n).primaries) if ((await filesOn(c, p, n)).length !== 1) return false;
+    return true;
+  };
+  await until('three copies of each', 15_000, onPrimaries);
+  const handoffOf = (n: string) => [0, 1, 2, 3].find((i) => !placement(c, n).primaries.includes(i))!;
+  for (const n of names) t.same(await filesOn(c, handoffOf(n), n), [], `${n} is not on its handoff yet`);
+
+  const away = join(c.dir, 'away');
+  await rename(c.devicePath(missing), away); // the node now answers 421 for its device
+  await until('the handoffs hold a copy of every object of the missing device', 60_000, async () => {
+    for (const n of names) if ((await filesOn(c, handoffOf(n), n)).length !== 1) return false;
+    return true;
+  }, 250);
+  t.pass('handoffs took the missing device\'s partitions');
+
+  await rename(away, c.devicePath(missing));
+  await until('the device is back and the handoffs gave their copies up', 60_000, async () => {
+    if (!(await onPrimaries())) return false;
+    for (const n of names) {
+      if (await access(partitionDirOn(c, handoffOf(n), placement(c, n).part)).then(() => true, () => false)) return false;
+    }
+    return true;
+  }, 250);
+  t.pass('handoff copies removed once the primary is back');
 });

@@ -4,7 +4,8 @@
  *
  * - A partition this device is a primary for (object ring, reloaded when it changes) is
  *   compared with each other primary and whatever they lack is pushed (sync-partition.ts).
- *   A peer that is down is counted as an error and tried again next pass.
+ *   A peer that is down is counted as an error and tried again next pass; a peer whose device is
+ *   full or missing (507/421) is also replaced by a handoff for the pass (Swift does the same).
  * - A partition this device is not a primary for is handed back to the primaries and removed
  *   (revert-handoff.ts).
  * - Hashing reclaims tombstones older than `reclaimAgeSeconds` (suffix-hashes.ts).
@@ -17,6 +18,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Ring, RingDevice } from '../ring/ring.js';
 import { NodeClient } from '../node/node-client.js';
+import { UNKNOWN_DEVICE_STATUS } from '../node/protocol.js';
 import {
   emptyReplicationRecon, REPLICATION_RECON_FILE, writeRecon, type ReplicationRecon,
 } from '../node/recon.js';
@@ -27,6 +29,8 @@ import type { HashOptions } from './suffix-hashes.js';
 
 /** How often the running pass's progress is written to the recon file. */
 const PROGRESS_WRITE_MS = 2_000;
+/** Handoffs tried beyond one per unavailable primary when some of them fail too. */
+const MAX_EXTRA_HANDOFF_TRIES = 2;
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
 
 export interface ReplicatorOptions {
@@ -191,6 +195,7 @@ export class Replicator {
     const onPeerError = (peer: PeerDevice, e: Error) => this.peerError(p, peer, e);
     if (!me) return revertHandoff(this.client, p, primaries, opts, counters, log, onPeerError);
     const hashes = await localHashes(p, opts, counters); // once for every peer: pushing does not change them
+    let unmounted = 0;
     for (const peer of primaries) {
       if (peer === me) continue;
       try {
@@ -198,9 +203,32 @@ export class Replicator {
       } catch (e) {
         counters.errors++;
         onPeerError(peer, e as Error);
+        if (e instanceof PeerError && (e.status === 507 || e.status === UNKNOWN_DEVICE_STATUS)) unmounted++;
       }
     }
+    if (unmounted > 0) await this.pushToHandoffs(p, me, unmounted, hashes, counters);
     return false;
+  }
+
+  /**
+   * A primary's device is full or missing (its node answers 507/421): as Swift does, the
+   * partition also goes to the next handoffs, one per such primary, so the replica count holds
+   * until the device is back; those handoffs hand it back then (revert-handoff.ts).
+   */
+  private async pushToHandoffs(p: PartitionRef, me: RingDevice, count: number, hashes: Record<string, string>,
+    counters: SyncCounters): Promise<void> {
+    let tries = 0;
+    for (const h of this.opts.ring.getMoreNodes(p.part)) {
+      if (count === 0 || tries++ >= count + MAX_EXTRA_HANDOFF_TRIES) return;
+      if (h.device === me.device && this.isLocal(h)) continue;
+      try {
+        await syncPartitionTo(this.client, p, h, this.hashOptions, counters, (m) => this.log(m), hashes);
+        count--;
+      } catch (e) {
+        counters.errors++;
+        this.peerError(p, h, e as Error);
+      }
+    }
   }
 
   /** Logs a failed exchange; a peer that cannot be reached is logged once per pass, not per partition. */
