@@ -142,3 +142,20 @@ t.test('a primary whose device is missing: its partitions go to a handoff until 
   }, 250);
   t.pass('handoff copies removed once the primary is back');
 });
+
+t.test('tombstones older than the reclaim age are removed', async (t) => {
+  const c = await TestCluster.start({ extra: () => ({ replicator: { intervalMs: 300, reclaimAgeSeconds: 2 } }) });
+  t.teardown(() => c.stop());
+  await c.backend.putContainer(ACCOUNT, CONTAINER);
+  await put(c, 'short-lived', Buffer.from('bye'));
+  await put(c, 'kept', Buffer.from('stay'));
+  await c.backend.deleteObject(ACCOUNT, CONTAINER, 'short-lived');
+  const { primaries } = placement(c, 'short-lived');
+  await until('the tombstones are written', 15_000, async () =>
+    (await Promise.all(primaries.map((i) => filesOn(c, i, 'short-lived')))).every((f) => f.length === 1 && f[0]!.endsWith('.ts')));
+  await until('the tombstones are reclaimed on every node', 30_000, async () =>
+    (await Promise.all(primaries.map((i) => filesOn(c, i, 'short-lived')))).every((f) => f.length === 0), 250);
+  t.pass('no file of the deleted object is left');
+  t.match((await get(c, 'short-lived')).error, { status: 404 }, 'still not found');
+  t.equal((await get(c, 'kept')).body?.toString(), 'stay', 'live objects are untouched');
+});
