@@ -13,11 +13,16 @@
  * the examples folder, as it is, is pushed with the real git CLI to the controller. Both
  * agents then run what was placed on them: the network, the three web instances of the Soft
  * anti-affinity group spread over both hosts, the database with its data volume as vdb, each
- * seen running in that host's libvirtd. Then the database's host is taken away (every
- * process in its namespace SIGKILLed, as a machine losing power): after the heartbeat timeout
- * and the grace period its web instances run on the surviving host as the same instances
- * (same UUIDs), and db-1 waits for the host that holds its volume's data (unschedulable,
- * naming the volume). Last, nothing is left behind: namespaces, bridge, daemons, folders.
+ * seen running in that host's libvirtd, and `ringstack status` (with a status token, from the
+ * root namespace) shows them. Then the database's host loses power (every process in its
+ * namespace SIGKILLed and the namespace removed with its bridges and NAT rules): after the
+ * heartbeat timeout and the grace period its web instances run on the surviving host as the
+ * same instances (same UUIDs), and db-1 waits for the host that holds its volume's data
+ * (unschedulable, naming the volume). The host is powered on again with the disk it had (its
+ * libvirtd's config still defines the old domains): db-1 runs there again, the same domain
+ * with the same volume, the web instances stay where they are and the returning agent removes
+ * the domains that moved away. Last, nothing is left behind: namespaces, bridge, daemons,
+ * folders.
  *
  * Needs root (ip netns, unshare, nsenter), libvirt's daemons, qemu-img and a compiled dist/;
  * skipped otherwise (a failure instead when CI is set and namespaces cannot be made). The
@@ -207,6 +212,7 @@ async function scenario(t: Test): Promise<void> {
     t.equal(known.trim(), '', `${a}'s libvirtd starts with no domain, network or pool (none of this machine's)`);
   }
   const hostOf = new Map<string, string>();
+  const agentConfigs = new Map<string, string>();
   for (const a of AGENTS) {
     const host = `mh${TAG}-${a}`;
     const cfg = write(`${a}/agent.yaml`, {
@@ -218,6 +224,7 @@ async function scenario(t: Test): Promise<void> {
     await ready(a, p, 'ringstack agent');
     agents.set(host, p);
     hostOf.set(host, a);
+    agentConfigs.set(a, cfg);
   }
   const hostNames = [...agents.keys()];
   const libvirtdOf = (host: string) => libvirtds.get(hostOf.get(host)!)!;
@@ -316,11 +323,11 @@ async function scenario(t: Test): Promise<void> {
   const moved = webs.filter((i) => placed[i] === lost);
   const lostObserved = await state.getJson<HostObservedState>(hostObservedKey(lost));
   if (lostObserved.status !== 'ok') throw new Error(`no observed state of ${lost}`);
-  const uuids = Object.fromEntries(moved.map((i) => [i, lostObserved.value.instances[i]?.uuid]));
+  const uuids = Object.fromEntries([...moved, DB].map((i) => [i, lostObserved.value.instances[i]?.uuid]));
   await net.powerOff(hostOf.get(lost)!);
   await agents.get(lost)!.exit;
   agents.delete(lost);
-  t.notOk(libvirtdOf(lost).alive, `${lost} is off: no process left in its namespace`);
+  t.notOk(libvirtdOf(lost).alive, `${lost} is off: no process left, its namespace gone`);
 
   const after = await until(`${moved.join(', ')} to be rescheduled onto ${survivor}`, CONVERGE_MS, async () => {
     const d = await desiredNow();
@@ -337,6 +344,30 @@ async function scenario(t: Test): Promise<void> {
   });
   t.match(await status('instances', DB), new RegExp(`Unschedulable\\s+True\\s+.*volume ${DB_VOLUME} lives on host ${lost}`),
     `ringstack status instances ${DB} shows why it waits`);
+
+  // The lost host is powered on again, with the disk it had: its libvirtd still defines the
+  // domains it ran, and its agent comes back.
+  const lostAgent = hostOf.get(lost)!;
+  await net.powerOn(lostAgent);
+  const rebooted = await HostLibvirtd.start(net, lostAgent, libvirtdOf(lost).dir);
+  libvirtds.set(lostAgent, rebooted);
+  const again = rebooted.spawn(CLI, ['agent', '--config', agentConfigs.get(lostAgent)!], { env, cwd: ROOT });
+  agents.set(lost, again);
+  await ready(lostAgent, again, 'ringstack agent');
+  const back = await until(`${DB} to be placed on ${lost} again`, CONVERGE_MS, async () => {
+    const d = await desiredNow();
+    return d.placements.instances[DB] === lost ? d : undefined;
+  });
+  t.ok(webs.every((i) => back.placements.instances[i] === survivor), `the web instances stay on ${survivor} (a Soft group never moves them back)`);
+  await until(`${lost} to run ${DB} again`, CONVERGE_MS, () => runsAll(lost, [DB]));
+  await until(`${lost}'s agent to remove the domains that moved away`, CONVERGE_MS, async () => {
+    const left = (await rebooted.virsh('list', '--all', '--name')).split('\n').map((d) => d.trim()).filter(Boolean);
+    return left.length === 1 && left[0]!.endsWith(`-${shortName(DB)}`);
+  });
+  t.pass(`${lost} is back: it runs ${DB} and no longer defines ${moved.join(', ')}`);
+  const dbAgain = (await domainOf(lost, DB))!;
+  t.equal((await rebooted.virsh('domuuid', dbAgain)).trim(), uuids[DB], `${DB} is the same domain (UUID ${uuids[DB]})`);
+  t.match(await rebooted.virsh('domblklist', dbAgain), /vdb\s+\S*db-data/, `with its volume ${DB_VOLUME} as vdb`);
   const survived = await state.getJson<HostObservedState>(hostObservedKey(survivor));
   for (const i of moved) {
     const uuid = survived.status === 'ok' ? survived.value.instances[i]?.uuid : undefined;

@@ -15,7 +15,8 @@
  *   makes for networks live in the host's network namespace, its guests' processes too.
  *
  * A `sleep` process holds the namespaces; `spawn()` and `virsh()` run commands in them with
- * `nsenter`. Nothing it makes is visible outside the host: the root libvirtd never sees its
+ * `nsenter`; `start()` again on the same folder after a power-off boots the host with the disk
+ * it had. Nothing it makes is visible outside the host: the root libvirtd never sees its
  * domains, networks or pools, and the host's own cgroups are not mounted in it, so qemu runs
  * without cgroups of libvirt's. `stop()` removes every domain, network and pool through the
  * daemon, stops the daemons and removes the private folders; `TestNet.powerOff(host)` is the
@@ -100,9 +101,16 @@ export class HostLibvirtd {
     return this.net.spawnIn(this.host, command, args, { ...opts, mountNamespaceOf: this.pid });
   }
 
-  /** Starts the host's own virtlogd and libvirtd; resolves once libvirtd answers `virsh`. */
+  /**
+   * Starts the host's own virtlogd and libvirtd; resolves once libvirtd answers `virsh`. On a
+   * `dir` used before (the host powered on again after `TestNet.powerOff`) the host keeps its
+   * disk: /etc/libvirt (defined domains, networks, pools), /var/lib/libvirt and the logs; only
+   * /run/libvirt starts empty, as a tmpfs does after a power cycle.
+   */
   static async start(net: TestNet, host: string, dir: string): Promise<HostLibvirtd> {
     await mkdir(dir, { recursive: true });
+    await rm(join(dir, 'root', 'run'), { recursive: true, force: true });
+    for (const daemon of ['libvirtd', 'virtlogd']) await rm(join(dir, `${daemon}.pid`), { force: true });
     const holder = net.spawnIn(host, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', holderScript(dir)]);
     const h = new HostLibvirtd(net, host, dir, holder);
     await until(`libvirtd on ${host}`, START_MS, async () => {

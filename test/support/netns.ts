@@ -72,6 +72,7 @@ export class TestNet {
   readonly processes: HostProcess[] = [];
   readonly gateway: string;
   private readonly bridge: string;
+  private readonly indexes = new Map<string, number>();
 
   private constructor(private readonly tag: string, private readonly subnet: string) {
     this.bridge = `rsbr${tag}`;
@@ -98,12 +99,20 @@ export class TestNet {
   async addHost(name: string): Promise<NetHost> {
     const index = this.hosts.size;
     const ns = `rs${this.tag}-${name}`;
-    const outer = `rsv${this.tag}${index}`;
-    const inner = `rsp${this.tag}${index}`;
     const address = `${this.subnet}.${FIRST_HOST_OCTET + index}`;
     const host: NetHost = { name, ns, address };
-    await ip('netns', 'add', ns);
     this.hosts.set(name, host);
+    this.indexes.set(name, index);
+    await this.plumb(host, index);
+    return host;
+  }
+
+  /** Makes a host's namespace with its eth0 cabled into the bridge. */
+  private async plumb(host: NetHost, index: number): Promise<void> {
+    const { ns, address } = host;
+    const outer = `rsv${this.tag}${index}`;
+    const inner = `rsp${this.tag}${index}`;
+    await ip('netns', 'add', ns);
     await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
     await ip('link', 'set', inner, 'netns', ns);
     await ip('link', 'set', outer, 'master', this.bridge);
@@ -113,7 +122,6 @@ export class TestNet {
     await ip('-n', ns, 'addr', 'add', `${address}/${PREFIX_LENGTH}`, 'dev', 'eth0');
     await ip('-n', ns, 'link', 'set', 'eth0', 'up');
     await ip('-n', ns, 'route', 'add', 'default', 'via', this.gateway);
-    return host;
   }
 
   host(name: string): NetHost {
@@ -148,20 +156,40 @@ export class TestNet {
   }
 
   /**
-   * A host losing power: SIGKILL to every process in its namespace, whoever started it; waits
-   * until none is left. The namespace itself stays (as the machine's cabling would).
+   * A host losing power: SIGKILL to every process in its namespace, whoever started it, then
+   * the namespace is removed with all its kernel network state (bridges, taps, NAT rules, the
+   * veth to the bridge): the host no longer answers. `powerOn` brings it back.
    */
   async powerOff(name: string): Promise<void> {
+    const host = this.host(name);
     const deadline = Date.now() + KILL_WAIT_MS;
     for (;;) {
       const pids = await this.pidsIn(name);
-      if (pids.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} in ${this.host(name).ns} survive SIGKILL`);
+      if (pids.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} in ${host.ns} survive SIGKILL`);
       for (const pid of pids) {
         try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    await ip('netns', 'del', host.ns);
+  }
+
+  /**
+   * A powered-off host starting again: a fresh namespace (nothing of the old kernel state)
+   * with the same eth0 address on the bridge. Processes are the caller's to start.
+   */
+  async powerOn(name: string): Promise<void> {
+    const host = this.host(name);
+    const index = this.indexes.get(name)!;
+    const outer = `rsv${this.tag}${index}`;
+    // The old veth goes with its namespace, which the kernel tears down in the background.
+    const deadline = Date.now() + KILL_WAIT_MS;
+    while (await ip('link', 'show', outer).then(() => true, () => false)) {
+      if (Date.now() > deadline) throw new Error(`${outer} of the powered-off ${name} is still there`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.plumb(host, index);
   }
 
   /** Kills every process started here, then any process left in the namespaces, then removes them and the bridge. */
