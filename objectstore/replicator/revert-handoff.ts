@@ -3,17 +3,23 @@
  * a primary for (it took writes while a primary was down, or a ring rebalance moved the
  * partition away). Everything is pushed to every primary; then REPLICATE is asked again and
  * only when every primary holds every object of the partition (the same version or newer) is
- * the local partition folder removed. A primary that cannot be reached means: keep the copy
- * and try again next pass.
+ * the local copy removed. A primary that cannot be reached means: keep the copy and try again
+ * next pass.
  *
- * Known race (as in Swift): a write that lands in this handoff partition between the check and
- * the removal is lost on this node; the proxy acknowledged it only with a majority elsewhere.
+ * The removal takes only what was checked: a suffix folder goes only if its hash still equals
+ * the one every primary was checked against, and then only its live files and folders; a write
+ * that lands meanwhile leaves a file (or a new suffix) behind, so its folders are kept for the
+ * next pass. (A write whose hash folder is removed between its mkdir and its rename fails and
+ * is not acknowledged by this node.)
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { NodeClient } from '../node/node-client.js';
 import type { PeerDevice } from './replicate-protocol.js';
-import { partDirOf, planPush, syncPartitionTo, type PartitionRef, type SyncCounters } from './sync-partition.js';
-import type { HashOptions } from './suffix-hashes.js';
+import { localHashes, partDirOf, planPush, syncPartitionTo, type PartitionRef, type SyncCounters } from './sync-partition.js';
+import { hashSuffix, liveFileNames, type HashOptions } from './suffix-hashes.js';
+
+const OBJECT_FILE_RE = /^\d{10}\.\d{5}\.(data|ts|meta)$/;
 
 /** Returns true when the partition was handed back and removed. */
 export async function revertHandoff(client: NodeClient, p: PartitionRef, primaries: PeerDevice[], opts: HashOptions,
@@ -30,10 +36,34 @@ export async function revertHandoff(client: NodeClient, p: PartitionRef, primari
     }
   }
   if (!allSynced) return false;
+  // Every primary is checked against one snapshot of the local suffix hashes.
+  const checked = await localHashes(p, opts, counters);
   for (const peer of primaries) {
-    const missing = await planPush(client, p, peer, opts, counters).catch(() => undefined);
+    const missing = await planPush(client, p, peer, opts, counters, checked).catch(() => undefined);
     if (!missing || missing.length > 0) return false;
   }
-  await rm(partDirOf(p), { recursive: true, force: true });
-  return true;
+  return removeChecked(p, checked, opts);
+}
+
+/** Removes the suffixes whose hash is still `checked`; true when the partition folder is gone. */
+export async function removeChecked(p: PartitionRef, checked: Record<string, string>, opts: HashOptions): Promise<boolean> {
+  const dir = partDirOf(p);
+  for (const [suffix, hash] of Object.entries(checked)) {
+    const sdir = join(dir, suffix);
+    const now = await hashSuffix(sdir, opts);
+    if (now.hash !== hash) continue; // changed since the check: next pass
+    for (const [h, live] of Object.entries(now.listing)) {
+      const hdir = join(sdir, h);
+      await Promise.all(liveFileNames(live).map((f) => unlink(join(hdir, f)).catch(() => undefined)));
+      const left = await readdir(hdir).catch(() => [] as string[]);
+      // Only leftovers that are not object files (a crashed tool's junk) are removed with the folder.
+      if (!left.some((f) => OBJECT_FILE_RE.test(f))) await rm(hdir, { recursive: true, force: true });
+    }
+  }
+  // Empty hash and suffix folders, then the partition folder: a folder that is not empty stays.
+  for (const s of await readdir(dir).catch(() => [] as string[])) {
+    for (const h of await readdir(join(dir, s)).catch(() => [] as string[])) await rmdir(join(dir, s, h)).catch(() => undefined);
+    await rmdir(join(dir, s)).catch(() => undefined);
+  }
+  return rmdir(dir).then(() => true, () => false);
 }
