@@ -17,6 +17,14 @@ export interface RepoSize {
 export const DEFAULT_SIZE: RepoSize = { instances: 10_000, networks: 100, volumes: 5_000, hosts: 200 };
 const ZONES = ['a', 'b', 'c', 'd'];
 const FLAVORS = [['small', 1, 2048, 20], ['medium', 2, 4096, 40], ['large', 4, 8192, 80]] as const;
+/** The file the warm passes change (run-once.ts edits it; bench.ts commits the edit for git mode). */
+export const EDITED = join('projects', 'p000', 'instances', 'vm-0001.yaml');
+
+/** The one-line change of the warm passes: a label added to the instance. */
+export function edit(text: string): string {
+  return text.replace('tier: ', 'edited: "yes"\n    tier: ');
+}
+
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7rWq1y2QeXvZk3p0f5m4cGgk3p2yq7yJqQ0h3bTtQm ops@example';
 
 /** Writes the repository under `dir`; returns the hosts to schedule on. */

@@ -6,12 +6,18 @@
  * Mode `cold` (default) measures a first pass. Mode `warm` first does a cold pass with a
  * ParseCache and a CompileCache, then changes one instance manifest and measures the next pass
  * (caches + previous state), which is what a running controller does for each new commit.
+ * Mode `git` is `warm` as the controller runs it after a push: both passes read commits of the
+ * repository's git history (`HEAD~1`, then `HEAD`, which changes one file; bench.ts makes them)
+ * through the git tree source, whose blob ids let the parse cache skip unchanged files unread.
  *
- * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json> [cold|warm]
+ * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json> [cold|warm|git]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DirectorySource } from '../../controller/manifests/source.js';
+import { execFileSync } from 'node:child_process';
+import { GitTreeSource } from '../../controller/git/tree-source.js';
+import { DirectorySource, type ManifestSource } from '../../controller/manifests/source.js';
+import { EDITED, edit } from './generate.js';
 import { ParseCache } from '../../controller/manifests/parse-cache.js';
 import { validate } from '../../controller/manifests/validate.js';
 import { CompileCache } from '../../controller/plan/compile-cache.js';
@@ -20,18 +26,16 @@ import type { SchedulerHost } from '../../controller/plan/scheduler.js';
 import type { DesiredState } from '../../agents/contract/desired.js';
 
 const MIB = 1024 * 1024;
-/** The file the warm mode edits between the two passes. */
-const EDITED = join('projects', 'p000', 'instances', 'vm-0001.yaml');
 
 function cpu(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
 
-async function pass(dir: string, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState, compileCache?: CompileCache) {
+async function pass(source: ManifestSource, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState, compileCache?: CompileCache) {
   const c0 = cpu();
   const t0 = performance.now();
-  const v = await validate(new DirectorySource(dir), cache ? { cache } : {});
+  const v = await validate(source, cache ? { cache } : {});
   const t1 = performance.now();
   const c1 = cpu();
   if (!v.ok) throw new Error(`repository invalid: ${v.errors.slice(0, 5).map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);
@@ -62,23 +66,31 @@ async function pass(dir: string, hosts: SchedulerHost[], now: number, cache?: Pa
 
 async function main(): Promise<void> {
   const [dir, hostsFile, mode = 'cold'] = process.argv.slice(2);
-  if (!dir || !hostsFile || (mode !== 'cold' && mode !== 'warm')) throw new Error('usage: run-once <repo-dir> <hosts.json> [cold|warm]');
+  if (!dir || !hostsFile || (mode !== 'cold' && mode !== 'warm' && mode !== 'git')) throw new Error('usage: run-once <repo-dir> <hosts.json> [cold|warm|git]');
   const now = Date.now();
   const hosts = (JSON.parse(await readFile(hostsFile, 'utf8')) as SchedulerHost[]).map((h) => ({ ...h, lastHeartbeat: now }));
   let result;
   let heapPeak = 0;
   if (mode === 'cold') {
-    result = await pass(dir, hosts, now);
+    result = await pass(new DirectorySource(dir), hosts, now);
     heapPeak = result.heap;
+  } else if (mode === 'git') {
+    const cache = new ParseCache();
+    const compileCache = new CompileCache();
+    const rev = (r: string) => execFileSync('git', ['-C', dir, 'rev-parse', r], { encoding: 'utf8' }).trim();
+    const gitdir = join(dir, '.git');
+    const first = await pass(new GitTreeSource(gitdir, rev('HEAD~1')), hosts, now, cache, undefined, compileCache);
+    result = await pass(new GitTreeSource(gitdir, rev('HEAD')), hosts, now, cache, first.desired, compileCache);
+    heapPeak = Math.max(first.heap, result.heap);
   } else {
     const cache = new ParseCache();
     const compileCache = new CompileCache();
-    const first = await pass(dir, hosts, now, cache, undefined, compileCache);
+    const first = await pass(new DirectorySource(dir), hosts, now, cache, undefined, compileCache);
     const path = join(dir, EDITED);
     const original = await readFile(path, 'utf8');
     try {
-      await writeFile(path, original.replace('tier: ', 'edited: "yes"\n    tier: '));
-      result = await pass(dir, hosts, now, cache, first.desired, compileCache);
+      await writeFile(path, edit(original));
+      result = await pass(new DirectorySource(dir), hosts, now, cache, first.desired, compileCache);
     } finally {
       await writeFile(path, original);
     }
