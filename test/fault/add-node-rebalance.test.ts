@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { TestCluster } from '../../objectstore/cluster/test-cluster.js';
 import { hashPath } from '../../objectstore/ring/hash.js';
 import { until } from '../support/wait.js';
+import { listedObjects } from '../../objectstore/dispersion/objects.js';
 import {
-  ACCOUNT, putRandom, quickNodes, randomSize, readBack, report, scaled, verifyAll, waitFullDispersion, writeMany,
+  ACCOUNT, namesOf, putRandom, quickNodes, randomSize, readBack, report, scaled, verifyAll, waitFullDispersion, writeMany,
   type ReadOutcome, type Written, REPLICATOR_INTERVAL_MS, REPLICATION_SLACK_MS,
 } from './support.js';
 
@@ -61,13 +62,23 @@ t.test('add a fourth node and rebalance under load', async (t) => {
 
   const added = await cluster.addNode(quickNodes());
   const moved = await cluster.rebalance();
-  t.comment(`node${added + 1} added; ${(moved * 100).toFixed(1)} % of part-replicas moved`);
   const started = Date.now();
+  t.comment(`node${added + 1} added; ${(moved * 100).toFixed(1)} % of part-replicas moved`);
   const limit = 3 * REPLICATOR_INTERVAL_MS + REPLICATION_SLACK_MS;
-  const { seconds, last } = await waitFullDispersion(cluster, { containers: [CONTAINER] }, limit);
+  // The load runs until the objects written so far are all in place with the new ring; then
+  // every acknowledged object, the last writes included, must get there too.
+  const { seconds, last } = await waitFullDispersion(cluster, { names: namesOf(CONTAINER, acked) }, limit);
   running = false;
   await Promise.all([reader, writer]);
   t.ok(seconds !== null, `dispersion complete with the new ring (${JSON.stringify(last.missingCopies)})`);
+  const check = await waitFullDispersion(cluster, { names: namesOf(CONTAINER, acked) }, REPLICATION_SLACK_MS);
+  t.equal(check.last.complete, acked.length, 'including the last writes');
+  // Container databases have no replicator yet: a container partition that moved keeps its
+  // rows on the former primary, so the listing may lack objects written around the change.
+  const listed = new Set((await listedObjects(b, ACCOUNT, CONTAINER)).map((n) => n.object));
+  const unlisted = acked.filter((w) => !listed.has(w.name)).length;
+  t.equal(unlisted, 0, `the listing names every acknowledged object (${unlisted} of ${acked.length} missing)`,
+    { todo: unlisted > 0 ? 'container databases do not move to new primaries (no container replicator)' : false });
   t.equal(reads.ok, reads.ok + reads.missing + reads.error + reads.corrupt, `no read failed (${JSON.stringify(reads)})`);
 
   const verify = await verifyAll(b, CONTAINER, acked);
@@ -86,7 +97,7 @@ t.test('add a fourth node and rebalance under load', async (t) => {
   t.equal(strays, 0, 'old copies removed from the former primaries');
   report(t, {
     scenario: 'add-node-rebalance', attempted: BEFORE + writesAttempted, acknowledged: acked.length,
-    lost: acked.length - verify.ok, corruptServed: reads.corrupt + verify.corrupt,
+    lost: acked.length - verify.ok, corruptServed: reads.corrupt + verify.corrupt, unlistedAfterRebalance: unlisted,
     secondsToFullReplication: seconds === null ? null : (Date.now() - started) / 1000,
     readsDuring: reads, writesFailedDuring: writesFailed, partReplicasMoved: moved,
   });
