@@ -520,9 +520,6 @@ export class StorageNode {
         throw new BadRequest(`method ${method} not allowed`);
     }
   }
-    // The mark before the stats: a change made while they are sent leaves a newer mark, which
-    // clean() below does not remove, so the new totals go out on the next pass.
-    const seen = mark ?? await db.mark(a, c);
 
   // ------------------------------------------------------- background loops
 
@@ -531,6 +528,9 @@ export class StorageNode {
     const targets = this.opts.accountTargets?.(a);
     if (!targets || targets.length === 0) return;
     const db = await this.containerDb(device);
+    // The mark before the stats: a change made while they are sent leaves a newer mark, which
+    // clean() below does not remove, so the new totals go out on the next pass.
+    const seen = mark ?? await db.mark(a, c);
     const rec = await db.get(a, c);
     if (!rec) return;
     const row: ContainerRow = {
