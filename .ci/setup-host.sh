@@ -20,6 +20,8 @@ PACKAGES=(
   python3-swiftclient awscli s3cmd python3-boto3
   # independent observers and helpers in tests
   procps psmisc curl ca-certificates git genisoimage util-linux
+  # the examples README reads credentials and status JSON with jq
+  jq
   # the dashboard test drives Debian's Chromium with playwright-core
   chromium
 )
