@@ -5,10 +5,13 @@
  * another replica; large: an error).
  */
 import t from 'tap';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { TestCluster } from '../cluster/test-cluster.js';
+import { sdkClient } from '../s3/testing.js';
 import { until } from '../../test/support/wait.js';
 import { NodeClient } from '../node/node-client.js';
 import { RECON_PATHS, type AuditRecon } from '../node/recon.js';
@@ -149,4 +152,49 @@ t.test('the auditor quarantines damaged files and the replicator restores them',
   const total = audits.reduce((a, r) => a + r.quarantinedTotal, 0);
   t.ok(total >= damaged.length, `recon counts the quarantines (${total})`);
   t.ok(audits.every((r) => r.passes >= 1 && r.filesChecked > 0 && r.bytesChecked > 0), 'audit passes recorded');
+});
+
+t.test('through the real proxy: the S3 SDK and curl see an error, never a complete wrong body', async (t) => {
+  const c = await TestCluster.start({ extra: () => ({ replicator: { intervalMs: 3_600_000 }, auditor: { intervalMs: 3_600_000 } }) });
+  t.teardown(() => c.stop());
+  const proxy = await c.startProxy();
+  const s3 = sdkClient(proxy.url, { accessKey: proxy.accessKey, secretKey: proxy.secretKey, account: proxy.account });
+  t.teardown(() => s3.destroy());
+  await s3.send(new CreateBucketCommand({ Bucket: CONTAINER }));
+  const large = randomBytes(3 * MiB);
+  await s3.send(new PutObjectCommand({ Bucket: CONTAINER, Key: 'big', Body: large }));
+  const { primaries } = placement(c, 'big');
+  await until('3 replicas of big', 15_000, async () =>
+    (await Promise.all(primaries.map((i) => filesOn(c, i, 'big')))).every((f) => f.length === 1));
+  // Two of three replicas corrupt: each GET streams a corrupt copy (and quarantines it).
+  await flipByte(c, primaries[0]!, 'big', MiB);
+  await flipByte(c, primaries[1]!, 'big', 2 * MiB);
+
+  const sdkRead = await s3.send(new GetObjectCommand({ Bucket: CONTAINER, Key: 'big' }))
+    .then(async (r) => Buffer.from(await r.Body!.transformToByteArray())).catch((e: Error) => e);
+  t.ok(sdkRead instanceof Error, `the S3 SDK fails (${(sdkRead as Error).message})`);
+
+  // For curl, every copy still in place is corrupt (the SDK's read quarantined one).
+  const out = join(c.dir, 'curl.out');
+  await until('the copy the SDK read is quarantined', 15_000, async () =>
+    (await Promise.all(c.nodes.map((_, i) => quarantinedOn(c, i)))).flat().length > 0);
+  for (const i of primaries) if ((await filesOn(c, i, 'big')).length === 1) await flipByte(c, i, 'big', 3 * MiB - 10);
+  const curlGet = (key: string) => new Promise<{ code: number | null; status: string }>((resolve) => {
+    const child = execFile('curl', ['-sS', '--fail', '-o', out, '-w', '%{http_code}', '--aws-sigv4', 'aws:amz:us-east-1:s3',
+      '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+      '--user', `${proxy.accessKey}:${proxy.secretKey}`, `${proxy.url}/${CONTAINER}/${key}`],
+    (_e, stdout) => resolve({ code: child.exitCode, status: String(stdout) }));
+  });
+  const fine = randomBytes(2 * MiB);
+  await s3.send(new PutObjectCommand({ Bucket: CONTAINER, Key: 'fine', Body: fine }));
+  const ok = await curlGet('fine');
+  t.equal(ok.code, 0, `curl reads a good object (HTTP ${ok.status})`);
+  t.equal(md5(await readFile(out)), md5(fine), 'with its bytes');
+  await rm(out, { force: true });
+  const curl = await curlGet('big');
+  const got = await readFile(out).catch(() => Buffer.alloc(0));
+  // Either the response is cut short (exit 18) or no good copy could start (an HTTP error, exit 22).
+  t.ok(curl.code === 18 || curl.code === 22, `curl fails (exit ${curl.code}, HTTP ${curl.status})`);
+  t.ok(got.length < large.length, `curl did not get a complete body (${got.length} of ${large.length} bytes)`);
+  t.not(got.length === large.length && md5(got) !== md5(large), true, 'never a complete wrong body');
 });
