@@ -32,7 +32,7 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
   const plain = parsePlainYaml(text);
   let list: Array<{ errors: YamlProblem[]; warnings: YamlProblem[]; contents: unknown }>;
   if (plain) {
-    lineCounter.lineStarts.push(...plain.lineStarts);
+    lineCounter.lineStarts = plain.lineStarts; // (not push(...): a file may have 500,000 lines)
     // The fast parser's nodes carry the yaml package's node-type symbols (see plain-yaml.ts).
     list = plain.docs.map((contents) => ({ errors: NO_PROBLEMS, warnings: NO_PROBLEMS, contents }));
   } else {

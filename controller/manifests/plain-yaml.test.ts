@@ -135,6 +135,13 @@ t.test('outside the subset: the full parser is used', async (t) => {
   }
 });
 
+t.test('a file with very many lines keeps exact positions', async (t) => {
+  const text = `${'\n'.repeat(300_000)}${instance('far', '  flavor: small\n  colour: red\n')}`;
+  t.ok(parsePlainYaml(text));
+  const r = await check({ 'far.yaml': text });
+  t.same(r.lines, ['far.yaml:300009:3 spec.colour: unknown field (known fields: image, flavor, vcpus, memoryMiB, diskGiB, powerState, networks, volumes, userData, sshAuthorizedKeys, placement)']);
+});
+
 t.test('validation errors are the same whichever parser reads the file', async (t) => {
   // Each pair: a file the fast parser reads, and the same content in a form only the full parser reads.
   const fast = instance('a', '  flavor: small\n  colour: red\n  networks: [{network: nope}]\n  vcpus: "2"\n');
