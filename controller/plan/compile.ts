@@ -11,6 +11,10 @@
  * - `revision` of an unchanged resource (same content hash) and of an unchanged host is kept,
  *   so an agent's desired.json keeps its bytes (and ETag) when nothing changed for it;
  * - the lastTransitionTime of an Unschedulable condition is kept while it stays unschedulable.
+ *
+ * With a CompileCache (a long-running controller), resources and host states whose inputs are
+ * the same objects as last time are reused with their canonical text instead of being built and
+ * hashed again (compile-cache.ts); the result is the same as without it.
  */
 import { canonicalEntries, canonicalJson } from '../../agents/contract/canonical-json.js';
 import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
