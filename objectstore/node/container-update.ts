@@ -2,12 +2,14 @@
  * Listing updates from object nodes to container nodes, and the async_pending queue that
  * keeps them when the container node cannot be reached (Swift's object updater idea).
  *
- * Every object write queues its listing row(s) durably (PendingQueue, in the device's
- * LevelDB) together with the object's own fsync, then sends the row (PUT or DELETE of
+ * Once an object version is in place, its listing row(s) are sent (PUT or DELETE of
  * /cont/<dev>/<part>/a/c/o) to the container nodes the proxy named, waiting at most
- * CONTAINER_UPDATE_TIMEOUT_MS, and unqueues it; then the write is acknowledged. What cannot be
- * delivered stays queued and the updater loop replays it until a container node accepts it (or
- * reports the container gone): no update is ever lost.
+ * CONTAINER_UPDATE_TIMEOUT_MS; a row no container node took is queued durably (PendingQueue, in
+ * the device's LevelDB) before the write is acknowledged (Swift's async_pending: written only
+ * when the update fails). The updater loop replays the queue until a container node accepts
+ * each row (or reports the container gone): no update of an acknowledged write is ever lost.
+ * (A node that dies after the rename and before the row went out never acknowledged the write;
+ * the other replicas' rows reach every container node, see proxy/put-fanout.ts.)
  */
 import { randomBytes } from 'node:crypto';
 import type { DeviceDbs } from './device-db.js';
@@ -104,6 +106,26 @@ export class PendingQueue {
     for (const k of keys) this.inflight.delete(k);
     const db = await this.dbs.get(device);
     await db.batch(<any[]>keys.map((key) => ({ type: 'del', key })));
+  }
+
+  /**
+   * Sends each update now; durably queues (synced, not marked in flight: the updater replays
+   * them) the ones no container node took. Resolves once every row was delivered or queued;
+   * rejects when the queue write failed.
+   */
+  async sendOrQueue(client: NodeClient, device: string, updates: PendingUpdate[],
+    send: (u: PendingUpdate) => Promise<number> = (u) => sendRow(client, u)): Promise<void> {
+    const failed: PendingUpdate[] = [];
+    await Promise.all(updates.map(async (u) => {
+      try {
+        if (!finalStatus(await send(u))) failed.push(u);
+      } catch {
+        failed.push(u);
+      }
+    }));
+    if (failed.length === 0) return;
+    const keys = await this.add(device, failed);
+    for (const k of keys) this.inflight.delete(k);
   }
 
   /** Sends each update now; removes the delivered ones. */

@@ -38,6 +38,7 @@ import { NodeClient } from './node-client.js';
 import {
   parseTarget, PendingQueue, type PendingUpdate, type Target,
 } from './container-update.js';
+import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /** Whole-object GETs up to this size are read and MD5-checked before the first byte is sent. */
 export const VERIFY_BEFORE_SEND_BYTES = 1024 * 1024;
@@ -101,6 +102,8 @@ export class StorageNode {
   readonly dbs: DeviceDbs;
   readonly client: NodeClient;
   readonly pending: PendingQueue;
+  /** Listing rows to container nodes, coalesced per node (row-batch.ts). */
+  readonly rows: RowBatcher;
   private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log' | 'routes'>> & NodeServerOptions;
   private timers: NodeJS.Timeout[] = [];
   private busyUpdater = false;
@@ -118,6 +121,7 @@ export class StorageNode {
     this.dbs = new DeviceDbs(opts.devicesDir);
     this.client = new NodeClient(opts.secret);
     this.pending = new PendingQueue(this.dbs);
+    this.rows = new RowBatcher(this.client);
   }
 
   private log(msg: string): void {
@@ -134,6 +138,7 @@ export class StorageNode {
         throw new Unauthorized('missing or invalid cluster signature');
       }
       if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
+      if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
       const p = parseNodePath(url);
       this.checkPartition(p);
       if (!(await this.disk.hasDevice(p.device))) {
@@ -262,29 +267,21 @@ export class StorageNode {
   }
 
   /**
-   * Makes the object version durable and, in the same moment, queues its listing rows
-   * durably; the rows are sent (see container-update.ts) as soon as the version is in place
-   * and the queue entries are on disk, while the directory fsync runs. The write is
-   * acknowledged only when the object, its directory and the queue (or the delivery) are durable.
+   * Makes the object version durable; its listing rows are sent (see container-update.ts) as
+   * soon as the version is in place, while the directory fsync runs, and only the rows no
+   * container node took are queued durably (an always-synced queue entry per write cost a
+   * LevelDB sync and two batches per replica for a case that almost never happens). The write
+   * is acknowledged only when the object, its directory and each row (delivered or queued) are
+   * durable; a failed queue write fails the request even when the disk write held.
    */
   private async finishWithUpdates(p: ParsedNodePath, hash: string, writer: ObjectWriter, meta: DiskMetadata,
     targets: Target[], row: ObjectRow): Promise<void> {
     const updates: PendingUpdate[] = targets.map((target) => ({
       target, account: p.account, container: p.container!, object: p.object!, row, part: p.part, hash, queuedAt: Date.now(),
     }));
-    const queued = this.pending.add(p.device, updates);
-    queued.catch(() => undefined); // awaited below
-    // Deliver before answering (bounded by CONTAINER_UPDATE_TIMEOUT_MS per row), so a listing or
-    // a container DELETE right after the acknowledged write sees it; what fails stays queued.
-    const deliver = async () => this.pending.deliver(this.client, p.device, updates, await queued);
-    try {
-      await writer.finish(meta, deliver);
-    } catch (e) {
-      const keys = await queued.catch(() => undefined);
-      if (keys) await this.pending.remove(p.device, keys).catch(() => undefined);
-      throw e;
-    }
-    await queued; // a failed queue write fails the request even when the disk write held
+    // Delivered before answering (bounded by CONTAINER_UPDATE_TIMEOUT_MS per row), so a listing or
+    // a container DELETE right after the acknowledged write sees it.
+    await writer.finish(meta, async () => this.pending.sendOrQueue(this.client, p.device, updates, (u) => this.rows.send(u)));
   }
 
   private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
@@ -478,6 +475,37 @@ export class StorageNode {
       }
       default:
         throw new BadRequest(`method ${method} not allowed`);
+    }
+  }
+
+  /** A batch of listing rows (row-batch.ts), each applied as its single-row request would be. */
+  private async handleRowBatch(method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (method !== 'POST') throw new BadRequest(`method ${method} not allowed on ${ROWS_PATH}`);
+    let rows: unknown;
+    try {
+      rows = ((await readJsonBody(req)) as { rows?: unknown }).rows;
+    } catch {
+      throw new BadRequest('unreadable row batch');
+    }
+    if (!Array.isArray(rows) || rows.length > MAX_ROWS_PER_BATCH) throw new BadRequest('bad row batch');
+    const statuses = await Promise.all(rows.map((w) => this.applyWireRow(w)));
+    send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ statuses }));
+  }
+
+  private async applyWireRow(w: unknown): Promise<number> {
+    if (badRow(w)) return 400;
+    const r = w as WireRow;
+    if (r.part !== partitionOf(hashPath(r.account, r.container, undefined, this.opts.hash), this.opts.partPower)) return 400;
+    if (!(await this.disk.hasDevice(r.device))) return UNKNOWN_DEVICE_STATUS;
+    const row: ObjectRow = {
+      ts: r.row.ts, size: r.row.size, etag: r.row.etag, contentType: r.row.contentType, deleted: r.row.deleted ? true : undefined,
+    };
+    try {
+      const out = await (await this.containerDb(r.device)).applyRow(r.account, r.container, r.object, row);
+      return out === 'no-container' ? 404 : out === 'older' ? 202 : 201;
+    } catch (e) {
+      if (!this.closing) this.log(`node: row batch: ${(e as Error).message}`);
+      return 500;
     }
   }
 

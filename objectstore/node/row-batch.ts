@@ -1,0 +1,139 @@
+/**
+ * Listing rows from object nodes to container nodes, several in one request.
+ *
+ * Every object PUT/DELETE makes each of its three replicas send its row to two container nodes:
+ * six small HTTP requests per write, more than half of all the requests a small PUT costs the
+ * cluster. Under load many rows go from one node to the same container node at once, so they are
+ * coalesced: the first row to a node goes out at once; rows that arrive while
+ * MAX_BATCHES_IN_FLIGHT requests to that node are running wait and go together in the next one
+ * (the container node applies them at once, its group commit writing a container's rows in one
+ * synced LevelDB batch). Nothing waits for a timer, so a lone row is not delayed.
+ *
+ * Wire: `POST /rows` (HMAC-signed like every node request), JSON body
+ * `{ rows: [{ device, part, account, container, object, row }] }` (a row with `deleted` is a
+ * DELETE); the answer is `{ statuses: [...] }`, one per row, with the status the single-row
+ * request (`PUT|DELETE /cont/<dev>/<part>/a/c/o`) would have had: 201, 202 (older), 404 (no such
+ * container), 400 (bad row or partition), 421 (unknown device). The durable queue and the updater
+ * (container-update.ts) are unchanged: a row whose batch fails is queued like a failed single row.
+ */
+import type http from 'node:http';
+import type { NodeClient } from './node-client.js';
+import type { ObjectRow } from './container-db.js';
+import type { PendingUpdate } from './container-update.js';
+import { CONTAINER_UPDATE_TIMEOUT_MS } from './container-update.js';
+import { checkDevice, checkNames, formatTimestamp, isTimestamp } from './protocol.js';
+
+export const ROWS_PATH = '/rows';
+/** Rows in one request at most. */
+export const MAX_ROWS_PER_BATCH = 256;
+/** Concurrent batch requests to one container node; more rows wait for the next batch. */
+export const MAX_BATCHES_IN_FLIGHT = 2;
+/** Largest request body a node accepts on /rows. */
+export const MAX_ROWS_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface WireRow {
+  device: string;
+  part: number;
+  account: string;
+  container: string;
+  object: string;
+  row: ObjectRow;
+}
+
+interface Waiting {
+  wire: WireRow;
+  resolve: (status: number) => void;
+  reject: (e: Error) => void;
+}
+
+interface NodeQueue {
+  host: string;
+  port: number;
+  waiting: Waiting[];
+  inFlight: number;
+}
+
+export class RowBatchError extends Error {}
+
+/** Sends rows to container nodes, coalescing the rows for one node that are waiting at once. */
+export class RowBatcher {
+  private readonly queues = new Map<string, NodeQueue>();
+  constructor(private readonly client: NodeClient, private readonly timeoutMs = CONTAINER_UPDATE_TIMEOUT_MS) {}
+
+  /** Resolves with the row's status at the container node; rejects when the request failed. */
+  send(u: PendingUpdate): Promise<number> {
+    const key = `${u.target.host}:${u.target.port}`;
+    let q = this.queues.get(key);
+    if (!q) {
+      q = { host: u.target.host, port: u.target.port, waiting: [], inFlight: 0 };
+      this.queues.set(key, q);
+    }
+    const wire: WireRow = {
+      device: u.target.device, part: u.target.part, account: u.account, container: u.container, object: u.object, row: u.row,
+    };
+    const p = new Promise<number>((resolve, reject) => q.waiting.push({ wire, resolve, reject }));
+    if (q.inFlight < MAX_BATCHES_IN_FLIGHT) void this.drain(q);
+    return p;
+  }
+
+  private async drain(q: NodeQueue): Promise<void> {
+    q.inFlight++;
+    try {
+      while (q.waiting.length > 0) {
+        const batch = q.waiting.splice(0, MAX_ROWS_PER_BATCH);
+        try {
+          const statuses = await this.post(q, batch.map((w) => w.wire));
+          batch.forEach((w, i) => w.resolve(statuses[i] ?? 0));
+        } catch (e) {
+          for (const w of batch) w.reject(e as Error);
+        }
+      }
+    } finally {
+      q.inFlight--;
+    }
+  }
+
+  private async post(q: NodeQueue, rows: WireRow[]): Promise<number[]> {
+    const r = await this.client.fetchText({
+      host: q.host, port: q.port, method: 'POST', path: ROWS_PATH, timestamp: formatTimestamp(Date.now()),
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }), timeoutMs: this.timeoutMs,
+    });
+    if (r.status !== 200) throw new RowBatchError(`row batch got ${r.status}`);
+    const statuses = (JSON.parse(r.text) as { statuses?: unknown }).statuses;
+    if (!Array.isArray(statuses) || statuses.length !== rows.length) throw new RowBatchError('bad row batch answer');
+    return statuses.map(Number);
+  }
+}
+
+/** Reads a request body of at most `limit` bytes. */
+export async function readJsonBody(req: http.IncomingMessage, limit = MAX_ROWS_BODY_BYTES): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > limit) throw new RowBatchError('row batch too large');
+    chunks.push(c as Buffer);
+  }
+  return JSON.parse(Buffer.concat(chunks, n).toString('utf8'));
+}
+
+/**
+ * Checks one row of a batch; returns the 400 reason, or undefined when it is well formed.
+ * (Partition and device are checked by the caller, which knows the ring and the devices.)
+ */
+export function badRow(w: unknown): string | undefined {
+  if (typeof w !== 'object' || w === null) return 'row is not an object';
+  const r = w as Partial<WireRow>;
+  if (typeof r.device !== 'string' || typeof r.account !== 'string' || typeof r.container !== 'string'
+    || typeof r.object !== 'string' || typeof r.part !== 'number' || !Number.isInteger(r.part) || r.part < 0) return 'bad row address';
+  try {
+    checkDevice(r.device);
+    checkNames(r.account, r.container, r.object);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const row = r.row;
+  if (!row || typeof row !== 'object' || !isTimestamp(row.ts) || typeof row.size !== 'number'
+    || typeof row.etag !== 'string' || typeof row.contentType !== 'string') return 'missing or bad row';
+  return undefined;
+}
