@@ -6,11 +6,15 @@
  * results, the server CPU they used and the ratio ringstack/swift per phase.
  *
  *   node dist/bench/objectstore/bench.js [--swift] [--small-count 5000] [--large-count 32]
- *        [--concurrency 16] [--cap 20] [--keep]
+ *        [--concurrency 16] [--large-concurrency 16] [--cap 20] [--disk-limits] [--keep]
+ *
+ * Each system's result carries the 1-minute load average before and after it ran (the host is
+ * shared: compare ratios from one run, not absolute numbers across runs); --disk-limits first
+ * measures the disk's own fsync and write limits (disk-limits.ts) on the same filesystem.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -18,6 +22,7 @@ import { parseArgs } from 'node:util';
 import net from 'node:net';
 import { authV1, runWorkload, type PhaseResult, type WorkloadOptions } from './load.js';
 import { cpuSeconds, descendants } from './procs.js';
+import { measureDiskLimits } from './disk-limits.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root from dist/bench/objectstore or bench/objectstore. */
@@ -57,12 +62,14 @@ export async function stopRingstack(child: ChildProcess): Promise<void> {
 
 async function measure(label: string, authUrl: string, user: string, key: string, pids: number[], o: WorkloadOptions) {
   const ep = await authV1(authUrl, user, key);
+  const load = () => Math.round(loadavg()[0]! * 100) / 100;
+  const loadBefore = load();
   const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
   const t0 = Date.now();
   const phases = await runWorkload(ep, o);
   const wall = (Date.now() - t0) / 1000;
   const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
-  return { label, phases, server_cpu_cores: Math.round((cpu / wall) * 100) / 100 };
+  return { label, phases, server_cpu_cores: Math.round((cpu / wall) * 100) / 100, loadavg_1m: [loadBefore, load()] };
 }
 
 async function main(): Promise<void> {
@@ -74,16 +81,19 @@ async function main(): Promise<void> {
       'large-count': { type: 'string', default: '32' },
       'large-size': { type: 'string', default: String(16 * 1024 * 1024) },
       concurrency: { type: 'string', default: '16' },
+      'large-concurrency': { type: 'string', default: '16' },
+      'disk-limits': { type: 'boolean', default: false },
       cap: { type: 'string', default: '20' },
       keep: { type: 'boolean', default: false },
     },
   });
   const o: WorkloadOptions = {
-    concurrency: Number(values.concurrency), smallCount: Number(values['small-count']), smallSize: Number(values['small-size']),
+    concurrency: Number(values.concurrency), largeConcurrency: Number(values['large-concurrency']), smallCount: Number(values['small-count']), smallSize: Number(values['small-size']),
     largeCount: Number(values['large-count']), largeSize: Number(values['large-size']), capSeconds: Number(values.cap),
     container: `bench-${Date.now()}`,
   };
-  const result: Record<string, unknown> = { workload: o, cores: (await import('node:os')).cpus().length };
+  const result: Record<string, unknown> = { workload: o, cores: cpus().length };
+  if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'));
   const port = await freePort();
