@@ -2,7 +2,9 @@
  * The REPLICATE exchange between storage nodes: one node asks a peer for the suffix hashes of
  * a partition on one of its devices, and for the object listings of the suffixes it names.
  *
- *   POST /replicate/<device>/<partition>[?list=<suffix>,<suffix>...]
+ *   POST /replicate/<device>/<partition>            every suffix's hash, no listings
+ *   POST /replicate/<device>/<partition>?list=<suffix>,<suffix>...
+ *                                                   those suffixes' hashes and listings only
  *   (HMAC-signed like every node request, empty X-Timestamp)
  *   200 {"hashes": {"<suffix>": "<md5>", ...}, "listings": {"<suffix>": {"<hash>": LiveState}}}
  *   421 unknown device, 400 bad path
@@ -68,10 +70,10 @@ export async function handleReplicate(devicesDir: string, method: string, url: s
   }
   const dir = partitionDir(devicesDir, device, part);
   const list = (u.searchParams.get('list') ?? '').split(',').filter((s) => s !== '');
-  const h = await partitionHashes(dir, opts);
-  const l = await listSuffixes(dir, list, opts);
-  onReclaimed(h.reclaimed + l.reclaimed);
-  const body = Buffer.from(JSON.stringify({ hashes: h.hashes, listings: l.listings } satisfies ReplicateAnswer));
+  // With a list, only the listed suffixes are read (their hashes come with their listings).
+  const r = list.length ? await listSuffixes(dir, list, opts) : { ...(await partitionHashes(dir, opts)), listings: {} };
+  onReclaimed(r.reclaimed);
+  const body = Buffer.from(JSON.stringify({ hashes: r.hashes, listings: r.listings } satisfies ReplicateAnswer));
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
   res.end(body);
   return true;
@@ -84,7 +86,7 @@ export interface PeerDevice {
   device: string;
 }
 
-/** Asks a peer for a partition's suffix hashes (and the listings of `list`); throws PeerError. */
+/** Asks a peer for a partition's suffix hashes, or for the hashes and listings of `list`; throws PeerError. */
 export async function askReplicate(client: NodeClient, peer: PeerDevice, part: number, list: string[] = []): Promise<ReplicateAnswer> {
   let path = `${REPLICATE_PREFIX}${encodeURIComponent(peer.device)}/${part}`;
   if (list.length) path += `?list=${list.join(',')}`;

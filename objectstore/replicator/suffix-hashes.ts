@@ -155,17 +155,21 @@ export async function partitionHashes(partDir: string, opts: HashOptions): Promi
   return { hashes, reclaimed };
 }
 
-/** The listings of the given suffixes (suffixes not present are empty). */
-export async function listSuffixes(partDir: string, suffixes: string[], opts: HashOptions): Promise<{ listings: Record<string, SuffixListing>; reclaimed: number }> {
+/** The listings (and hashes) of the given suffixes (suffixes not present are empty, without a hash). */
+export async function listSuffixes(partDir: string, suffixes: string[], opts: HashOptions): Promise<{
+  listings: Record<string, SuffixListing>; hashes: Record<string, string>; reclaimed: number;
+}> {
   const listings: Record<string, SuffixListing> = {};
+  const hashes: Record<string, string> = {};
   let reclaimed = 0;
   for (const s of suffixes) {
     if (!SUFFIX_RE.test(s)) continue;
     const r = await hashSuffix(join(partDir, s), opts);
     reclaimed += r.reclaimed;
     listings[s] = r.listing;
+    if (r.hash) hashes[s] = r.hash;
   }
-  return { listings, reclaimed };
+  return { listings, hashes, reclaimed };
 }
 
 /**
