@@ -20,6 +20,7 @@ import { ConnectionLostError } from '../hypervisor/errors.js';
 import { Backoff } from './backoff.js';
 import { AgentError, reasonOf, UnsupportedFormatVersionError, WrongHostError } from './errors.js';
 import { EventLog } from './events.js';
+import type { HostLinks } from './host-links.js';
 import { Naming } from './naming.js';
 import { runPass, type PassResult } from './pass.js';
 import { statfs } from 'node:fs/promises';
@@ -68,6 +69,8 @@ export interface AgentOptions {
   backoffMaxMs?: number;
   deletedRetentionMs?: number;
   instanceConcurrency?: number;
+  /** The host's network devices, for leftover bridges (tests pass a fake); the kernel's by default. */
+  hostLinks?: HostLinks;
   agentVersion?: string;
   now?: () => Date;
   log?: AgentLogger;
@@ -257,6 +260,7 @@ export class Agent {
           shutdownTimeoutMs: this.opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
           deletedRetentionMs: this.opts.deletedRetentionMs ?? DEFAULT_DELETED_RETENTION_MS,
           instanceConcurrency: this.opts.instanceConcurrency ?? DEFAULT_INSTANCE_CONCURRENCY,
+          ...(this.opts.hostLinks ? { hostLinks: this.opts.hostLinks } : {}),
         },
       });
     } catch (e) {

@@ -15,6 +15,7 @@ import type { DhcpLease, DomainInfo, Hypervisor, NetworkInfo, PoolInfo, VolumeIn
 import type { Backoff } from './backoff.js';
 import { DependencyNotReadyError, reasonOf } from './errors.js';
 import type { EventInput, EventLog } from './events.js';
+import type { HostLinks } from './host-links.js';
 import type { Naming } from './naming.js';
 import type { LocalRecord } from './record.js';
 import type { AgentStore } from './store.js';
@@ -54,6 +55,8 @@ export interface PassSettings {
   deletedRetentionMs: number;
   /** Instances reconciled (or deleted) at the same time. */
   instanceConcurrency: number;
+  /** The host's network devices (leftover bridges); the kernel's when absent. */
+  hostLinks?: HostLinks;
 }
 
 /** Outcome of one attempt: the value, or the error (`skipped` when backoff held it back). */

@@ -54,12 +54,29 @@ export class ImageHasBackingFileError extends AgentError {
   }
 }
 
-/** A resource another one needs is not ready (it failed or waits for a retry). */
+/**
+ * A resource another one needs is not ready (it failed or waits for a retry). `reason` is the
+ * dependency's own reason when it has one worth naming (a network blocked by a device says
+ * NetworkDeviceInUse on its instances too), else DependencyNotReady.
+ */
 export class DependencyNotReadyError extends AgentError {
   override name = 'DependencyNotReadyError';
-  override readonly reason = 'DependencyNotReady';
-  constructor(readonly dependency: string, detail: string) {
+  override readonly reason: string;
+  constructor(readonly dependency: string, detail: string, reason = 'DependencyNotReady') {
     super(`${dependency} is not ready: ${detail}`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * libvirt could not start a network because a host device holds its bridge name or routes its
+ * subnet, and that device is not a leftover of ours (so the agent leaves it alone).
+ */
+export class NetworkDeviceInUseError extends AgentError {
+  override name = 'NetworkDeviceInUseError';
+  override readonly reason = 'NetworkDeviceInUse';
+  constructor(readonly network: string, readonly device: string, why: string, cause: Error) {
+    super(`network ${network} cannot start: host interface ${device} ${why} and is not a leftover of ringstack's, so it is left alone (libvirt: ${cause.message})`, { cause });
   }
 }
 

@@ -131,7 +131,12 @@ async function applyInstance(ctx: PassContext, inst: DesiredInstance, name: stri
   });
   const nics: NicSpec[] = inst.nics.map((n) => {
     const net = ctx.ready.networks.get(n.network);
-    if (!net) throw new DependencyNotReadyError(`network ${n.network}`, ctx.observed.networks[n.network]?.lastError?.message ?? 'not on this host');
+    if (!net) {
+      const o = ctx.observed.networks[n.network];
+      // The network's own reason (NetworkDeviceInUse…) tells the user more than DependencyNotReady.
+      const reason = o?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False')?.reason;
+      throw new DependencyNotReadyError(`network ${n.network}`, o?.lastError?.message ?? 'not on this host', reason);
+    }
     return { network: net, mac: n.mac.toLowerCase(), model: 'virtio' };
   });
 

@@ -9,12 +9,15 @@
  * desired network names. libvirt serves no DHCP there (the subnet belongs to the LAN), so the
  * range and the host entries are skipped; fixed IPs reach guests through cloud-init's
  * network-config, as for every network.
+ *
+ * A start that a leftover bridge blocks is handled in network-start.ts.
  */
 import type { DesiredNetwork } from '../../contract/desired.js';
 import { NotFoundError } from '../../hypervisor/errors.js';
 import type { DhcpHost, NetworkInfo, NetworkSpec } from '../../hypervisor/hypervisor.js';
 import type { PassContext } from '../context.js';
 import { NameTakenError, UnsupportedSpecError } from '../errors.js';
+import { startNetwork } from './network-start.js';
 
 const DNS_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -80,7 +83,7 @@ async function applyNetwork(ctx: PassContext, net: DesiredNetwork, name: string)
     actual = await hv.defineNetwork(spec);
     if (actual.active) {
       await hv.stopNetwork(name);
-      await hv.startNetwork(name);
+      await startNetwork(ctx, net.id, spec, name);
     }
     ctx.event({ resourceKind: 'networks', resource: net.id, action: 'updated', reason: 'SpecChanged', message: `network ${name} redefined and restarted`, result: 'ok' });
     actual = await hv.getNetwork(name);
@@ -101,7 +104,7 @@ async function applyNetwork(ctx: PassContext, net: DesiredNetwork, name: string)
     }
   }
   if (!actual.active) {
-    await hv.startNetwork(name);
+    await startNetwork(ctx, net.id, spec, name);
     const wasActive = ctx.previous?.networks[net.id]?.active === true;
     ctx.event({
       resourceKind: 'networks', resource: net.id, action: wasActive ? 'repaired' : 'started',
