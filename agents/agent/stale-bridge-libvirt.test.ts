@@ -4,7 +4,8 @@
  * the network ("Network is already in use by interface rs…"). On a real libvirtd
  * (qemu:///system), with the leftover made by `ip link`/`ip addr`:
  * - the bridge the controller named for this network, owned by no libvirt network, is removed by
- *   the agent, which says so in an event, starts the network and then the instance on it;
+ *   the agent, which says so in an event, starts the network and then the instance on it (with
+ *   the gateway address: libvirt's route check refuses; without: its bridge creation does);
  * - a device that is not ours (another name, carrying the same subnet) is left alone: the network
  *   is ERROR with a Degraded condition naming the device and libvirt's message, retried with
  *   backoff, and the instance on it names the same reason; once the device is gone both recover.
@@ -124,6 +125,17 @@ t.test('agent recovers from a leftover network bridge', { skip: skip ?? false },
     t.ok(ev, 'an event says what was removed');
     t.match(ev?.message, bridge, 'naming the bridge');
     t.match(ev?.message, /no libvirt network/, 'and why');
+  });
+
+  await t.test('our leftover bridge without an address (libvirt: "File exists") is removed too', async (t) => {
+    await losePower(t);
+    await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    const before = store.events.filter((e) => e.event.reason === 'StaleBridge').length;
+    const r = await agent.sync();
+    t.equal(r.observed.networks[net.id]?.state, 'ACTIVE', `network active (${r.observed.networks[net.id]?.lastError?.message ?? ''})`);
+    t.equal(r.observed.instances[vm.instance.id]?.state, 'ACTIVE');
+    t.equal(store.events.filter((e) => e.event.reason === 'StaleBridge').length, before + 1, 'one more StaleBridge event');
+    t.equal(await virsh(URI, 'domstate', dom), 'running');
   });
 
   await t.test('a device that is not ours is left alone; network and instance say which one blocks', async (t) => {
