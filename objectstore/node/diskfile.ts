@@ -240,9 +240,13 @@ export class DiskFiles {
     return listSync(dir);
   }
 
-  /** The newest timestamp of any .data/.ts/.meta in the hash dir, or undefined. */
-  async newestTimestamp(device: string, part: number, hash: string): Promise<string | undefined> {
+  /**
+   * The newest timestamp of any .data/.ts/.meta in the hash dir, or undefined; of the
+   * .data/.ts only with `ignoreMeta` (replication pushes, see H_REPLICATION).
+   */
+  async newestTimestamp(device: string, part: number, hash: string, ignoreMeta = false): Promise<string | undefined> {
     const l = await this.list(this.hashDir(device, part, hash));
+    if (ignoreMeta) return l.newest?.ts;
     const a = l.newest?.ts;
     const b = l.newestMeta;
     if (a && b) return a > b ? a : b;
@@ -310,7 +314,8 @@ export class DiskFiles {
    * makes them: each trip through the libuv pool cost 3-5 ms of scheduling on a busy 2-core
    * host, more than the call itself; fsyncs and large writes still run in the pool.
    */
-  async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta'): Promise<ObjectWriter> {
+  async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta',
+    opts: { ignoreMeta?: boolean } = {}): Promise<ObjectWriter> {
     const tmpDir = join(this.devicePath(device), 'tmp');
     const tmpPath = join(tmpDir, `${hash}.${randomBytes(8).toString('hex')}.tmp`);
     let fd: number;
@@ -341,7 +346,7 @@ export class DiskFiles {
         // A dir created for a write that then loses to a newer version stays empty, which
         // reads as "missing".
         const created = l.files.length === 0 ? mkdirSync(dir, { recursive: true }) : undefined;
-        const newest = newestOf(l);
+        const newest = opts.ignoreMeta ? l.newest?.ts : newestOf(l);
         if (newest && newest >= meta.timestamp) {
           try {
             unlinkSync(tmpPath);

@@ -29,6 +29,13 @@ export const H_CONTAINER_TARGET = 'x-ringstack-container-target';
 /** Set on node responses: the timestamp of what the node holds (also on 404 of a tombstone). */
 export const H_BACKEND_TIMESTAMP = 'x-backend-timestamp';
 export const H_ETAG = 'etag';
+/**
+ * Set ("1") by the replicator on the PUTs it pushes: the newest-wins check then compares with the
+ * newest `.data`/`.ts` only, so a body newer than the node's older body lands even when a
+ * `.meta` newer than both is there (a node that missed a PUT but got the POST after it); the
+ * `.meta` stays and applies to the new body.
+ */
+export const H_REPLICATION = 'x-ringstack-replication';
 /** Row payload for container/account row updates (encodeURIComponent(JSON)). */
 export const H_ROW = 'x-ringstack-row';
 

@@ -23,7 +23,7 @@ import { hashPath, partitionOf, type HashConfig } from '../ring/hash.js';
 import { verifyRequest, AUTH_HEADER } from './hmac.js';
 import {
   parseNodePath, isTimestamp, H_TIMESTAMP, H_METADATA, H_CONTENT_LENGTH, H_EXPECTED_ETAG, T_ETAG,
-  H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
+  H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, H_REPLICATION, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
   type ParsedNodePath, type WireMetadata, formatTimestamp, UNKNOWN_DEVICE_STATUS,
 } from './protocol.js';
 import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata, type ObjectWriter } from './diskfile.js';
@@ -74,6 +74,8 @@ export interface NodeServerOptions {
 export interface RunningNode {
   server: http.Server;
   port: number;
+  /** The node's databases and client, for in-process workers (the container replicator). */
+  storage: StorageNode;
   close(): Promise<void>;
 }
 
@@ -214,11 +216,12 @@ export class StorageNode {
     const expected = req.headers[H_EXPECTED_ETAG] as string | undefined;
     const headerTargets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     await this.disk.checkSpace(p.device, declared ?? 0);
-    const existing = await this.disk.newestTimestamp(p.device, p.part, hash);
+    const replication = req.headers[H_REPLICATION] === '1';
+    const existing = await this.disk.newestTimestamp(p.device, p.part, hash, replication);
     if (existing && existing >= ts) throw new ObjectConflict(existing);
     if (expectContinue) res.writeContinue();
 
-    const writer = await this.disk.createWriter(p.device, p.part, hash, 'data');
+    const writer = await this.disk.createWriter(p.device, p.part, hash, 'data', { ignoreMeta: replication });
     const md5 = createHash('md5');
     let received = 0;
     // Chunks are gathered into ~1 MiB batches and written with one writev while the next
@@ -400,8 +403,8 @@ export class StorageNode {
 
   // ------------------------------------------------------------- containers
 
-  /** One ContainerDb per device: its per-container lock must be shared by all requests. */
-  private async containerDb(device: string): Promise<ContainerDb> {
+  /** One ContainerDb per device: its per-container lock must be shared by all requests (and workers). */
+  async containerDb(device: string): Promise<ContainerDb> {
     const db = await this.dbs.get(device);
     let c = this.containerDbs.get(db);
     if (!c) {
@@ -694,6 +697,7 @@ export async function startNodeServer(opts: NodeServerOptions, port = 0, host = 
   return {
     server,
     port: typeof addr === 'object' && addr ? addr.port : port,
+    storage: node,
     close: async () => {
       await new Promise<void>((r) => {
         server.close(() => r());

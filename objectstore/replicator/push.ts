@@ -1,8 +1,8 @@
 /**
  * Sends one object's live files to a peer with the normal node object protocol, keeping the
  * ORIGINAL timestamp and metadata: a `.data` as a PUT (the peer checks the body against the
- * stored ETag, so a corrupt local copy is never spread), a `.ts` as a DELETE, a `.meta` as a
- * POST. No container target is sent, so a replication push never touches container listings.
+ * stored ETag, so a corrupt local copy is never spread; marked H_REPLICATION so a newer `.meta`
+ * on the peer does not refuse it), a `.ts` as a DELETE, a `.meta` as a POST. No container target is sent, so a replication push never touches container listings.
  * A peer that already has the same or a newer version answers 409, which counts as done.
  */
 import { createReadStream } from 'node:fs';
@@ -13,7 +13,7 @@ import type http from 'node:http';
 import type { NodeClient } from '../node/node-client.js';
 import { readFooter, type DiskMetadata } from '../node/diskfile.js';
 import {
-  encodeJsonHeader, H_CONTENT_LENGTH, H_EXPECTED_ETAG, H_METADATA, nodePath, type WireMetadata,
+  encodeJsonHeader, H_CONTENT_LENGTH, H_EXPECTED_ETAG, H_METADATA, H_REPLICATION, nodePath, type WireMetadata,
 } from '../node/protocol.js';
 import { PeerError, type PeerDevice } from './replicate-protocol.js';
 import type { LiveState } from './suffix-hashes.js';
@@ -110,6 +110,7 @@ export async function pushObject(client: NodeClient, peer: PeerDevice, part: num
           [H_METADATA]: encodeJsonHeader(wireOf(f.meta)),
           [H_CONTENT_LENGTH]: String(f.bodySize),
           [H_EXPECTED_ETAG]: f.meta.etag,
+          [H_REPLICATION]: '1',
         }, { fh: f.fh, size: f.bodySize });
         if (status === CHECKSUM_MISMATCH_STATUS) throw new LocalFileCorrupt(`${hashDir}/${ts}.data: body does not match its ETag`);
       } else if (kind === 'ts') {

@@ -159,3 +159,37 @@ t.test('tombstones older than the reclaim age are removed', async (t) => {
   t.match((await get(c, 'short-lived')).error, { status: 404 }, 'still not found');
   t.equal((await get(c, 'kept')).body?.toString(), 'stay', 'live objects are untouched');
 });
+
+t.test('a node that missed a PUT but got the POST after it gets the new body under that metadata', async (t) => {
+  const idle = { replicator: { intervalMs: 3_600_000 } };
+  const c = await TestCluster.start({ extra: () => idle });
+  t.teardown(() => c.stop());
+  await c.backend.putContainer(ACCOUNT, CONTAINER);
+  const name = 'posted-after';
+  const victim = placement(c, name).primaries[0]!;
+  await put(c, name, Buffer.from('body 1'));
+  await until('the victim has body 1', 15_000, async () => (await filesOn(c, victim, name)).length === 1);
+  await c.killNode(victim);
+  const ts2 = await put(c, name, Buffer.from('body 2'));
+  await c.startNode(victim);
+  await c.backend.postObject(ACCOUNT, CONTAINER, name, { note: 'after body 2' });
+  await until('every replica has the .meta', 15_000, async () =>
+    (await Promise.all(placement(c, name).primaries.map((i) => filesOn(c, i, name)))).every((f) => f.some((x) => x.endsWith('.meta'))));
+  const stale = await filesOn(c, victim, name);
+  t.notOk(stale.includes(`${ts2}.data`), 'the victim holds the old body under the new metadata');
+
+  // Now let the replicators run.
+  for (let i = 0; i < c.nodes.length; i++) {
+    await c.setNodeExtra(i, REPLICATOR);
+    await c.killNode(i, 'SIGTERM');
+    await c.startNode(i);
+  }
+  await until('the victim has body 2 and keeps the .meta', 60_000, async () => {
+    const f = await filesOn(c, victim, name);
+    return f.length === 2 && f[0] === `${ts2}.data` && f[1]!.endsWith('.meta');
+  }, 250);
+  t.pass('the newer body landed beside the newer .meta');
+  for (const i of placement(c, name).primaries) {
+    t.same(await filesOn(c, i, name), await filesOn(c, victim, name), `node ${i} holds the same files`);
+  }
+});
