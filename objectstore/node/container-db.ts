@@ -42,6 +42,14 @@ const cKey = (a: string, c: string) => `C\0${a}\0${c}`;
 const dKey = (a: string, c: string) => `D\0${a}\0${c}`;
 const oBase = (a: string, c: string) => `O\0${a}\0${c}\0`;
 /**
+ * The container's change version: a fresh random value written in the same batch as every
+ * change of its record or rows (never cleared, unlike the dirty mark, which the roll-up clears
+ * and which metadata changes do not touch). The container replicator compares it with the
+ * version it last sent to each peer.
+ */
+const vKey = (a: string, c: string) => `V\0${a}\0${c}`;
+const versionOp = (a: string, c: string) => ({ type: 'put', key: vKey(a, c), value: randomBytes(8).toString('hex') });
+/**
  * A fresh dirty mark. It must differ from every earlier mark, even when the stats timestamp
  * did not move (a row older than statsTs changed the count): the rollup clears the marker only
  * when it still holds the mark it read before sending, so a change made while it was sending
@@ -78,7 +86,7 @@ export class ContainerDb {
           if (meta) old.meta = meta;
           if (headers) old.headers = { ...old.headers, ...headers };
           old.metaTs = ts;
-          await this.db.put(cKey(a, c), old, { sync: this.sync });
+          await this.db.batch(<any[]>[{ type: 'put', key: cKey(a, c), value: old }, versionOp(a, c)], { sync: this.sync });
         }
         return { created: false, record: old };
       }
@@ -90,6 +98,7 @@ export class ContainerDb {
       await this.db.batch(<any[]>[
         { type: 'put', key: cKey(a, c), value: rec },
         { type: 'put', key: dKey(a, c), value: newMark(ts) },
+        versionOp(a, c),
       ], { sync: this.sync });
       return { created: true, record: rec };
     });
@@ -105,7 +114,7 @@ export class ContainerDb {
         old.meta = meta;
         if (headers) old.headers = { ...old.headers, ...headers };
         old.metaTs = ts;
-        await this.db.put(cKey(a, c), old, { sync: this.sync });
+        await this.db.batch(<any[]>[{ type: 'put', key: cKey(a, c), value: old }, versionOp(a, c)], { sync: this.sync });
       }
       return true;
     });
@@ -123,6 +132,7 @@ export class ContainerDb {
       await this.db.batch(<any[]>[
         { type: 'put', key: cKey(a, c), value: old },
         { type: 'put', key: dKey(a, c), value: newMark(ts) },
+        versionOp(a, c),
       ], { sync: this.sync });
       // Tombstone rows of the old incarnation are no longer needed.
       await this.db.clear({ gte: oBase(a, c), lt: `O\0${a}\0${c}\x01` });
@@ -200,6 +210,7 @@ export class ContainerDb {
     }
     if (writes.size === 0) return results;
     const ops: any[] = [...writes].map(([key, value]) => ({ type: 'put', key, value }));
+    ops.push(versionOp(a, c));
     if (changed) ops.push({ type: 'put', key: cKey(a, c), value: rec }, { type: 'put', key: dKey(a, c), value: newMark(rec.statsTs) });
     await this.db.batch(ops, { sync: this.sync });
     return results;
@@ -208,6 +219,43 @@ export class ContainerDb {
   async list(a: string, c: string, opts: ListOptions): Promise<ListPage<ObjectEntry>> {
     return listRange<ObjectRow, ObjectEntry>(this.db, oBase(a, c), opts, (name, r) => r.deleted ? undefined : {
       name, bytes: r.size, etag: r.etag, contentType: r.contentType, lastModified: timestampMs(r.ts),
+    });
+  }
+
+  /** The container's change version ('' for a container last changed before versions existed). */
+  async version(a: string, c: string): Promise<string> {
+    return ((await this.db.get(vKey(a, c))) as string | undefined) ?? '';
+  }
+
+  /** Every container record of the device (live and deleted), in key order. */
+  async *containers(): AsyncGenerator<{ account: string; container: string; record: ContainerRecord }> {
+    for await (const [k, v] of this.db.iterator({ gte: 'C\0', lt: 'C\x01' })) {
+      const [, account, container] = k.split('\0') as [string, string, string];
+      yield { account, container, record: v as ContainerRecord };
+    }
+  }
+
+  /** Every row of the container, tombstones included, in name order. */
+  async *rows(a: string, c: string): AsyncGenerator<{ name: string; row: ObjectRow }> {
+    const base = oBase(a, c);
+    for await (const [k, v] of this.db.iterator({ gte: base, lt: `O\0${a}\0${c}\x01` })) {
+      yield { name: k.slice(base.length), row: v as ObjectRow };
+    }
+  }
+
+  /**
+   * Removes the container (record, rows, dirty mark, version) from this device if its version
+   * is still `version`: used once a copy that is not a primary was handed to every primary.
+   * Returns false (and keeps everything) when it changed meanwhile.
+   */
+  async dropIfUnchanged(a: string, c: string, version: string): Promise<boolean> {
+    return this.lock.run(cKey(a, c), async () => {
+      if ((await this.version(a, c)) !== version) return false;
+      // One batch, so a crash cannot leave rows without their record or the reverse.
+      const ops: any[] = [{ type: 'del', key: cKey(a, c) }, { type: 'del', key: dKey(a, c) }, { type: 'del', key: vKey(a, c) }];
+      for await (const k of this.db.keys({ gte: oBase(a, c), lt: `O\0${a}\0${c}\x01` })) ops.push({ type: 'del', key: k });
+      await this.db.batch(ops, { sync: this.sync });
+      return true;
     });
   }
 

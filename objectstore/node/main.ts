@@ -12,6 +12,7 @@ import { handleRecon } from './recon.js';
 import { Replicator } from '../replicator/replicator.js';
 import { handleReplicate } from '../replicator/replicate-protocol.js';
 import { Auditor } from '../auditor/auditor.js';
+import { ContainerReplicator } from '../container-replicator/container-replicator.js';
 
 /** What `ringstack storage-node` prints on stdout once it listens (the launcher waits for it). */
 export const NODE_READY_PREFIX = 'storage node listening on ';
@@ -45,12 +46,17 @@ export async function runStorageNode(cfg: ClusterConfig, log?: (m: string) => vo
     devicesDir, ring: rings.object, secret: cfg.secret, host: cfg.node.host, port: node.port, log, ...cfg.node.replicator,
   });
   const auditor = new Auditor({ devicesDir, hash, log, ...cfg.node.auditor });
+  const containerReplicator = new ContainerReplicator({
+    devicesDir, ring: rings.container, storage: node.storage, secret: cfg.secret, host: cfg.node.host, port: node.port,
+    intervalMs: cfg.node.replicator.intervalMs, log,
+  });
   replicator.start();
   auditor.start();
+  containerReplicator.start();
   const close = node.close;
   node.close = async () => {
     for (const r of Object.values(rings)) r.close();
-    await Promise.all([replicator.stop(), auditor.stop()]);
+    await Promise.all([replicator.stop(), auditor.stop(), containerReplicator.stop()]);
     await close();
   };
   return node;

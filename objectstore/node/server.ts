@@ -74,6 +74,8 @@ export interface NodeServerOptions {
 export interface RunningNode {
   server: http.Server;
   port: number;
+  /** The node's databases and client, for in-process workers (the container replicator). */
+  storage: StorageNode;
   close(): Promise<void>;
 }
 
@@ -401,8 +403,8 @@ export class StorageNode {
 
   // ------------------------------------------------------------- containers
 
-  /** One ContainerDb per device: its per-container lock must be shared by all requests. */
-  private async containerDb(device: string): Promise<ContainerDb> {
+  /** One ContainerDb per device: its per-container lock must be shared by all requests (and workers). */
+  async containerDb(device: string): Promise<ContainerDb> {
     const db = await this.dbs.get(device);
     let c = this.containerDbs.get(db);
     if (!c) {
@@ -695,6 +697,7 @@ export async function startNodeServer(opts: NodeServerOptions, port = 0, host = 
   return {
     server,
     port: typeof addr === 'object' && addr ? addr.port : port,
+    storage: node,
     close: async () => {
       await new Promise<void>((r) => {
         server.close(() => r());
