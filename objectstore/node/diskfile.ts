@@ -20,9 +20,9 @@
  * in the hash dir are removed. A DELETE writes a `.ts` tombstone (footer only). A POST writes
  * a `.meta` file (footer only) whose metadata replaces the user metadata of the .data.
  */
-import { open, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { open, stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
 import {
-  openSync, closeSync, writeSync, writev, fsync, readdirSync, mkdirSync, renameSync, unlinkSync,
+  openSync, closeSync, close as fsClose, writeSync, writev, fsync, readdirSync, mkdirSync, renameSync, unlinkSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, dirname } from 'node:path';
@@ -89,6 +89,26 @@ async function fsyncDir(path: string): Promise<void> {
     await fsyncFd(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** fsyncDir with every call in the pool (for large writes, see createWriter). */
+async function fsyncDirInPool(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** listSync with the readdir in the pool. */
+async function listInPool(dir: string): Promise<HashDirListing> {
+  try {
+    return parseListing(await readdir(dir));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { files: [] };
+    throw e;
   }
 }
 
@@ -312,7 +332,10 @@ export class DiskFiles {
    * Starts a new version in `<device>/tmp`. The cheap metadata calls of a write (open, close,
    * readdir, mkdir, rename, small writes) are made synchronously, as Swift's object server
    * makes them: each trip through the libuv pool cost 3-5 ms of scheduling on a busy 2-core
-   * host, more than the call itself; fsyncs and large writes still run in the pool.
+   * host, more than the call itself; fsyncs and large writes still run in the pool. Once a
+   * body is large (over SYNC_WRITE_BYTES), its finishing calls go to the pool as well: under
+   * heavy write-back a metadata call can block for 100+ ms, which must not stall the event loop
+   * that serves every other request, and one more trip is nothing next to a large body.
    */
   async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta',
     opts: { ignoreMeta?: boolean } = {}): Promise<ObjectWriter> {
@@ -328,6 +351,7 @@ export class DiskFiles {
     }
     let done = false;
     let closed = false;
+    let bytes = 0;
     const close = () => {
       if (!closed) {
         closed = true;
@@ -336,16 +360,29 @@ export class DiskFiles {
     };
     const dir = this.hashDir(device, part, hash);
     return {
-      write: async (chunk) => writeAll(fd, [chunk]),
-      writev: async (chunks) => writeAll(fd, chunks),
+      write: async (chunk) => {
+        bytes += chunk.length;
+        await writeAll(fd, [chunk]);
+      },
+      writev: async (chunks) => {
+        for (const c of chunks) bytes += c.length;
+        await writeAll(fd, chunks);
+      },
       finish: async (meta, whileDirSyncs) => {
+        const inPool = bytes > SYNC_WRITE_BYTES;
         writeAllSync(fd, [encodeFooter(meta)]);
         await fsyncFd(fd);
-        close();
-        const l = listSync(dir);
+        if (inPool) {
+          closed = true;
+          await new Promise<void>((res, rej) => fsClose(fd, (e) => (e ? rej(e) : res())));
+        } else {
+          close();
+        }
+        const l = inPool ? await listInPool(dir) : listSync(dir);
         // A dir created for a write that then loses to a newer version stays empty, which
         // reads as "missing".
-        const created = l.files.length === 0 ? mkdirSync(dir, { recursive: true }) : undefined;
+        const created = l.files.length > 0 ? undefined
+          : inPool ? await mkdir(dir, { recursive: true }) : mkdirSync(dir, { recursive: true });
         const newest = opts.ignoreMeta ? l.newest?.ts : newestOf(l);
         if (newest && newest >= meta.timestamp) {
           try {
@@ -356,7 +393,8 @@ export class DiskFiles {
           done = true;
           throw new ObjectConflict(newest);
         }
-        renameSync(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
+        if (inPool) await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
+        else renameSync(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
         done = true;
         // The hash dir, and the parents of every directory just created, fsynced at once
         // (concurrent fsyncs share one journal commit).
@@ -370,7 +408,7 @@ export class DiskFiles {
             d = dirname(d);
           }
         }
-        await Promise.all([...dirs.map(fsyncDir), whileDirSyncs?.()]);
+        await Promise.all([...dirs.map(inPool ? fsyncDirInPool : fsyncDir), whileDirSyncs?.()]);
         this.cleanup(dir, l, meta.timestamp, ext);
       },
       abort: async () => {
