@@ -2,7 +2,8 @@
  * Runs one storage node from a cluster config: loads the rings (part power, and the account
  * ring for container stats roll-up), watches them for changes, serves the devices folder, and
  * runs the node's background workers: the replicator (objectstore/replicator) and the auditor
- * (objectstore/auditor), whose progress the node serves on /recon/* (recon.ts).
+ * (objectstore/auditor), whose progress the node serves on /recon/* (recon.ts), and the
+ * container replicator (objectstore/container-replicator, same interval as the replicator).
  */
 import { mkdir } from 'node:fs/promises';
 import type { ClusterConfig } from '../cluster/config.js';
