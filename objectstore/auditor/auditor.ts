@@ -5,6 +5,7 @@
  * replicator restores a good copy from a peer. After a pass it pauses `intervalMs`.
  * Stats go to `<devicesDir>/.recon/audit.json` (node/recon.ts) after each pass.
  */
+import { PassLoop } from '../common/pass-loop.js';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HashConfig } from '../ring/hash.js';
@@ -33,33 +34,25 @@ async function names(dir: string): Promise<string[]> {
 
 export class Auditor {
   recon: AuditRecon = emptyAuditRecon();
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
   private readonly abort = new AbortController();
+  private readonly loop: PassLoop;
 
-  constructor(private readonly opts: AuditorOptions) {}
+  constructor(private readonly opts: AuditorOptions) {
+    this.loop = new PassLoop('auditor', opts.intervalMs, () => this.runPass(), (m) => this.log(m));
+  }
 
   private log(m: string): void {
     (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
   }
 
   start(): void {
-    const loop = (delay: number) => {
-      if (this.abort.signal.aborted) return;
-      this.timer = setTimeout(() => {
-        const pass = this.runPass().then(() => undefined, (e: Error) => this.log(`auditor: pass failed: ${e.stack}`));
-        this.running = pass;
-        void pass.then(() => loop(this.opts.intervalMs));
-      }, delay);
-      this.timer.unref();
-    };
-    loop(this.opts.intervalMs);
+    this.loop.start();
   }
 
+  /** Stops the loop; the running pass ends at its next file (the pacer's waits are cut too). */
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass over every `.data` file; returns its stats. */

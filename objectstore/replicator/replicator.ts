@@ -13,6 +13,7 @@
  * `concurrency` partitions are worked on at once. Stats go to `<devicesDir>/.recon/replication.json`
  * (node/recon.ts) at the start, every few seconds during, and at the end of each pass.
  */
+import { PassLoop } from '../common/pass-loop.js';
 import { readdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -68,9 +69,7 @@ export class Replicator {
   /** Stats of the last complete pass (with the running pass's progress). */
   recon: ReplicationRecon = emptyReplicationRecon();
   private readonly addresses: Set<string>;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly loop: PassLoop;
   /** Tombstones reclaimed while answering peers' REPLICATE requests, added to the next pass. */
   private reclaimedByPeers = 0;
   /** Peers found unreachable in the running pass (logged once each). */
@@ -79,6 +78,7 @@ export class Replicator {
   constructor(private readonly opts: ReplicatorOptions) {
     this.client = new NodeClient(opts.secret);
     this.addresses = localAddresses(opts.host);
+    this.loop = new PassLoop('replicator', opts.intervalMs, () => this.runPass(), (m) => this.log(m));
   }
 
   get hashOptions(): HashOptions {
@@ -100,24 +100,14 @@ export class Replicator {
 
   /** Starts the pass loop. */
   start(): void {
-    const loop = (delay: number) => {
-      if (this.stopped) return;
-      this.timer = setTimeout(() => {
-        const pass = this.runPass().then(() => undefined, (e: Error) => this.log(`replicator: pass failed: ${e.stack}`));
-        this.running = pass;
-        void pass.then(() => loop(this.opts.intervalMs));
-      }, delay);
-      this.timer.unref();
-    };
-    loop(this.opts.intervalMs);
+    this.loop.start();
   }
 
   /** Stops the loop; requests in flight are cut (closing the client) so shutdown does not wait on a slow peer. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    const done = this.loop.stop();
     this.client.close();
-    await this.running;
+    await done;
   }
 
   /** The partition folders of every local device. */
@@ -148,7 +138,7 @@ export class Replicator {
     const worker = async () => {
       for (;;) {
         const p = queue.shift();
-        if (!p || this.stopped) return;
+        if (!p || this.loop.isStopped) return;
         try {
           if (await this.replicatePartition(p, counters)) reverted++;
         } catch (e) {
