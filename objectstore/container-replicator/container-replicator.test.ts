@@ -41,7 +41,7 @@ async function headReplica(c: TestCluster, dev: RingDevice, part: number, contai
   return { status: r.status, info };
 }
 
-t.test('a container replica that was down gets the rows and metadata it missed', async (t) => {
+t.test('a container replica that was down gets the rows, metadata and deletion it missed', async (t) => {
   const cluster = await TestCluster.start({ extra });
   t.teardown(() => cluster.stop());
   const C = 'missed';
@@ -59,8 +59,13 @@ t.test('a container replica that was down gets the rows and metadata it missed',
   // A row every replica has; it is deleted while one replica is down.
   const gone: ObjectRow = { ts: clock.next(), size: 5, etag: 'e0', contentType: 'text/plain' };
   for (const n of nodes) await sendRow(n, 'gone', gone);
+  // Three nodes, three replicas: every node holds every container.
+  const DOOMED = 'doomed';
+  await cluster.backend.putContainer(ACCOUNT, DOOMED);
+  const doomedPart = cluster.rings.container.getNodes(ACCOUNT, DOOMED).part;
   const down = nodes[2]!;
   await cluster.killNode(cluster.nodeOf(down.device));
+  await cluster.backend.deleteContainer(ACCOUNT, DOOMED);
   const up = nodes.slice(0, 2);
   const names = Array.from({ length: 300 }, (_, i) => `obj/${String(i).padStart(4, '0')}`);
   const deleted: ObjectRow = { ts: clock.next(), size: 0, etag: '', contentType: '', deleted: true };
@@ -72,10 +77,12 @@ t.test('a container replica that was down gets the rows and metadata it missed',
   await cluster.backend.postContainer(ACCOUNT, C, { color: 'blue' });
 
   await cluster.startNode(cluster.nodeOf(down.device));
+  const restarted = Date.now();
   const listed = await until('the restarted replica lists every row', WAIT_MS, async () => {
     const l = await replicaListing(cluster, down, part, C);
     return l.size === names.length && !l.has('gone') ? l : false;
   }, 250);
+  t.comment(`${names.length} rows on the restarted replica ${((Date.now() - restarted) / 1000).toFixed(1)} s after its start (pass interval ${INTERVAL_MS} ms)`);
   t.same([...listed.keys()], names, 'every object row, in order, and not the deleted one');
   t.ok([...listed.values()].every((ct) => ct === 'text/x-replicated'), 'content types carried');
   const head = await until('metadata replicated', WAIT_MS, async () => {
@@ -83,6 +90,9 @@ t.test('a container replica that was down gets the rows and metadata it missed',
     return h.info?.meta.color === 'blue' ? h : false;
   }, 250);
   t.equal(head.info?.objectCount, names.length, 'its object count matches its rows');
+  await until('the deletion reached the restarted replica', WAIT_MS, async () =>
+    (await headReplica(cluster, down, doomedPart, DOOMED)).status === 404, 250);
+  t.pass('a container deleted while the replica was down is deleted there too');
   // The replicas that had everything still list the same.
   for (const n of up) t.equal((await replicaListing(cluster, n, part, C)).size, names.length, `${n.device} unchanged`);
 });

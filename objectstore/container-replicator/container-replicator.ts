@@ -162,7 +162,7 @@ export class ContainerReplicator {
           await this.replicateContainer(device, cdb, db, a, c, stats);
         } catch (e) {
           stats.errors++;
-          this.log(`container-replicator: ${device} /${a}/${c}: ${(e as Error).message}`);
+          if (!this.stopped) this.log(`container-replicator: ${device} /${a}/${c}: ${(e as Error).message}`);
         }
       }
     }
@@ -188,12 +188,13 @@ export class ContainerReplicator {
         if ((await db.get(key)) === version) continue;
         try {
           stats.rowsSent += await this.push(cdb, peer, part, a, c, rec);
+          // Not synced: a sync point lost in a crash only costs one more (idempotent) push.
           await db.put(key, version);
           stats.pushes++;
         } catch (e) {
           allAcked = false;
           stats.errors++;
-          if (!this.failedLogged.has(peerId(peer))) {
+          if (!this.stopped && !this.failedLogged.has(peerId(peer))) {
             this.failedLogged.add(peerId(peer));
             this.log(`container-replicator: push of /${a}/${c} to ${peerId(peer)} failed: ${(e as Error).message}`);
           }
