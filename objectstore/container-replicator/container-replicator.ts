@@ -187,7 +187,8 @@ export class ContainerReplicator {
         const key = syncBase(a, c) + peerId(peer);
         if ((await db.get(key)) === version) continue;
         try {
-          stats.rowsSent += await this.push(cdb, peer, part, a, c, rec);
+          const sent = await this.push(cdb, peer, part, a, c, rec); // (not `+= await`: workers run at once)
+          stats.rowsSent += sent;
           // Not synced: a sync point lost in a crash only costs one more (idempotent) push.
           await db.put(key, version);
           stats.pushes++;
