@@ -29,6 +29,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Ring, RingDevice } from '../ring/ring.js';
 import { NodeClient } from '../node/node-client.js';
+import { PassLoop } from '../common/pass-loop.js';
 import type { LevelDb } from '../node/device-db.js';
 import { isLive, type ContainerDb, type ContainerRecord } from '../node/container-db.js';
 import { encodeJsonHeader, formatTimestamp, H_METADATA, nodePath } from '../node/protocol.js';
@@ -94,8 +95,7 @@ export class ContainerReplicator {
   /** Stats of the last complete pass. */
   lastPass?: ContainerPassStats;
   private readonly addresses: Set<string>;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly loop: PassLoop;
   private stopped = false;
   /** Peers that failed in the running pass (logged once each). */
   private readonly failedLogged = new Set<string>();
@@ -103,6 +103,7 @@ export class ContainerReplicator {
   constructor(private readonly opts: ContainerReplicatorOptions) {
     this.client = new NodeClient(opts.secret);
     this.addresses = localAddresses(opts.host);
+    this.loop = new PassLoop('container-replicator', opts.intervalMs, () => this.runPass(), (m) => this.log(m));
   }
 
   private log(m: string): void {
@@ -115,24 +116,14 @@ export class ContainerReplicator {
 
   /** Starts the pass loop (first pass after one interval). */
   start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.timer = setTimeout(() => {
-        const pass = this.runPass().catch((e: Error) => this.log(`container-replicator: pass failed: ${e.stack}`));
-        this.running = pass;
-        void pass.then(loop);
-      }, this.opts.intervalMs);
-      this.timer.unref();
-    };
-    loop();
+    this.loop.start();
   }
 
   /** Stops the loop; requests in flight are cut so shutdown does not wait on a slow peer. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
     this.client.close();
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Local devices that have a database. */
