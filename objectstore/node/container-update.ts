@@ -91,14 +91,53 @@ export class PendingQueue {
   private readonly inflight = new Set<string>();
   constructor(private readonly dbs: DeviceDbs) {}
 
-  /** Durably queues updates; returns their keys. */
-  async add(device: string, updates: PendingUpdate[]): Promise<string[]> {
+  /**
+   * Queues updates (marked in flight: the updater leaves them to the request that made them);
+   * returns their keys. `sync: false` hands the entries to the OS without an fsync: they survive
+   * a crash of this process, not a power loss.
+   */
+  async add(device: string, updates: PendingUpdate[], sync = true): Promise<string[]> {
     if (updates.length === 0) return [];
     const db = await this.dbs.get(device);
     const keys = updates.map((u) => `${P_START}${u.row.ts}\0${randomBytes(6).toString('hex')}`);
     for (const k of keys) this.inflight.add(k);
-    await db.batch(<any[]>updates.map((u, i) => ({ type: 'put', key: keys[i], value: u })), { sync: true });
+    await db.batch(<any[]>updates.map((u, i) => ({ type: 'put', key: keys[i], value: u })), { sync });
     return keys;
+  }
+
+  /**
+   * Sends updates staged with `add(…, false)` before their object version was put in place:
+   * delivered ones are removed; the others are written again with sync (which makes them
+   * durable) and left to the updater. Resolves once every row was delivered or durably queued.
+   */
+  async sendStaged(device: string, updates: PendingUpdate[], keys: string[],
+    send: (u: PendingUpdate) => Promise<number>): Promise<void> {
+    const delivered: string[] = [];
+    const failed: number[] = [];
+    await Promise.all(updates.map(async (u, i) => {
+      try {
+        if (finalStatus(await send(u))) delivered.push(keys[i]!);
+        else failed.push(i);
+      } catch {
+        failed.push(i);
+      }
+    }));
+    const db = await this.dbs.get(device);
+    if (failed.length > 0) {
+      await db.batch(<any[]>failed.map((i) => ({ type: 'put', key: keys[i], value: updates[i] })), { sync: true });
+    }
+    for (const k of keys) this.inflight.delete(k);
+    if (delivered.length > 0) await db.batch(<any[]>delivered.map((key) => ({ type: 'del', key })));
+  }
+
+  /**
+   * After a failed write: entries of a version that was certainly not put in place (`placed`
+   * false, e.g. a newer version exists) are removed; otherwise they are only released to the
+   * updater, which sends them if the version is on disk and drops them if not.
+   */
+  async settleFailed(device: string, keys: string[], placed: boolean): Promise<void> {
+    if (!placed) return this.remove(device, keys);
+    for (const k of keys) this.inflight.delete(k);
   }
 
   async remove(device: string, keys: string[]): Promise<void> {
@@ -106,26 +145,6 @@ export class PendingQueue {
     for (const k of keys) this.inflight.delete(k);
     const db = await this.dbs.get(device);
     await db.batch(<any[]>keys.map((key) => ({ type: 'del', key })));
-  }
-
-  /**
-   * Sends each update now; durably queues (synced, not marked in flight: the updater replays
-   * them) the ones no container node took. Resolves once every row was delivered or queued;
-   * rejects when the queue write failed.
-   */
-  async sendOrQueue(client: NodeClient, device: string, updates: PendingUpdate[],
-    send: (u: PendingUpdate) => Promise<number> = (u) => sendRow(client, u)): Promise<void> {
-    const failed: PendingUpdate[] = [];
-    await Promise.all(updates.map(async (u) => {
-      try {
-        if (!finalStatus(await send(u))) failed.push(u);
-      } catch {
-        failed.push(u);
-      }
-    }));
-    if (failed.length === 0) return;
-    const keys = await this.add(device, failed);
-    for (const k of keys) this.inflight.delete(k);
   }
 
   /** Sends each update now; removes the delivered ones. */

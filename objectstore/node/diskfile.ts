@@ -189,8 +189,10 @@ export interface ObjectWriter {
    * Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files.
    * `whileDirSyncs` (if given) runs once the version is in place (readable), at the same time
    * as the directory fsync; finish resolves when both are done and rejects if either fails.
+   * `beforePlace` (if given) is awaited before the rename: what must exist whenever the version
+   * does (the listing rows' queue entries) is written meanwhile, during the data fsync.
    */
-  finish(meta: DiskMetadata, whileDirSyncs?: () => Promise<void>): Promise<void>;
+  finish(meta: DiskMetadata, whileDirSyncs?: () => Promise<void>, beforePlace?: Promise<unknown>): Promise<void>;
   /** Removes the temp file. Safe to call after finish or twice. */
   abort(): Promise<void>;
 }
@@ -368,10 +370,10 @@ export class DiskFiles {
         for (const c of chunks) bytes += c.length;
         await writeAll(fd, chunks);
       },
-      finish: async (meta, whileDirSyncs) => {
+      finish: async (meta, whileDirSyncs, beforePlace) => {
         const inPool = bytes > SYNC_WRITE_BYTES;
         writeAllSync(fd, [encodeFooter(meta)]);
-        await fsyncFd(fd);
+        await Promise.all([fsyncFd(fd), beforePlace]);
         if (inPool) {
           closed = true;
           await new Promise<void>((res, rej) => fsClose(fd, (e) => (e ? rej(e) : res())));

@@ -284,7 +284,18 @@ export class StorageNode {
     }));
     // Delivered before answering (bounded by CONTAINER_UPDATE_TIMEOUT_MS per row), so a listing or
     // a container DELETE right after the acknowledged write sees it.
-    await writer.finish(meta, async () => this.pending.sendOrQueue(this.client, p.device, updates, (u) => this.rows.send(u)));
+    // The queue entries are written (not synced) during the data fsync, before the version is put
+    // in place: a node killed after the rename and before the rows are delivered keeps them for
+    // the updater, so no object, acknowledged or not, can stay out of every listing. Rows no
+    // container node took are synced before the answer (sendStaged).
+    const staged = this.pending.add(p.device, updates, false);
+    staged.catch(() => undefined);
+    try {
+      await writer.finish(meta, async () => this.pending.sendStaged(p.device, updates, await staged, (u) => this.rows.send(u)), staged);
+    } catch (e) {
+      await this.pending.settleFailed(p.device, await staged.catch(() => []), !(e instanceof ObjectConflict)).catch(() => undefined);
+      throw e;
+    }
   }
 
   private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
