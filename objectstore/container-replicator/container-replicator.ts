@@ -25,10 +25,10 @@
  * has rows (the peer answers 409 and the push is retried every pass).
  */
 import { readdir, stat } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Ring, RingDevice } from '../ring/ring.js';
 import { NodeClient } from '../node/node-client.js';
+import { LocalNode } from '../common/local-node.js';
 import { PassLoop } from '../common/pass-loop.js';
 import type { LevelDb } from '../node/device-db.js';
 import { isLive, type ContainerDb, type ContainerRecord } from '../node/container-db.js';
@@ -41,7 +41,6 @@ export const ROW_BATCHES_IN_FLIGHT = 2;
 const PEERS_IN_PARALLEL = 3;
 /** Time allowed for a peer's answer to one request. */
 export const PEER_TIMEOUT_MS = 15_000;
-const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
 const syncBase = (a: string, c: string) => `R\0${a}\0${c}\0`;
 const syncEnd = (a: string, c: string) => `R\0${a}\0${c}\x01`;
 
@@ -81,20 +80,13 @@ export class ContainerPushError extends Error {
   }
 }
 
-function localAddresses(host: string): Set<string> {
-  if (!WILDCARD_HOSTS.has(host)) return new Set([host]);
-  const out = new Set(['127.0.0.1', '::1', 'localhost']);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
-  return out;
-}
-
 const peerId = (d: RingDevice) => `${d.ip}:${d.port}/${d.device}`;
 
 export class ContainerReplicator {
   readonly client: NodeClient;
   /** Stats of the last complete pass. */
   lastPass?: ContainerPassStats;
-  private readonly addresses: Set<string>;
+  private readonly local: LocalNode;
   private readonly loop: PassLoop;
   private stopped = false;
   /** Peers that failed in the running pass (logged once each). */
@@ -102,16 +94,12 @@ export class ContainerReplicator {
 
   constructor(private readonly opts: ContainerReplicatorOptions) {
     this.client = new NodeClient(opts.secret);
-    this.addresses = localAddresses(opts.host);
+    this.local = new LocalNode(opts.host, opts.port);
     this.loop = new PassLoop('container-replicator', opts.intervalMs, () => this.runPass(), (m) => this.log(m));
   }
 
   private log(m: string): void {
     (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
-  }
-
-  private isLocal(d: RingDevice): boolean {
-    return d.port === this.opts.port && this.addresses.has(d.ip);
   }
 
   /** Starts the pass loop (first pass after one interval). */
@@ -164,7 +152,7 @@ export class ContainerReplicator {
   private async replicateContainer(device: string, cdb: ContainerDb, db: LevelDb, a: string, c: string,
     stats: ContainerPassStats): Promise<void> {
     const { part, nodes } = this.opts.ring.getNodes(a, c);
-    const me = nodes.find((n) => n.device === device && this.isLocal(n));
+    const me = nodes.find((n) => n.device === device && this.local.owns(n));
     const peers = nodes.filter((n) => n !== me);
     // The version before the record and rows are read: a change made during the push leaves a
     // newer version, so the stored sync point does not match it and the next pass pushes again.

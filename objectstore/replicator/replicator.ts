@@ -13,9 +13,9 @@
  * `concurrency` partitions are worked on at once. Stats go to `<devicesDir>/.recon/replication.json`
  * (node/recon.ts) at the start, every few seconds during, and at the end of each pass.
  */
+import { LocalNode } from '../common/local-node.js';
 import { PassLoop } from '../common/pass-loop.js';
 import { readdir } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Ring, RingDevice } from '../ring/ring.js';
 import { NodeClient } from '../node/node-client.js';
@@ -32,7 +32,6 @@ import type { HashOptions } from './suffix-hashes.js';
 const PROGRESS_WRITE_MS = 2_000;
 /** Handoffs tried beyond one per unavailable primary when some of them fail too. */
 const MAX_EXTRA_HANDOFF_TRIES = 2;
-const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
 
 export interface ReplicatorOptions {
   devicesDir: string;
@@ -48,14 +47,6 @@ export interface ReplicatorOptions {
   log?: (m: string) => void;
 }
 
-/** The addresses this node can be reached at, for matching ring devices. */
-function localAddresses(host: string): Set<string> {
-  if (!WILDCARD_HOSTS.has(host)) return new Set([host]);
-  const out = new Set(['127.0.0.1', '::1', 'localhost']);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
-  return out;
-}
-
 async function dirNames(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
@@ -68,7 +59,7 @@ export class Replicator {
   readonly client: NodeClient;
   /** Stats of the last complete pass (with the running pass's progress). */
   recon: ReplicationRecon = emptyReplicationRecon();
-  private readonly addresses: Set<string>;
+  private readonly local: LocalNode;
   private readonly loop: PassLoop;
   /** Tombstones reclaimed while answering peers' REPLICATE requests, added to the next pass. */
   private reclaimedByPeers = 0;
@@ -77,7 +68,7 @@ export class Replicator {
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.client = new NodeClient(opts.secret);
-    this.addresses = localAddresses(opts.host);
+    this.local = new LocalNode(opts.host, opts.port);
     this.loop = new PassLoop('replicator', opts.intervalMs, () => this.runPass(), (m) => this.log(m));
   }
 
@@ -92,10 +83,6 @@ export class Replicator {
 
   private log(m: string): void {
     (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
-  }
-
-  private isLocal(d: RingDevice): boolean {
-    return d.port === this.opts.port && this.addresses.has(d.ip);
   }
 
   /** Starts the pass loop. */
@@ -179,7 +166,7 @@ export class Replicator {
     const ring = this.opts.ring;
     if (p.part >= ring.partitionCount) throw new Error(`partition ${p.part} is outside the ring`);
     const primaries = ring.getPartNodes(p.part);
-    const me = primaries.find((d) => d.device === p.device && this.isLocal(d));
+    const me = primaries.find((d) => d.device === p.device && this.local.owns(d));
     const opts = this.hashOptions;
     const log = (m: string) => this.log(m);
     const onPeerError = (peer: PeerDevice, e: Error) => this.peerError(p, peer, e);
@@ -210,7 +197,7 @@ export class Replicator {
     let tries = 0;
     for (const h of this.opts.ring.getMoreNodes(p.part)) {
       if (count === 0 || tries++ >= count + MAX_EXTRA_HANDOFF_TRIES) return;
-      if (h.device === me.device && this.isLocal(h)) continue;
+      if (h.device === me.device && this.local.owns(h)) continue;
       try {
         await syncPartitionTo(this.client, p, h, this.hashOptions, counters, (m) => this.log(m), hashes);
         count--;
