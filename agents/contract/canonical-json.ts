@@ -25,7 +25,8 @@ export interface KnownText {
 const quotedKeys = new Map<string, string>();
 const MAX_CACHED_KEYS = 10_000;
 
-function quoteKey(k: string): string {
+/** `JSON.stringify(k)` for a member name, cached. */
+export function quoteKey(k: string): string {
   let q = quotedKeys.get(k);
   if (q === undefined) {
     q = JSON.stringify(k);

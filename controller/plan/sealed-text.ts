@@ -6,19 +6,7 @@
  * costs far less memory and garbage than building a second text from every member.
  */
 import { contentHash } from './identity.js';
-
-/** Member names are a fixed, small set; the cap only guards against unexpected growth. */
-const MAX_CACHED_KEYS = 1000;
-const quotedKeys = new Map<string, string>();
-
-function quoteKey(k: string): string {
-  let q = quotedKeys.get(k);
-  if (q === undefined) {
-    q = JSON.stringify(k);
-    if (quotedKeys.size < MAX_CACHED_KEYS) quotedKeys.set(k, q);
-  }
-  return q;
-}
+import { quoteKey } from '../../agents/contract/canonical-json.js';
 
 /**
  * The canonical text of an object given as sorted entries (without `hash` and `revision`), its

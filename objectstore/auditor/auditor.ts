@@ -5,6 +5,7 @@
  * replicator restores a good copy from a peer. After a pass it pauses `intervalMs`.
  * Stats go to `<devicesDir>/.recon/audit.json` (node/recon.ts) after each pass.
  */
+import { logToStderr } from '../common/log.js';
 import { PassLoop } from '../common/pass-loop.js';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export class Auditor {
   }
 
   private log(m: string): void {
-    (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
+    (this.opts.log ?? logToStderr)(m);
   }
 
   start(): void {

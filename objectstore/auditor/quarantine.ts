@@ -8,7 +8,8 @@
  * Used by the auditor, by GET when the bytes it is about to serve do not match their ETag,
  * and by the replicator when a peer refuses a pushed body because of its MD5.
  */
-import { mkdir, open, rename } from 'node:fs/promises';
+import { fsyncDirInPool } from '../node/diskfile.js';
+import { mkdir, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -19,15 +20,6 @@ let quarantinedSinceStart = 0;
 /** Hash folders quarantined by this process since it started. */
 export function quarantinedTotal(): number {
   return quarantinedSinceStart;
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -44,7 +36,7 @@ export async function quarantineHashDir(devicePath: string, hashDir: string): Pr
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  await Promise.all([fsyncDir(dirname(hashDir)), fsyncDir(qdir)]);
+  await Promise.all([fsyncDirInPool(dirname(hashDir)), fsyncDirInPool(qdir)]);
   quarantinedSinceStart++;
   return dest;
 }

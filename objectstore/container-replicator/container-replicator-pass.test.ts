@@ -46,7 +46,7 @@ t.test('passes: agreement, handoff drop, a peer down', async (t) => {
   const ring = Ring.fromData(b.toRingData(), HASH);
   const logs: string[][] = [[], [], [], []];
   const reps = nodes.map((n, i) => new ContainerReplicator({
-    devicesDir: join(dir, `n${i + 1}`), ring, storage: n.storage, secret: SECRET, host: '127.0.0.1', port: n.port,
+    ring, storage: n.storage, secret: SECRET, host: '127.0.0.1', port: n.port,
     intervalMs: 60_000, log: (m) => logs[i]!.push(m),
   }));
   t.teardown(() => Promise.all(reps.map((r) => r.stop())));

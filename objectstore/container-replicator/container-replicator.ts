@@ -24,8 +24,7 @@
  * the next pass. Not covered (v1): account databases, and a deleted container whose peer still
  * has rows (the peer answers 409 and the push is retried every pass).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { logToStderr } from '../common/log.js';
 import type { Ring, RingDevice } from '../ring/ring.js';
 import { NodeClient } from '../node/node-client.js';
 import { LocalNode } from '../common/local-node.js';
@@ -48,10 +47,10 @@ const syncEnd = (a: string, c: string) => `R\0${a}\0${c}\x01`;
 export interface ContainerStorage {
   containerDb(device: string): Promise<ContainerDb>;
   dbs: { get(device: string): Promise<LevelDb> };
+  devicesWithDb(): Promise<string[]>;
 }
 
 export interface ContainerReplicatorOptions {
-  devicesDir: string;
   /** The container ring (reloaded in place by its watcher). */
   ring: Ring;
   storage: ContainerStorage;
@@ -99,7 +98,7 @@ export class ContainerReplicator {
   }
 
   private log(m: string): void {
-    (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
+    (this.opts.log ?? logToStderr)(m);
   }
 
   /** Starts the pass loop (first pass after one interval). */
@@ -114,21 +113,11 @@ export class ContainerReplicator {
     await this.loop.stop();
   }
 
-  /** Local devices that have a database. */
-  private async devices(): Promise<string[]> {
-    const out: string[] = [];
-    for (const d of await readdir(this.opts.devicesDir).catch(() => [] as string[])) {
-      if (d.startsWith('.')) continue;
-      if (await stat(join(this.opts.devicesDir, d, 'db')).then((s) => s.isDirectory(), () => false)) out.push(d);
-    }
-    return out;
-  }
-
   /** One pass over every container of every local device. */
   async runPass(): Promise<ContainerPassStats> {
     this.failedLogged.clear();
     const stats: ContainerPassStats = { containersChecked: 0, pushes: 0, rowsSent: 0, dropped: 0, errors: 0 };
-    for (const device of await this.devices()) {
+    for (const device of await this.opts.storage.devicesWithDb()) {
       if (this.stopped) break;
       const cdb = await this.opts.storage.containerDb(device);
       const db = await this.opts.storage.dbs.get(device);

@@ -3,6 +3,7 @@
  * `node dist/objectstore/node/entry.js --config FILE`. It does what `ringstack storage-node`
  * does, without loading the whole CLI (the launcher's children depend on the object store only).
  */
+import { logToStderr } from '../common/log.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../cluster/config.js';
 import { untilSignal } from '../cluster/signals.js';
@@ -15,7 +16,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const cfg = await loadConfig(values.config);
-  const node = await runStorageNode(cfg, (m) => process.stderr.write(`${m}\n`));
+  const node = await runStorageNode(cfg, logToStderr);
   process.stdout.write(`${NODE_READY_PREFIX}${cfg.node.host}:${node.port}\n`);
   await untilSignal();
   await node.close();

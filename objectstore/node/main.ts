@@ -48,7 +48,7 @@ export async function runStorageNode(cfg: ClusterConfig, log?: (m: string) => vo
   });
   const auditor = new Auditor({ devicesDir, hash, log, ...cfg.node.auditor });
   const containerReplicator = new ContainerReplicator({
-    devicesDir, ring: rings.container, storage: node.storage, secret: cfg.secret, host: cfg.node.host, port: node.port,
+    ring: rings.container, storage: node.storage, secret: cfg.secret, host: cfg.node.host, port: node.port,
     intervalMs: cfg.node.replicator.intervalMs, log,
   });
   replicator.start();

@@ -11,9 +11,11 @@
  * Containers and accounts (container-db.ts, account-db.ts) live in the device's LevelDB;
  * container stats roll up to the account nodes (accountTargets) from a loop.
  */
+import { logToStderr } from '../common/log.js';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import {
   BadRequest, Conflict, IncompleteBody, InsufficientStorage, NotFound, StoreError, TooLarge, Unauthorized,
@@ -127,7 +129,7 @@ export class StorageNode {
   }
 
   private log(msg: string): void {
-    (this.opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(msg);
+    (this.opts.log ?? logToStderr)(msg);
   }
 
   /** Handles one request (both 'request' and 'checkContinue'). */
@@ -624,12 +626,15 @@ export class StorageNode {
     }
   }
 
-  /** Devices that have a database (opened so their queues and dirty marks are seen after a restart). */
-  private async devicesWithDb(): Promise<string[]> {
-    const { readdir, stat } = await import('node:fs/promises');
+  /**
+   * Local devices that have a database (opened by the loops so their queues and dirty marks are
+   * seen after a restart; walked by the container replicator).
+   */
+  async devicesWithDb(): Promise<string[]> {
     const out: string[] = [];
     for (const d of await readdir(this.opts.devicesDir).catch(() => [] as string[])) {
-      if (await stat(join(this.opts.devicesDir, d, 'db')).then(() => true, () => false)) out.push(d);
+      if (d.startsWith('.')) continue;
+      if (await stat(join(this.opts.devicesDir, d, 'db')).then((s) => s.isDirectory(), () => false)) out.push(d);
     }
     return out;
   }

@@ -13,6 +13,7 @@
  * `concurrency` partitions are worked on at once. Stats go to `<devicesDir>/.recon/replication.json`
  * (node/recon.ts) at the start, every few seconds during, and at the end of each pass.
  */
+import { logToStderr } from '../common/log.js';
 import { LocalNode } from '../common/local-node.js';
 import { PassLoop } from '../common/pass-loop.js';
 import { readdir } from 'node:fs/promises';
@@ -82,7 +83,7 @@ export class Replicator {
   }
 
   private log(m: string): void {
-    (this.opts.log ?? ((s: string) => process.stderr.write(`${s}\n`)))(m);
+    (this.opts.log ?? logToStderr)(m);
   }
 
   /** Starts the pass loop. */
