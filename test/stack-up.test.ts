@@ -12,6 +12,7 @@
  * Needs libvirtd with qemu:///system and a compiled dist/ (`npx tsc -p .`); skipped otherwise.
  * Everything it creates in libvirt carries a random name prefix and is removed in teardown.
  */
+import { isolatedUpEnv } from './support/up-env.js';
 import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -119,20 +120,7 @@ async function scenario(t: Test): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'rs-stack-'));
   const dataDir = join(root, 'data');
   const work = join(root, 'repo');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    RINGSTACK_AGENT_NAME_PREFIX: PREFIX,
-    RINGSTACK_AGENT_HOST: HOST,
-    RINGSTACK_AGENT_SHUTDOWN_TIMEOUT_MS: '3000',
-    RINGSTACK_LOG_LEVEL: 'warn',
-    XDG_CACHE_HOME: join(root, 'cache'),
-    RINGSTACK_IMAGE_DIR: join(root, 'image'),
-    RINGSTACK_ACCESS_KEY: '',
-    RINGSTACK_SECRET_KEY: '',
-    RINGSTACK_GIT_TOKENS: '',
-    RINGSTACK_S3_ENDPOINT: '',
-    GIT_TERMINAL_PROMPT: '0',
-  };
+  const env = isolatedUpEnv(root, PREFIX, HOST);
   const ups: Up[] = [];
   t.teardown(async () => {
     for (const u of ups) {

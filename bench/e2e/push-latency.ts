@@ -16,6 +16,7 @@
  *
  *   npx tsc -p . && node dist/bench/e2e/push-latency.js [--rounds 5]
  */
+import { isolatedUpEnv } from '../../test/support/up-env.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -131,20 +132,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'rs-e2e-bench-'));
   const dataDir = join(root, 'data');
   const work = join(root, 'repo');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    RINGSTACK_AGENT_NAME_PREFIX: PREFIX,
-    RINGSTACK_AGENT_HOST: HOST,
-    RINGSTACK_AGENT_SHUTDOWN_TIMEOUT_MS: '3000',
-    RINGSTACK_LOG_LEVEL: 'warn',
-    XDG_CACHE_HOME: join(root, 'cache'),
-    RINGSTACK_IMAGE_DIR: join(root, 'image'),
-    RINGSTACK_ACCESS_KEY: '',
-    RINGSTACK_SECRET_KEY: '',
-    RINGSTACK_GIT_TOKENS: '',
-    RINGSTACK_S3_ENDPOINT: '',
-    GIT_TERMINAL_PROMPT: '0',
-  };
+  const env = isolatedUpEnv(root, PREFIX, HOST);
   let up: ChildProcess | undefined;
   let state: StateClient | undefined;
   try {
