@@ -3,32 +3,19 @@
  * at once share requests, each row gets the status its single-row request would have had, and
  * the rows are in the container listing.
  */
+import { startInProcessNode, TEST_SECRET, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import t from 'tap';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startNodeServer } from './server.js';
-import { NodeClient } from './node-client.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { nodePath, TimestampClock } from './protocol.js';
+import { nodePath } from './protocol.js';
 import { RowBatcher, ROWS_PATH } from './row-batch.js';
 import type { PendingUpdate } from './container-update.js';
 
-const SECRET = 'a-test-secret-of-enough-length';
-const HASH = { prefix: '', suffix: 'testsuffix' };
-const PART_POWER = 8;
+const SECRET = TEST_SECRET;
+const HASH = TEST_HASH;
+const PART_POWER = TEST_PART_POWER;
 
 t.test('row batches', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-rows-'));
-  await mkdir(join(dir, 'sda'));
-  const node = await startNodeServer({ devicesDir: dir, secret: SECRET, hash: HASH, partPower: PART_POWER });
-  const client = new NodeClient(SECRET);
-  const clock = new TimestampClock();
-  t.teardown(async () => {
-    client.close();
-    await node.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { node, client, clock } = await startInProcessNode(t, 'ringstack-rows-');
   let batchRequests = 0;
   node.server.on('request', (req) => {
     if (req.url === ROWS_PATH) batchRequests++;

@@ -2,21 +2,20 @@
  * A storage node over real HTTP on a temp folder: bad input is refused with a clear 4xx and
  * nothing is written; newest timestamp wins; tombstones; MD5 checks.
  */
+import { startInProcessNode, TEST_SECRET, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import t from 'tap';
 import net from 'node:net';
-import { mkdtemp, mkdir, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { startNodeServer } from './server.js';
 import { NodeClient } from './node-client.js';
 import { AUTH_HEADER, signRequest } from './hmac.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { H_CONTENT_LENGTH, T_ETAG, nodePath, TimestampClock, encodeJsonHeader, H_METADATA } from './protocol.js';
+import { H_CONTENT_LENGTH, T_ETAG, nodePath, encodeJsonHeader, H_METADATA } from './protocol.js';
 
-const SECRET = 'a-test-secret-of-enough-length';
-const HASH = { prefix: '', suffix: 'testsuffix' };
-const PART_POWER = 8;
+const SECRET = TEST_SECRET;
+const HASH = TEST_HASH;
+const PART_POWER = TEST_PART_POWER;
 
 async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -31,16 +30,7 @@ async function listTree(dir: string): Promise<string[]> {
 }
 
 t.test('storage node', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-node-'));
-  await mkdir(join(dir, 'sda'));
-  const node = await startNodeServer({ devicesDir: dir, secret: SECRET, hash: HASH, partPower: PART_POWER });
-  const client = new NodeClient(SECRET);
-  const clock = new TimestampClock();
-  t.teardown(async () => {
-    client.close();
-    await node.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir, node, client, clock } = await startInProcessNode(t, 'ringstack-node-');
   const part = (o: string) => partitionOf(hashPath('a', 'c', o, HASH), PART_POWER);
   const path = (o: string) => nodePath('obj', 'sda', part(o), 'a', 'c', o);
 
