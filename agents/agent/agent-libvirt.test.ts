@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,8 @@ import { hostBridges, libvirtSkipReason, virsh } from '../hypervisor/libvirt-tes
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import { Agent } from './agent.js';
 import { instrument } from './instrumented-hypervisor.js';
-import { MemoryAgentStore } from './memory-store.js';
 import { hostDesired, image, instance, network } from './test-fixtures.js';
-import { holdings, removeAll } from './test-libvirt.js';
+import { holdings, randomLan, removeAll, tinyImageStore } from './test-libvirt.js';
 import { LibvirtOutage } from './libvirt-outage.js';
 
 const run = promisify(execFile);
@@ -49,15 +48,9 @@ t.test('agent on qemu:///system', { skip: skip ?? false }, async (t) => {
   });
 
   // A tiny image, made by qemu-img, served by the store.
-  const imagePath = join(dir, 'tiny.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', imagePath, '64M']);
-  const bytes = await readFile(imagePath);
-  const store = new MemoryAgentStore();
-  store.putImageBytes('images', 'tiny.qcow2', bytes);
+  const { bytes, store } = await tinyImageStore(dir);
 
-  const a = randomInt(100, 200);
-  const b = randomInt(1, 250);
-  const net = network({ name: 'lan', subnet: [a, b], bridge: `rs${randomBytes(4).toString('hex')}` });
+  const { net, a, b } = randomLan('lan');
   const img = image(bytes);
   const vm = instance({ name: 'vm', ip: `10.${a}.${b}.10`, vcpus: 1, memoryMiB: 64, diskGiB: 1, dataVolumes: [{ name: 'vmdata', sizeGiB: 1 }] }, net, img);
   const desired = (rev: string, ...instances: Array<ReturnType<typeof instance>>) =>

@@ -13,9 +13,9 @@
  */
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,9 +23,8 @@ import { LibvirtHypervisor } from '../hypervisor/libvirt-hypervisor.js';
 import { libvirtSkipReason, virsh } from '../hypervisor/libvirt-test-env.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import { Agent } from './agent.js';
-import { MemoryAgentStore } from './memory-store.js';
-import { hostDesired, image, instance, network } from './test-fixtures.js';
-import { removeAll } from './test-libvirt.js';
+import { hostDesired, image, instance } from './test-fixtures.js';
+import { randomLan, removeAll, tinyImageStore } from './test-libvirt.js';
 
 const run = promisify(execFile);
 const URI = 'qemu:///system';
@@ -63,18 +62,11 @@ t.test('agent recovers from a leftover network bridge', { skip: skip ?? false },
     await rm(dir, { recursive: true, force: true });
   });
 
-  const imagePath = join(dir, 'tiny.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', imagePath, '64M']);
-  const bytes = await readFile(imagePath);
-  const store = new MemoryAgentStore();
-  store.putImageBytes('images', 'tiny.qcow2', bytes);
+  const { bytes, store } = await tinyImageStore(dir);
 
-  const a = randomInt(100, 200);
-  const b = randomInt(1, 250);
-  const bridge = `rs${randomBytes(4).toString('hex')}`;
-  made.push(bridge);
   // Names of their own: libvirt UUIDs come from the ids, and other libvirt suites may run at the same time.
-  const net = network({ name: 'stale-lan', subnet: [a, b], bridge });
+  const { net, a, b, bridge } = randomLan('stale-lan');
+  made.push(bridge);
   const img = image(bytes);
   const vm = instance({ name: 'stale-vm', ip: `10.${a}.${b}.10`, vcpus: 1, memoryMiB: 64, diskGiB: 1 }, net, img);
   store.setDesired(HOST, hostDesired(HOST, { networks: [net], images: [img], instances: [vm] }, 'r1'));

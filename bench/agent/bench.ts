@@ -11,22 +11,20 @@
  *
  * Usage: npx tsc -p . && node dist/bench/agent/bench.js [--runs N] [--instances N] [--no-qemu]
  */
-import { execFile } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { FakeHypervisor } from '../../agents/hypervisor/fake-hypervisor.js';
 import { LibvirtHypervisor } from '../../agents/hypervisor/libvirt-hypervisor.js';
 import { DEFAULT_SOCKET_PATH } from '../../agents/hypervisor/libvirt/connection.js';
 import { Agent } from '../../agents/agent/agent.js';
 import { MemoryAgentStore } from '../../agents/agent/memory-store.js';
 import { fakeQcow2, hostDesired, image, instance, network } from '../../agents/agent/test-fixtures.js';
-import { removeAll } from '../../agents/agent/test-libvirt.js';
+import { randomLan, removeAll, tinyImageStore } from '../../agents/agent/test-libvirt.js';
 
-const run = promisify(execFile);
 const MIB = 1024 * 1024;
 const HOST = 'bench1';
 const POLL_MS = 1000;
@@ -65,14 +63,8 @@ async function qemuOne(runs: number): Promise<{ medianMs: number; runsMs: number
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-agent-lv-'));
   const admin = await LibvirtHypervisor.open({ uri: 'qemu:///system' });
   try {
-    const imagePath = join(dir, 'tiny.qcow2');
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', imagePath, '64M']);
-    const bytes = await readFile(imagePath);
-    const store = new MemoryAgentStore();
-    store.putImageBytes('images', 'tiny.qcow2', bytes);
-    const a = randomInt(100, 200);
-    const b = randomInt(1, 250);
-    const net = network({ name: 'lan', subnet: [a, b], bridge: `rs${randomBytes(4).toString('hex')}` });
+    const { bytes, store } = await tinyImageStore(dir);
+    const { net } = randomLan('lan');
     const img = image(bytes);
     const agent = await Agent.create({
       host: HOST, zone: 'z', store, dataDir: join(dir, 'data'), namePrefix: prefix, pollIntervalMs: POLL_MS, shutdownTimeoutMs: 1000,

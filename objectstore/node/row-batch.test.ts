@@ -3,14 +3,13 @@
  * at once share requests, each row gets the status its single-row request would have had, and
  * the rows are in the container listing.
  */
-import { startInProcessNode, TEST_SECRET, TEST_HASH, TEST_PART_POWER } from './testing.js';
+import { startInProcessNode, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import t from 'tap';
 import { hashPath, partitionOf } from '../ring/hash.js';
 import { nodePath } from './protocol.js';
 import { RowBatcher, ROWS_PATH } from './row-batch.js';
 import type { PendingUpdate } from './container-update.js';
 
-const SECRET = TEST_SECRET;
 const HASH = TEST_HASH;
 const PART_POWER = TEST_PART_POWER;
 
