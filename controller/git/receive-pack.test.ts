@@ -5,6 +5,7 @@
 
 import t from 'tap';
 import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { GitSandbox } from './test-support.js';
 import { applyPush, type ApplyPushOptions } from './receive-pack.js';
@@ -130,4 +131,32 @@ t.test('ref update rules', async (t) => {
   t.same(await push([{ oldOid: c1, newOid: ZERO_OID, ref: 'refs/tags/v1' }], okOpts), ['unpack ok', 'ok refs/tags/v1'], 'delete a packed ref');
   t.equal(await currentOid(gitdir, 'refs/tags/v1'), ZERO_OID);
   t.equal(await currentOid(gitdir, 'refs/heads/main'), c1, 'other packed refs stay');
+});
+
+t.test('objects of the new commit are checked against what the branch already has', async (t) => {
+  const sb = await GitSandbox.create();
+  t.teardown(() => sb.cleanup());
+  const work = await sb.workRepo('work');
+  const c1 = await sb.commit(work, { 'top.yaml': 't\n', 'dir/a.yaml': 'a\n', 'dir/b.yaml': 'b\n' }, 'one');
+  const c2 = await sb.commit(work, { 'dir/b.yaml': 'b2\n', 'new/c.yaml': 'c\n' }, 'two');
+  const gitdir = path.join(sb.root, 'bare.git');
+  await sb.gitOk('.', 'init', '-q', '--bare', gitdir);
+  await sb.gitOk(work, 'push', '-q', gitdir, `${c2}:refs/heads/keep`);
+  await sb.gitOk(gitdir, 'update-ref', '-d', 'refs/heads/keep');
+  await sb.gitOk(gitdir, 'update-ref', 'refs/heads/main', c1);
+  const opts: ApplyPushOptions = {
+    gitdir, name: 'bare', branches: ['main'], onAccepted: async () => {}, validate: async () => ({ ok: true, errors: [], summary: [] }),
+  };
+  const loose = (oid: string) => path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+  const changed = (await sb.gitOk(work, 'rev-parse', `${c2}:dir/b.yaml`)).trim();
+  const added = (await sb.gitOk(work, 'rev-parse', `${c2}:new/c.yaml`)).trim();
+  const moved = await fsp.readFile(loose(changed));
+  await fsp.rm(loose(changed));
+  t.same(await push([{ oldOid: c1, newOid: c2, ref: 'refs/heads/main' }], opts), ['unpack ok', `ng refs/heads/main missing blob ${changed} (b.yaml)`],
+    'a changed file in a changed folder');
+  await fsp.writeFile(loose(changed), moved);
+  await fsp.rm(loose(added));
+  t.same(await push([{ oldOid: c1, newOid: c2, ref: 'refs/heads/main' }], opts), ['unpack ok', `ng refs/heads/main missing blob ${added} (c.yaml)`],
+    'a file in a new folder');
+  t.equal(await currentOid(gitdir, 'refs/heads/main'), c1, 'the branch stays');
 });

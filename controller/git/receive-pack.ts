@@ -97,8 +97,13 @@ function isTracked(ref: string, branches: string[] | undefined): boolean {
 /**
  * Checks that `oid` exists with its parents and its whole tree, so a ref never points at a
  * commit we cannot serve. Returns a reason when something is missing.
+ *
+ * `known` is a commit the ref already points at: it was checked the same way when it was
+ * pushed and objects are never removed while reachable, so trees and blobs it shares with
+ * the new commit (same id at the same path) are not read again. A one-file change to a
+ * 10,000-file repository reads the trees on that file's path and one blob, not every blob.
  */
-async function missingObjects(gitdir: string, oid: string, cache: object): Promise<string | undefined> {
+async function missingObjects(gitdir: string, oid: string, cache: object, known?: string): Promise<string | undefined> {
   let obj;
   try {
     obj = await git.readObject({ fs, gitdir, oid, cache, format: 'parsed' });
@@ -115,11 +120,12 @@ async function missingObjects(gitdir: string, oid: string, cache: object): Promi
       return `missing parent commit ${parent}`;
     }
   }
-  const trees = [commit.tree];
+  const knownTree = known !== undefined && known !== ZERO_OID ? await treeOf(gitdir, known, cache) : undefined;
+  const trees: Array<{ oid: string; old?: string }> = [{ oid: commit.tree, ...(knownTree ? { old: knownTree } : {}) }];
   const seen = new Set<string>();
   while (trees.length) {
-    const tree = trees.pop()!;
-    if (seen.has(tree)) continue;
+    const { oid: tree, old } = trees.pop()!;
+    if (tree === old || seen.has(tree)) continue;
     seen.add(tree);
     let entries;
     try {
@@ -127,8 +133,11 @@ async function missingObjects(gitdir: string, oid: string, cache: object): Promi
     } catch {
       return `missing tree ${tree}`;
     }
+    const before = old !== undefined ? await treeEntries(gitdir, old, cache) : undefined;
     for (const e of entries) {
-      if (e.type === 'tree') trees.push(e.oid);
+      const prev = before?.get(e.path);
+      if (prev?.oid === e.oid) continue;
+      if (e.type === 'tree') trees.push({ oid: e.oid, ...(prev?.type === 'tree' ? { old: prev.oid } : {}) });
       else if (e.type === 'blob' && !seen.has(e.oid)) {
         seen.add(e.oid);
         try {
@@ -140,6 +149,24 @@ async function missingObjects(gitdir: string, oid: string, cache: object): Promi
     }
   }
   return undefined;
+}
+
+/** The root tree of a commit, or undefined when it cannot be read. */
+async function treeOf(gitdir: string, commit: string, cache: object): Promise<string | undefined> {
+  try {
+    return (await git.readCommit({ fs, gitdir, oid: commit, cache })).commit.tree;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Entries of a tree by name, or undefined when it cannot be read (then nothing is skipped). */
+async function treeEntries(gitdir: string, tree: string, cache: object): Promise<Map<string, { oid: string; type: string }> | undefined> {
+  try {
+    return new Map((await git.readTree({ fs, gitdir, oid: tree, cache })).tree.map((e) => [e.path, { oid: e.oid, type: e.type }]));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Moves the spooled pack into objects/pack and writes its index. Returns whether it is new. */
@@ -253,7 +280,7 @@ async function applyCommand(
     opts.log?.info({ repo: opts.name, ref }, 'git push: ref deleted');
     return undefined;
   }
-  const missing = await missingObjects(gitdir, newOid, cache);
+  const missing = await missingObjects(gitdir, newOid, cache, current);
   if (missing) return missing;
   if (current !== ZERO_OID) {
     if (!isBranch) return 'tag already exists';
