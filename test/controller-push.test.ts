@@ -13,6 +13,7 @@ import { runLocalObjectStore } from '../objectstore/cluster/local.js';
 import { StateClient } from '../objectstore/client/state-client.js';
 import { controllerConfigFrom } from '../controller/service/config.js';
 import { startController, type RunningController } from '../controller/service/server.js';
+import { ControllerStore } from '../controller/service/state-store.js';
 import {
   CURRENT_DESIRED_KEY, STATE_FORMAT_VERSION, canonicalJson, desiredKey, hostDesiredKey, hostInfoKey, hostObservedKey,
   type CurrentDesired, type DesiredState, type HostDesiredState, type HostInfo,
@@ -113,6 +114,17 @@ t.test('hosts that register get the instances, spread by anti-affinity', async (
   const onHosts = [...Object.keys(hv1!.instances), ...Object.keys(hv2!.instances)].sort();
   t.same(onHosts, ['demo/db', 'demo/web-1', 'demo/web-2'], 'every instance is in exactly one host file');
   t.ok(hv1!.networks['demo/demo-net'] || hv2!.networks['demo/demo-net'], 'the network goes with its instances');
+
+  // Host documents are read again only when the listing shows a new ETag (on the real store).
+  const store = new ControllerStore(client);
+  const seen = await store.hosts();
+  t.equal(store.reads, 4, 'first pass: every document is read');
+  t.same((await store.hosts()).map((h) => h.name), seen.map((h) => h.name));
+  t.equal(store.reads, 4, 'unchanged hosts: listed, not read');
+  await registerHost('hv2');
+  const again = await store.hosts();
+  t.equal(store.reads, 6, "hv2's two rewritten documents are read");
+  t.not(again.find((h) => h.name === 'hv2')!.lastHeartbeat, seen.find((h) => h.name === 'hv2')!.lastHeartbeat, 'with its new heartbeat');
 });
 
 t.test('a restarted controller keeps every placement and byte', async (t) => {

@@ -44,12 +44,23 @@ export interface ControllerOptions {
   now?: () => Date;
 }
 
+/** A checked commit waiting for its ref to move. */
+interface Pending {
+  compiled: CompileResult;
+  /** The hosts it was compiled for. */
+  hosts: SchedulerHost[];
+  /** Its plan against `previous`. */
+  plan: string[];
+  previous: DesiredState | undefined;
+}
+
 export class Controller {
   private readonly cache = new ParseCache();
   private readonly compileCache = new CompileCache();
   /** The state this controller last published: read back instead of fetching and parsing it (26 MB at 10,000 instances). */
   private published?: { revision: string; time: string; desired: DesiredState };
-  private readonly pending = new Map<string, CompileResult>();
+  /** Compiled commits waiting for their ref to move, with the hosts they were compiled for. */
+  private readonly pending = new Map<string, Pending>();
   private queue: Promise<unknown> = Promise.resolve();
   private hostPrint = '';
   private readonly now: () => Date;
@@ -89,8 +100,9 @@ export class Controller {
           .catch((err) => this.o.log.warn({ err: String(err) }, 'could not record a rejected revision'));
         return { ok: false, errors, summary: [] };
       }
-      this.remember(commit, r.compiled);
-      const summary = formatPlan(diffStates(previous, r.compiled.desired)).trimEnd().split('\n');
+      const plan = formatPlan(diffStates(previous, r.compiled.desired)).trimEnd().split('\n');
+      this.remember(commit, { compiled: r.compiled, hosts, plan, previous });
+      const summary = [...plan];
       const unplaced = Object.values(r.compiled.desired.unschedulable);
       for (const u of unplaced) summary.push(`warning: instance ${u.instance} is unschedulable: ${u.message}`);
       return { ok: true, errors: [], summary };
@@ -101,17 +113,16 @@ export class Controller {
     this.serial(async () => {
       const now = this.now();
       const previous = await this.previousState();
-      let compiled = this.pending.get(commit);
+      const pending = this.pending.get(commit);
       this.pending.delete(commit);
-      if (!compiled) {
-        const hosts = await this.o.store.hosts();
-        compiled = await this.compileOrThrow(repoDir, commit, hosts, previous, now);
-      }
+      const hosts = pending?.hosts ?? await this.o.store.hosts();
+      const compiled = pending?.compiled ?? await this.compileOrThrow(repoDir, commit, hosts, previous, now);
       const { hostsWritten } = await this.publish(commit, compiled, previous, now);
-      this.hostPrint = fingerprint(await this.o.store.hosts(), now, this.o.scheduler);
+      // The hosts it was compiled for: a change since then is the resync's to pick up.
+      this.hostPrint = fingerprint(hosts, now, this.o.scheduler);
       await this.o.store.recordRevision({
         revision: commit, ref, status: 'accepted', errors: [],
-        summary: formatPlan(diffStates(previous, compiled.desired)).trimEnd().split('\n'),
+        summary: pending && pending.previous === previous ? pending.plan : formatPlan(diffStates(previous, compiled.desired)).trimEnd().split('\n'),
         checkedAt: now.toISOString(), appliedAt: this.now().toISOString(),
       });
       this.o.log.info({ revision: commit, hostsWritten }, 'revision published');
@@ -170,8 +181,8 @@ export class Controller {
     return r.compiled;
   }
 
-  private remember(commit: string, compiled: CompileResult): void {
-    this.pending.set(commit, compiled);
+  private remember(commit: string, p: Pending): void {
+    this.pending.set(commit, p);
     while (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
   }
 
