@@ -27,6 +27,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import type { WireMetadata } from './protocol.js';
+import { fsyncFile } from './page-cache.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -373,7 +374,7 @@ export class DiskFiles {
       finish: async (meta, whileDirSyncs, beforePlace) => {
         const inPool = bytes > SYNC_WRITE_BYTES;
         writeAllSync(fd, [encodeFooter(meta)]);
-        await Promise.all([fsyncFd(fd), beforePlace]);
+        await Promise.all([fsyncFile(fd, bytes), beforePlace]);
         if (inPool) {
           closed = true;
           await new Promise<void>((res, rej) => fsClose(fd, (e) => (e ? rej(e) : res())));

@@ -32,6 +32,7 @@ import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMeta
 import { join } from 'node:path';
 import { quarantineHashDir } from '../auditor/quarantine.js';
 import { BodyMismatch, md5HoldBack } from '../auditor/verify-stream.js';
+import { dropAfterRead } from './page-cache.js';
 import { DeviceDbs } from './device-db.js';
 import { ContainerDb, type ObjectRow } from './container-db.js';
 import { AccountDb, type ContainerRow } from './account-db.js';
@@ -355,17 +356,24 @@ export class StorageNode {
         res.end();
         return;
       }
-      closeFh = false;
-      const stream = createReadStream('', { fd: fh, start, end, autoClose: true, highWaterMark: 256 * 1024 });
+      const stream = createReadStream('', { fd: fh, start, end, autoClose: false, highWaterMark: 256 * 1024 });
       if (status !== 200) {
         await pipeline(stream, res).catch(() => undefined);
+        await dropAfterRead(fh.fd, length);
         return;
       }
       // Large whole object: checked while streaming; on a mismatch the last chunk is never sent
       // and the response is destroyed (the client sees an error, not a complete wrong body).
-      await pipeline(stream, md5HoldBack(meta.etag), res).catch(async (e) => {
-        if (e instanceof BodyMismatch) await this.quarantine(p, hash, e.message);
+      let mismatch: BodyMismatch | undefined;
+      await pipeline(stream, md5HoldBack(meta.etag), res).catch((e) => {
+        if (e instanceof BodyMismatch) mismatch = e;
       });
+      await dropAfterRead(fh.fd, length);
+      if (mismatch) {
+        await fh.close();
+        closeFh = false;
+        await this.quarantine(p, hash, mismatch.message);
+      }
     } finally {
       if (closeFh) await fh.close();
     }

@@ -1,0 +1,123 @@
+/*
+ * Page-cache control for ringstack's storage nodes, as a Node-API addon.
+ *
+ * Node's fs module has no posix_fadvise. Swift's object server drops an object's pages from
+ * the cache once it is durable (and after serving a large read), so a stream of large writes
+ * does not grow the cache without bound: fresh page-cache pages are the expensive part of a
+ * large write on a virtual machine (first touch of guest memory), recycled ones are cheap.
+ *
+ *   fsyncDropCache(fd, callback(err))  fsync(fd), then POSIX_FADV_DONTNEED over the whole file
+ *   dropCache(fd, callback(err))       POSIX_FADV_DONTNEED only (after a read)
+ *
+ * Both run in the libuv pool, one trip each; the callback gets an Error with `code` (errno
+ * name) and `syscall` like Node's own fs errors, or null.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  napi_async_work work;
+  napi_ref callback;
+  int fd;
+  int sync_first;
+  int err;
+  const char *syscall;
+} Job;
+
+static void execute(napi_env env, void *data) {
+  Job *job = data;
+  (void)env;
+  job->err = 0;
+  if (job->sync_first && fsync(job->fd) != 0) {
+    job->err = errno;
+    job->syscall = "fsync";
+    return;
+  }
+  /* posix_fadvise returns the error number instead of setting errno. */
+  int rc = posix_fadvise(job->fd, 0, 0, POSIX_FADV_DONTNEED);
+  if (rc != 0) {
+    job->err = rc;
+    job->syscall = "posix_fadvise";
+  }
+}
+
+static const char *errno_name(int e) {
+  switch (e) {
+    case EBADF: return "EBADF";
+    case EIO: return "EIO";
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    case EINVAL: return "EINVAL";
+    case EROFS: return "EROFS";
+    case ESPIPE: return "ESPIPE";
+    default: return "EUNKNOWN";
+  }
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  Job *job = data;
+  napi_value cb, global, arg, ignored;
+  napi_get_reference_value(env, job->callback, &cb);
+  napi_get_global(env, &global);
+  if (status != napi_ok) job->err = job->err ? job->err : EIO;
+  if (job->err) {
+    napi_value code, msg, syscall, errnum;
+    char text[128];
+    snprintf(text, sizeof text, "%s, %s", errno_name(job->err), strerror(job->err));
+    napi_create_string_utf8(env, errno_name(job->err), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &arg);
+    napi_create_string_utf8(env, job->syscall, NAPI_AUTO_LENGTH, &syscall);
+    napi_create_int32(env, -job->err, &errnum);
+    napi_set_named_property(env, arg, "syscall", syscall);
+    napi_set_named_property(env, arg, "errno", errnum);
+  } else {
+    napi_get_null(env, &arg);
+  }
+  napi_delete_reference(env, job->callback);
+  napi_delete_async_work(env, job->work);
+  free(job);
+  napi_call_function(env, global, cb, 1, &arg, &ignored);
+}
+
+static napi_value start(napi_env env, napi_callback_info info, int sync_first) {
+  size_t argc = 2;
+  napi_value argv[2], name;
+  napi_valuetype t0, t1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || t0 != napi_number
+      || napi_typeof(env, argv[1], &t1) != napi_ok || t1 != napi_function) {
+    napi_throw_type_error(env, NULL, "expected (fd: number, callback: function)");
+    return NULL;
+  }
+  Job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_get_value_int32(env, argv[0], &job->fd);
+  job->sync_first = sync_first;
+  napi_create_reference(env, argv[1], 1, &job->callback);
+  napi_create_string_utf8(env, sync_first ? "fsyncDropCache" : "dropCache", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return NULL;
+}
+
+static napi_value fsync_drop_cache(napi_env env, napi_callback_info info) { return start(env, info, 1); }
+static napi_value drop_cache(napi_env env, napi_callback_info info) { return start(env, info, 0); }
+
+NAPI_MODULE_INIT() {
+  napi_value f;
+  napi_create_function(env, "fsyncDropCache", NAPI_AUTO_LENGTH, fsync_drop_cache, NULL, &f);
+  napi_set_named_property(env, exports, "fsyncDropCache", f);
+  napi_create_function(env, "dropCache", NAPI_AUTO_LENGTH, drop_cache, NULL, &f);
+  napi_set_named_property(env, exports, "dropCache", f);
+  return exports;
+}
