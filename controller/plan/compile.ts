@@ -203,6 +203,7 @@ export function compile(input: CompileInput): CompileResult {
 
   // Data volumes (placement filled in below).
   const volumes: Record<string, DesiredVolume> = {};
+  const dataVolumes: DesiredVolume[] = [];
   const attachedTo = new Map<string, string>();
   for (const i of catalog.instances) for (const v of i.volumes) attachedTo.set(manifestId(v), manifestId(i.manifest));
   for (const { manifest: v, sourceImage } of catalog.volumes) {
@@ -213,6 +214,7 @@ export function compile(input: CompileInput): CompileResult {
       sizeGiB: v.spec.sizeGiB, ...(sourceImage ? { backingImage: imageOf(sourceImage) } : {}),
       retainOnDelete: v.spec.retainOnDelete, ...(owner ? { attachedTo: owner } : {}),
     }), own(previous?.volumes, id));
+    dataVolumes.push(volumes[id]!);
   }
 
   // Instances, their boot disks and scheduling requests.
@@ -229,7 +231,13 @@ export function compile(input: CompileInput): CompileResult {
       format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
     }), own(previous?.volumes, bootId));
     const s = m.spec;
-    const inputs = cache && [m, i.image, i.flavor, i.vcpus, i.memoryMiB, i.diskGiB, ...i.networks, ...i.volumes, ...macs.get(id)!];
+    let inputs: unknown[] | undefined;
+    if (cache) {
+      inputs = [m, i.image, i.flavor, i.vcpus, i.memoryMiB, i.diskGiB];
+      for (const n of i.networks) inputs.push(n);
+      for (const v of i.volumes) inputs.push(v);
+      for (const mac of macs.get(id)!) inputs.push(mac);
+    }
     instances[id] = build<DesiredInstance>(`instance:${id}`, inputs, () => ({
       id, name: m.name, project: m.project!, labels: m.labels, uuid: resourceUuid('instance', id), hostname: m.name,
       powerState: s.powerState, vcpus: i.vcpus, memoryMiB: i.memoryMiB, diskGiB: i.diskGiB, image: imageId,
@@ -274,14 +282,26 @@ export function compile(input: CompileInput): CompileResult {
     });
   }
 
+  const netHosts = new Map<string, Set<string>>();
+  const imgHosts = new Map<string, Set<string>>();
+  const addTo = (m: Map<string, Set<string>>, id: string, host: string) => {
+    let set = m.get(id);
+    if (!set) { set = new Set(); m.set(id, set); }
+    set.add(host);
+  };
+
   // Detached data volumes stay on the host that holds their data, when it still exists.
   const volumePlace: Array<[string, string]> = [];
   const reservedDiskGiB: Record<string, number> = {};
-  for (const [vid, v] of Object.entries(volumes)) {
-    if (v.role !== 'data' || v.attachedTo !== undefined) continue;
-    const at = own(prevPlace?.volumes, vid);
+  /** Data volumes given a host (detached ones here, attached ones with their instance). */
+  const placedData = new Set<string>();
+  for (const v of dataVolumes) {
+    if (v.attachedTo !== undefined) continue;
+    const at = own(prevPlace?.volumes, v.id);
     if (at === undefined || !hostNames.has(at)) continue;
-    volumePlace.push([vid, at]);
+    volumePlace.push([v.id, at]);
+    placedData.add(v.id);
+    if (v.backingImage !== undefined) addTo(imgHosts, v.backingImage, at);
     reservedDiskGiB[at] = (reservedDiskGiB[at] ?? 0) + v.sizeGiB;
   }
 
@@ -294,31 +314,25 @@ export function compile(input: CompileInput): CompileResult {
   for (const [id, msg] of unschedulableEarly) result.unschedulable[id] = msg;
 
   // Placements of everything else follow the instances.
-  const netHosts = new Map<string, Set<string>>();
-  const imgHosts = new Map<string, Set<string>>();
-  const addTo = (m: Map<string, Set<string>>, id: string, host: string) => {
-    if (!m.has(id)) m.set(id, new Set());
-    m.get(id)!.add(host);
-  };
   for (const [id, host] of Object.entries(result.placements)) {
     const inst = instances[id]!;
-    for (const d of inst.disks) {
-      volumePlace.push([d.volume, host]);
-      const backing = volumes[d.volume]!.backingImage;
+    const disks = inst.disks;
+    for (let k = 0; k < disks.length; k++) {
+      const vid = disks[k]!.volume;
+      volumePlace.push([vid, host]);
+      if (k > 0) placedData.add(vid); // disk 0 is the boot disk
+      const backing = volumes[vid]!.backingImage;
       if (backing !== undefined) addTo(imgHosts, backing, host);
     }
     for (const nic of inst.nics) addTo(netHosts, nic.network, host);
   }
   // Volumes of unplaced instances keep their data where it is.
-  const placedVolumes = new Set(volumePlace.map(([vid]) => vid));
-  for (const [vid, v] of Object.entries(volumes)) {
-    if (v.role !== 'data' || placedVolumes.has(vid)) continue;
-    const at = own(prevPlace?.volumes, vid);
-    if (at !== undefined && hostNames.has(at)) volumePlace.push([vid, at]);
-  }
-  for (const [vid, host] of volumePlace) {
-    const backing = volumes[vid]!.backingImage;
-    if (volumes[vid]!.role === 'data' && backing !== undefined) addTo(imgHosts, backing, host);
+  for (const v of dataVolumes) {
+    if (placedData.has(v.id)) continue;
+    const at = own(prevPlace?.volumes, v.id);
+    if (at === undefined || !hostNames.has(at)) continue;
+    volumePlace.push([v.id, at]);
+    if (v.backingImage !== undefined) addTo(imgHosts, v.backingImage, at);
   }
   const zoneOf = new Map<string, string>();
   for (const h of input.hosts) zoneOf.set(h.name, h.zone);

@@ -73,25 +73,23 @@ export class ControllerStore {
   }
 
   /**
-   * Publishes a compiled revision: the whole state and every host whose share changed, then
+   * Publishes a compiled revision: every host whose share changed, then the whole state, then
    * `current.json` last, so a reader that sees the new pointer finds every document it names. A crash part-way leaves the old pointer; the next publish redoes it.
    */
   async publish(compiled: CompileResult, previous: DesiredState | undefined, now: Date): Promise<{ hostsWritten: string[] }> {
     const text = serializeCompiled(compiled);
     const revision = compiled.desired.revision;
     const hostsWritten: string[] = [];
-    // The whole state and the changed hosts at once (nothing reads one to find the other);
-    // only the pointer must wait for both.
-    await Promise.all([
-      this.client.putJson(desiredKey(revision), text.desired),
-      ...Object.entries(text.hosts).map(async ([host, body]) => {
-        const before = previous?.hosts[host];
-        const after = compiled.desired.hosts[host];
-        if (before && after && before.hash === after.hash && before.revision === after.revision) return;
-        await this.client.putJson(hostDesiredKey(host), body);
-        hostsWritten.push(host);
-      }),
-    ]);
+    // Hosts first: they are what agents act on, and nothing reads one to find the other (the
+    // 26 MB whole state of a large repository would delay them); the pointer waits for all.
+    await Promise.all(Object.entries(text.hosts).map(async ([host, body]) => {
+      const before = previous?.hosts[host];
+      const after = compiled.desired.hosts[host];
+      if (before && after && before.hash === after.hash && before.revision === after.revision) return;
+      await this.client.putJson(hostDesiredKey(host), body);
+      hostsWritten.push(host);
+    }));
+    await this.client.putJson(desiredKey(revision), text.desired);
     const pointer: CurrentDesired = { formatVersion: STATE_FORMAT_VERSION, revision, time: now.toISOString() };
     await this.client.putJson(CURRENT_DESIRED_KEY, canonicalJson(pointer));
     return { hostsWritten: hostsWritten.sort() };
