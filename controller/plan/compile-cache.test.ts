@@ -26,8 +26,9 @@ function repo(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** Compiles `files` twice: with the caches and without; checks the bytes are the same. */
-async function both(t: Test, files: Record<string, string>, parse: ParseCache, cache: CompileCache, revision: string, previous?: DesiredState) {
-  const opts = { revision, hosts: HOSTS, now: NOW, ...(previous ? { previous } : {}) };
+async function both(t: Test, files: Record<string, string>, parse: ParseCache, cache: CompileCache, revision: string, previous?: DesiredState,
+  hosts: SchedulerHost[] = HOSTS) {
+  const opts = { revision, hosts, now: NOW, ...(previous ? { previous } : {}) };
   const cached = await validate(new MemorySource(files), { cache: parse });
   const plain = await validate(new MemorySource(files));
   t.ok(cached.ok && plain.ok);
@@ -69,4 +70,60 @@ t.test('reuses unchanged resources and hosts; rebuilds exactly what changed', as
   t.equal(fifth.desired.instances['demo/vm1']!.revision, 'c5', 'content differs from that previous state: new revision');
   const sixth = await both(t, bigFlavor, parse, cache, 'c6');
   t.equal(sixth.desired.instances['demo/vm1']!.revision, 'c6', 'no previous state: every revision is this commit');
+});
+
+t.test('instances added, removed, moved and rescheduled; a network and a host changing', async (t) => {
+  const parse = new ParseCache();
+  const cache = new CompileCache();
+  let files = repo();
+  let state = (await both(t, files, parse, cache, 'c1')).desired;
+  const step = async (revision: string, next: Record<string, string>, hosts = HOSTS) => {
+    files = next;
+    state = (await both(t, files, parse, cache, revision, state, hosts)).desired;
+    return state;
+  };
+
+  const added = await step('c2', { ...files, 'i6.yaml': instance('vm6', '  flavor: small\n  networks: [{network: net}]\n') });
+  t.equal(added.instances['demo/vm6']!.revision, 'c2', 'a new instance');
+  const host6 = added.placements.instances['demo/vm6']!;
+  t.equal(cache.built, 3, 'the new instance, its boot volume and its host');
+  t.equal(added.hosts[host6]!.revision, 'c2');
+
+  const { 'i2.yaml': _gone, ...withoutVm2 } = files;
+  const host2 = state.placements.instances['demo/vm2']!;
+  const removed = await step('c3', withoutVm2);
+  t.equal(removed.instances['demo/vm2'], undefined, 'a removed instance');
+  t.equal(removed.hosts[host2]!.revision, 'c3', 'its host changed');
+  t.equal(cache.built, 1, 'only its host is rebuilt');
+
+  const from = state.placements.instances['demo/vm3']!;
+  const to = HOSTS.map((h) => h.name).find((h) => h !== from)!;
+  const pinned = await step('c4', { ...files, 'i3.yaml': instance('vm3', `  flavor: small\n  networks: [{network: net}]\n  placement: {host: ${to}}\n`) });
+  t.equal(pinned.placements.instances['demo/vm3'], to, 'a pinned instance moves');
+  t.equal(pinned.hosts[from]!.revision, 'c4', 'the host it left changed');
+  t.equal(pinned.hosts[to]!.revision, 'c4', 'the host it joined changed');
+
+  const vm1Revision = state.instances['demo/vm1']!.revision;
+  const renumbered = await step('c5', { ...files, 'networks/net.yaml': files['networks/net.yaml']!.replace('end: 10.0.0.200', 'end: 10.0.0.201') });
+  t.equal(renumbered.networks['demo/net']!.revision, 'c5', 'a changed network');
+  t.equal(renumbered.instances['demo/vm1']!.revision, vm1Revision, 'instances on it keep their content and revision');
+  for (const h of Object.keys(renumbered.placements.instances).map((id) => renumbered.placements.instances[id]!)) {
+    t.equal(renumbered.hosts[h]!.revision, 'c5', `host ${h} with the network changed`);
+  }
+
+  // A host gone past the grace period: its instances go elsewhere, the others stay.
+  const lost = state.placements.instances['demo/vm1']!;
+  const stay = Object.entries(state.placements.instances).filter(([, h]) => h !== lost);
+  const fewer = HOSTS.filter((h) => h.name !== lost);
+  const rescheduled = await step('c6', files, fewer);
+  t.not(rescheduled.placements.instances['demo/vm1'], lost, 'an instance of the gone host is placed elsewhere');
+  for (const [id, h] of stay) t.equal(rescheduled.placements.instances[id], h, `${id} stays on ${h}`);
+
+  const back = await step('c7', files, HOSTS);
+  for (const [id, h] of Object.entries(rescheduled.placements.instances)) t.equal(back.placements.instances[id], h, `the host coming back moves ${id} nowhere`);
+  for (const id of Object.keys(rescheduled.unschedulable)) t.ok(back.placements.instances[id], `${id}, unschedulable without it, is placed again`);
+
+  const resized = await step('c8', { ...files, 'images/debian.yaml': files['images/debian.yaml']!.replace('spec: {vcpus: 1, memoryMiB: 1024, diskGiB: 10}', 'spec: {vcpus: 1, memoryMiB: 1024, diskGiB: 12}') });
+  t.equal(resized.volumes['demo/vm1/boot']!.sizeGiB, 12, 'a flavor change resizes every boot volume using it');
+  t.equal(resized.volumes['demo/vm1/boot']!.revision, 'c8');
 });
