@@ -13,6 +13,7 @@ import type { Reporter } from './reporter.js';
 import { DEFAULT_QUOTAS, DOCUMENT_SCHEMAS } from './schema.js';
 import { KINDS, type Kind, type Manifest, type SourceRef } from './types.js';
 import { walk } from './walk.js';
+import { Positions } from './positions.js';
 
 /** YAML errors reported per document; the rest are counted (a broken file can yield thousands). */
 export const MAX_YAML_ERRORS_PER_DOCUMENT = 10;
@@ -53,7 +54,7 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
     }
     const root = doc.contents as YamlNode | null;
     if (root === null || (isScalar(root) && root.value === null)) return; // empty document (`---` alone, comments)
-    const pos = new Map<string, number>();
+    const pos = new Positions();
     const src: SourceRef = { file, doc: index, pos };
     const rootOffset = root.range?.[0] ?? 0;
     pos.set('', rootOffset);

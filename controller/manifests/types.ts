@@ -8,13 +8,20 @@ export const API_VERSION = 'ringstack.dev/v1';
 export const KINDS = ['Instance', 'Network', 'Volume', 'Image', 'Flavor', 'Project'] as const;
 export type Kind = (typeof KINDS)[number];
 
+/** Source offsets by field path (a Map, or the leaner Positions of positions.ts). */
+export interface PositionMap {
+  get(path: string): number | undefined;
+  has(path: string): boolean;
+  set(path: string, offset: number): unknown;
+}
+
 /** Where a manifest is: file, document index, and the source offset of each field path. */
 export interface SourceRef {
   file: string;
   /** 0-based index of the document in its file. */
   doc: number;
   /** Offset of each visited value by dotted path (`spec.networks[0].ip`); `^path` holds key offsets. */
-  pos: Map<string, number>;
+  pos: PositionMap;
 }
 
 interface Base<K extends Kind> {

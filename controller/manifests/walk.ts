@@ -7,6 +7,7 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import type { Field } from './schema.js';
+import type { PositionMap } from './types.js';
 
 /** Receives each problem: field path, source offset, message. */
 /** Receives each problem; `fatal` is false for problems that leave the value usable (unknown fields). */
@@ -15,7 +16,7 @@ export type Report = (field: string, offset: number, message: string, fatal?: bo
 export interface WalkContext {
   report: Report;
   /** Offset of each visited value by path; `^path` keys hold the offset of the field's key. */
-  pos: Map<string, number>;
+  pos: PositionMap;
 }
 
 /**
@@ -176,6 +177,8 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
     case 'map': {
       if (!isMap(node)) { ctx.report(path, offset, `must be ${EXPECT[field.t]}, got ${nodeKind(node)}`); return undefined; }
       const out: Record<string, unknown> = {};
+      /** Keys written in this mapping (whatever became of their values). */
+      const present: string[] = [];
       let ok = true;
       if (field.t === 'map' && field.maxEntries !== undefined && node.items.length > field.maxEntries) {
         ctx.report(path, offset, `has ${node.items.length} entries, over the limit of ${field.maxEntries}`);
@@ -194,6 +197,7 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
         const c = child(path, key);
         const p = c.path;
         ctx.pos.set(c.key, kOffset);
+        present.push(key);
         let sub: Field;
         if (field.t === 'map') {
           const why = field.keyCheck?.(key);
@@ -220,11 +224,11 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
           const c = child(path, key);
           const p = c.path;
           if (sub.required) {
-            if (!ctx.pos.has(c.key)) {
+            if (!present.includes(key)) {
               ctx.report(p, keyOffset, `missing required field "${key}"`);
               ok = false;
             }
-          } else if ('default' in sub && sub.default !== undefined && !ctx.pos.has(c.key)) {
+          } else if ('default' in sub && sub.default !== undefined && !present.includes(key)) {
             out[key] = sub.default;
           }
         }

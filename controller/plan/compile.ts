@@ -16,7 +16,7 @@
  * the same objects as last time are reused with their canonical text instead of being built and
  * hashed again (compile-cache.ts); the result is the same as without it.
  */
-import { canonicalEntries, canonicalJson } from '../../agents/contract/canonical-json.js';
+import { canonicalEntries, canonicalJson, quoteKey } from '../../agents/contract/canonical-json.js';
 import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
 import {
   STATE_FORMAT_VERSION, type DesiredImage, type DesiredInstance, type DesiredNetwork, type DesiredResources,
@@ -27,7 +27,7 @@ import { projectUsage } from '../manifests/quotas.js';
 import { manifestId, type Catalog, type ImageManifest, type ResolvedInstance } from '../manifests/types.js';
 import { CompileCache, sameInputs, type BuiltEntry } from './compile-cache.js';
 import { derivedBridge, derivedMac, resourceUuid } from './identity.js';
-import { sealText } from './sealed-text.js';
+import { sealPieces, sealText } from './sealed-text.js';
 import { schedule, type SchedulerHost, type SchedulerOptions, type SchedulingRequest } from './scheduler.js';
 
 export interface CompileInput {
@@ -93,6 +93,29 @@ export function serializeCompiled(result: CompileResult): { desired: string; hos
   const hosts: Record<string, string> = {};
   for (const [name, h] of Object.entries(result.hosts)) hosts[name] = canonicalJson(h, 0, texts);
   return { desired: canonicalJson(result.desired, 0, texts), hosts };
+}
+
+/**
+ * A host state's members as sorted `[key, pieces]` for sealPieces: its resource records as
+ * `{`, `"id":`, the resource's known text, ... `}`, other members as their canonical text.
+ */
+function hostPieces(content: Record<string, unknown>, texts: Map<object, string>): Array<[string, string[]]> {
+  const out: Array<[string, string[]]> = [];
+  for (const k of Object.keys(content).sort()) {
+    const v = content[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) { out.push([k, [canonicalJson(v)]]); continue; }
+    const rec = v as Record<string, object>;
+    const pieces = ['{'];
+    let first = true;
+    for (const id of Object.keys(rec).sort()) {
+      pieces.push(`${first ? '' : ','}${quoteKey(id)}:`, texts.get(rec[id]!) ?? canonicalJson(rec[id], 0, texts));
+      first = false;
+    }
+    pieces.push('}');
+    out.push([k, pieces]);
+  }
+  return out;
 }
 
 function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
@@ -402,7 +425,7 @@ export function compile(input: CompileInput): CompileResult {
     if (hit) {
       hosts[name] = hit;
     } else {
-      const sealed = sealText(canonicalEntries(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
+      const sealed = sealPieces(hostPieces(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
       hosts[name] = { ...content, hash: sealed.hash, revision: sealed.revision };
       texts.set(hosts[name]!, sealed.text);
       if (inputs) remember(`host:${name}`, inputs, hosts[name]!);

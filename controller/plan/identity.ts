@@ -42,8 +42,11 @@ export function derivedBridge(networkId: string, attempt = 0): string {
   return `rs${sha1(`bridge\0${networkId}\0${attempt}`).subarray(0, 4).toString('hex')}`;
 }
 
+/** Hex digits of sha256 kept in a content hash. */
+export const CONTENT_HASH_HEX = 32;
+
 /** First 32 hex digits of sha256 of `text` (resource content hashes). */
 export function contentHash(text: string): string {
   const hex = oneShot ? (oneShot('sha256', text, 'hex') as string) : crypto.createHash('sha256').update(text).digest('hex');
-  return hex.slice(0, 32);
+  return hex.slice(0, CONTENT_HASH_HEX);
 }
