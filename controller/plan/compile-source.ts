@@ -15,8 +15,9 @@ import type { SchedulerHost, SchedulerOptions } from './scheduler.js';
 
 export interface CompileSourceOptions {
   revision: string;
-  hosts: SchedulerHost[];
-  previous?: DesiredState;
+  /** A promise (hosts and previous state still being read) is awaited after validation, which it overlaps. */
+  hosts: SchedulerHost[] | Promise<SchedulerHost[]>;
+  previous?: DesiredState | Promise<DesiredState | undefined>;
   lastSeen?: Record<string, string | number>;
   now: Date | string | number;
   scheduler?: SchedulerOptions;
@@ -31,13 +32,16 @@ export type CompileSourceResult =
   | { ok: true; validation: ValidationResult; compiled: CompileResult };
 
 export async function compileSource(source: ManifestSource, o: CompileSourceOptions): Promise<CompileSourceResult> {
+  const inputs = Promise.all([o.hosts, o.previous]);
+  inputs.catch(() => undefined); // awaited below unless validation fails or throws first
   const validation = await validate(source, {
     ...(o.maxFileBytes !== undefined ? { maxFileBytes: o.maxFileBytes } : {}), ...(o.cache ? { cache: o.cache } : {}),
   });
   if (!validation.ok) return { ok: false, validation };
+  const [hosts, previous] = await inputs;
   const compiled = compile({
-    catalog: validation.catalog, usage: validation.usage, revision: o.revision, hosts: o.hosts, now: o.now,
-    ...(o.previous ? { previous: o.previous } : {}), ...(o.lastSeen ? { lastSeen: o.lastSeen } : {}),
+    catalog: validation.catalog, usage: validation.usage, revision: o.revision, hosts, now: o.now,
+    ...(previous ? { previous } : {}), ...(o.lastSeen ? { lastSeen: o.lastSeen } : {}),
     ...(o.scheduler ? { scheduler: o.scheduler } : {}), ...(o.compileCache ? { cache: o.compileCache } : {}),
   });
   return { ok: true, validation, compiled };

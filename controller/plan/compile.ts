@@ -89,10 +89,19 @@ function stamp<T extends { revision: string; hash: string }>(texts: Map<object, 
 
 /** Canonical JSON text of a compile result's documents (fast: reuses what compile computed). */
 export function serializeCompiled(result: CompileResult): { desired: string; hosts: Record<string, string> } {
-  const texts = textOfResult.get(result);
   const hosts: Record<string, string> = {};
-  for (const [name, h] of Object.entries(result.hosts)) hosts[name] = canonicalJson(h, 0, texts);
-  return { desired: canonicalJson(result.desired, 0, texts), hosts };
+  for (const name of Object.keys(result.hosts)) hosts[name] = serializeHost(result, name);
+  return { desired: serializeDesired(result), hosts };
+}
+
+/** Canonical JSON text of one host's state of a compile result. */
+export function serializeHost(result: CompileResult, name: string): string {
+  return canonicalJson(result.hosts[name], 0, textOfResult.get(result));
+}
+
+/** Canonical JSON text of a compile result's whole state. */
+export function serializeDesired(result: CompileResult): string {
+  return canonicalJson(result.desired, 0, textOfResult.get(result));
 }
 
 /**

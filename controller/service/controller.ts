@@ -89,11 +89,14 @@ export class Controller {
   check = (repoDir: string, commit: string, ref: string): Promise<CommitCheck> =>
     this.serial(async () => {
       const now = this.now();
-      const hosts = await this.o.store.hosts();
-      const previous = await this.previousState();
+      // Read while the commit is validated.
+      const hostsRead = this.o.store.hosts();
+      const previousRead = this.previousState();
       const r = await compileSource(treeSource(repoDir, commit), {
-        revision: commit, hosts, now, scheduler: this.o.scheduler, cache: this.cache, compileCache: this.compileCache, ...(previous ? { previous } : {}),
+        revision: commit, hosts: hostsRead, previous: previousRead, now, scheduler: this.o.scheduler, cache: this.cache, compileCache: this.compileCache,
       });
+      const hosts = await hostsRead;
+      const previous = await previousRead;
       if (!r.ok) {
         const errors = r.validation.errors.map(formatError);
         await this.o.store.recordRevision({ revision: commit, ref, status: 'rejected', errors, summary: [], checkedAt: now.toISOString() })

@@ -18,7 +18,7 @@ import { canonicalJson } from '../../agents/contract/canonical-json.js';
 import type { StateClient } from '../../objectstore/client/state-client.js';
 import type { ObjectPutGet } from '../git/object-put-get.js';
 import type { SchedulerHost } from '../plan/scheduler.js';
-import { serializeCompiled, type CompileResult } from '../plan/compile.js';
+import { serializeDesired, serializeHost, type CompileResult } from '../plan/compile.js';
 
 /** Per-revision records: accepted or rejected, with errors, applied and when. */
 export const REVISIONS_PREFIX = 'state/revisions/';
@@ -77,19 +77,18 @@ export class ControllerStore {
    * `current.json` last, so a reader that sees the new pointer finds every document it names. A crash part-way leaves the old pointer; the next publish redoes it.
    */
   async publish(compiled: CompileResult, previous: DesiredState | undefined, now: Date): Promise<{ hostsWritten: string[] }> {
-    const text = serializeCompiled(compiled);
     const revision = compiled.desired.revision;
     const hostsWritten: string[] = [];
     // Hosts first: they are what agents act on, and nothing reads one to find the other (the
     // 26 MB whole state of a large repository would delay them); the pointer waits for all.
-    await Promise.all(Object.entries(text.hosts).map(async ([host, body]) => {
+    await Promise.all(Object.keys(compiled.hosts).map(async (host) => {
       const before = previous?.hosts[host];
       const after = compiled.desired.hosts[host];
       if (before && after && before.hash === after.hash && before.revision === after.revision) return;
-      await this.client.putJson(hostDesiredKey(host), body);
+      await this.client.putJson(hostDesiredKey(host), serializeHost(compiled, host));
       hostsWritten.push(host);
     }));
-    await this.client.putJson(desiredKey(revision), text.desired);
+    await this.client.putJson(desiredKey(revision), serializeDesired(compiled));
     const pointer: CurrentDesired = { formatVersion: STATE_FORMAT_VERSION, revision, time: now.toISOString() };
     await this.client.putJson(CURRENT_DESIRED_KEY, canonicalJson(pointer));
     return { hostsWritten: hostsWritten.sort() };
