@@ -17,9 +17,22 @@ export interface BuiltEntry {
   text: string;
 }
 
+export type BuiltKind = 'network' | 'image' | 'volume' | 'boot' | 'instance' | 'host';
+
+/**
+ * What one compile built, per kind, keyed by the manifest each object was built from (a boot
+ * volume by its instance's manifest, a host state by host name): the very objects a ParseCache
+ * gives back, so a look-up neither builds nor hashes an id string.
+ */
+export type BuiltEntries = Record<BuiltKind, Map<unknown, BuiltEntry>>;
+
+export function emptyBuilt(): BuiltEntries {
+  return { network: new Map(), image: new Map(), volume: new Map(), boot: new Map(), instance: new Map(), host: new Map() };
+}
+
 export class CompileCache {
-  /** Resource id (or `host:<name>`) -> what the last compile built. */
-  entries = new Map<string, BuiltEntry>();
+  /** What the last compile built. */
+  entries: BuiltEntries = emptyBuilt();
   /** Objects reused and built by the last compile. */
   reused = 0;
   built = 0;

@@ -25,7 +25,7 @@ import {
 import { formatIPv4, parseCidr, type Cidr } from '../manifests/net.js';
 import { projectUsage } from '../manifests/quotas.js';
 import { manifestId, type Catalog, type ImageManifest, type ResolvedInstance } from '../manifests/types.js';
-import { CompileCache, sameInputs, type BuiltEntry } from './compile-cache.js';
+import { CompileCache, emptyBuilt, sameInputs, type BuiltKind } from './compile-cache.js';
 import { derivedBridge, derivedMac, resourceUuid } from './identity.js';
 import { sealPieces, sealText } from './sealed-text.js';
 import { schedule, type SchedulerHost, type SchedulerOptions, type SchedulingRequest } from './scheduler.js';
@@ -139,35 +139,35 @@ export function compile(input: CompileInput): CompileResult {
   const texts = new Map<object, string>();
   const cache = input.cache;
   const lastBuilt = cache?.entries;
-  const nextBuilt = cache ? new Map<string, BuiltEntry>() : undefined;
+  const nextBuilt = cache ? emptyBuilt() : undefined;
   if (cache) { cache.reused = 0; cache.built = 0; }
   /**
    * The object the last compile built for `key` from the same inputs, when the previous state
    * still holds it unchanged (so its revision is still right); else undefined.
    */
-  const reuse = <T extends { hash: string; revision: string }>(key: string, inputs: unknown[], prev: { hash: string; revision: string } | undefined): T | undefined => {
-    const b = lastBuilt?.get(key);
+  const reuse = <T extends { hash: string; revision: string }>(kind: BuiltKind, key: unknown, inputs: unknown[], prev: { hash: string; revision: string } | undefined): T | undefined => {
+    const b = lastBuilt?.[kind].get(key);
     if (!b || !sameInputs(b.inputs, inputs)) return undefined;
     const ok = prev ? prev.hash === b.out.hash && prev.revision === b.out.revision : b.out.revision === revision;
     if (!ok) return undefined;
     texts.set(b.out, b.text);
-    nextBuilt!.set(key, b);
+    nextBuilt![kind].set(key, b);
     cache!.reused++;
     return b.out as T;
   };
-  const remember = (key: string, inputs: unknown[], out: { hash: string; revision: string }) => {
+  const remember = (kind: BuiltKind, key: unknown, inputs: unknown[], out: { hash: string; revision: string }) => {
     if (!nextBuilt) return;
-    nextBuilt.set(key, { inputs, out, text: texts.get(out)! });
+    nextBuilt[kind].set(key, { inputs, out, text: texts.get(out)! });
     cache!.built++;
   };
   /** stamp(), or the cached object when its inputs are the same. */
-  const build = <T extends { revision: string; hash: string }>(id: string, inputs: unknown[] | undefined, make: () => Omit<T, 'revision' | 'hash'>, prev: T | undefined): T => {
+  const build = <T extends { revision: string; hash: string }>(kind: BuiltKind, key: object, inputs: unknown[] | undefined, make: () => Omit<T, 'revision' | 'hash'>, prev: T | undefined): T => {
     if (inputs) {
-      const hit = reuse<T>(id, inputs, prev);
+      const hit = reuse<T>(kind, key, inputs, prev);
       if (hit) return hit;
     }
     const out = stamp<T>(texts, make(), prev, revision);
-    if (inputs) remember(id, inputs, out);
+    if (inputs) remember(kind, key, inputs, out);
     return out;
   };
   const prevPlace = previous?.placements;
@@ -187,7 +187,7 @@ export function compile(input: CompileInput): CompileResult {
       bridges.add(bridge);
     }
     const cidr = n.spec.cidr !== undefined ? (parseCidr(n.spec.cidr) as Cidr) : undefined;
-    networks[id] = build<DesiredNetwork>(`network:${id}`, cache && [n, bridge], () => ({
+    networks[id] = build<DesiredNetwork>('network', n, cache && [n, bridge], () => ({
       id, name: n.name, ...(n.project !== undefined ? { project: n.project } : {}), labels: n.labels,
       uuid: resourceUuid('network', id), mode: n.spec.mode, bridge: bridge!,
       ...(cidr ? { cidr: n.spec.cidr, prefixLength: cidr.prefix, gateway: n.spec.gateway ?? formatIPv4(cidr.network + 1) } : {}),
@@ -201,7 +201,7 @@ export function compile(input: CompileInput): CompileResult {
   const imageOf = (m: ImageManifest) => manifestId(m);
   for (const m of catalog.images) {
     const id = imageOf(m);
-    images[id] = build<DesiredImage>(`image:${id}`, cache && [m], () => ({
+    images[id] = build<DesiredImage>('image', m, cache && [m], () => ({
       id, name: m.name, ...(m.project !== undefined ? { project: m.project } : {}), labels: m.labels,
       uuid: resourceUuid('image', id), source: { bucket: m.spec.source.bucket, key: m.spec.source.key },
       format: m.spec.format, sha256: m.spec.sha256, minDiskGiB: m.spec.minDiskGiB, minMemoryMiB: m.spec.minMemoryMiB,
@@ -241,7 +241,7 @@ export function compile(input: CompileInput): CompileResult {
   for (const { manifest: v, sourceImage } of catalog.volumes) {
     const id = manifestId(v);
     const owner = attachedTo.get(id);
-    volumes[id] = build<DesiredVolume>(`volume:${id}`, cache && [v, sourceImage, owner], () => ({
+    volumes[id] = build<DesiredVolume>('volume', v, cache && [v, sourceImage, owner], () => ({
       id, name: v.name, project: v.project!, labels: v.labels, uuid: resourceUuid('volume', id), role: 'data', format: 'qcow2',
       sizeGiB: v.spec.sizeGiB, ...(sourceImage ? { backingImage: imageOf(sourceImage) } : {}),
       retainOnDelete: v.spec.retainOnDelete, ...(owner ? { attachedTo: owner } : {}),
@@ -258,7 +258,7 @@ export function compile(input: CompileInput): CompileResult {
     const id = manifestId(m);
     const bootId = `${id}/boot`;
     const imageId = imageOf(i.image);
-    volumes[bootId] = build<DesiredVolume>(`volume:${bootId}`, cache && [m, i.image, i.diskGiB], () => ({
+    volumes[bootId] = build<DesiredVolume>('boot', m, cache && [m, i.image, i.diskGiB], () => ({
       id: bootId, name: `${m.name}.boot`, project: m.project!, labels: {}, uuid: resourceUuid('volume', bootId), role: 'boot',
       format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
     }), own(previous?.volumes, bootId));
@@ -270,7 +270,7 @@ export function compile(input: CompileInput): CompileResult {
       for (const v of i.volumes) inputs.push(v);
       for (const mac of macs.get(id)!) inputs.push(mac);
     }
-    instances[id] = build<DesiredInstance>(`instance:${id}`, inputs, () => ({
+    instances[id] = build<DesiredInstance>('instance', m, inputs, () => ({
       id, name: m.name, project: m.project!, labels: m.labels, uuid: resourceUuid('instance', id), hostname: m.name,
       powerState: s.powerState, vcpus: i.vcpus, memoryMiB: i.memoryMiB, diskGiB: i.diskGiB, image: imageId,
       ...(i.flavor ? { flavor: manifestId(i.flavor) } : {}),
@@ -430,14 +430,14 @@ export function compile(input: CompileInput): CompileResult {
         for (const k in rec) inputs.push(rec[k]);
       }
     }
-    const hit = inputs && reuse<HostDesiredState>(`host:${name}`, inputs, prev);
+    const hit = inputs && reuse<HostDesiredState>('host', name, inputs, prev);
     if (hit) {
       hosts[name] = hit;
     } else {
       const sealed = sealPieces(hostPieces(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
       hosts[name] = { ...content, hash: sealed.hash, revision: sealed.revision };
       texts.set(hosts[name]!, sealed.text);
-      if (inputs) remember(`host:${name}`, inputs, hosts[name]!);
+      if (inputs) remember('host', name, inputs, hosts[name]!);
     }
     const { hash, revision: hostRevision } = hosts[name]!;
     const h = listed.get(name);
