@@ -22,8 +22,18 @@ export const H_METADATA = 'x-ringstack-metadata';
 export const H_CONTENT_LENGTH = 'x-ringstack-content-length';
 /** The client's MD5 for the body, if it gave one. */
 export const H_EXPECTED_ETAG = 'x-ringstack-expected-etag';
-/** Trailer with the MD5 the proxy computed while streaming; the node compares its own. */
+/**
+ * The MD5 the proxy computed (a header with a small body, a trailer after a streamed one).
+ * The node compares its own, except when H_PROXY_HASHES says the proxy hashes for it.
+ */
 export const T_ETAG = 'x-ringstack-etag';
+/**
+ * Set ("1") by the proxy on a streamed PUT: it hashes the body once on the way and sends the
+ * MD5 in the T_ETAG trailer, which the node stores without hashing the body itself (one MD5
+ * pass per object instead of one per replica). Bytes a node stored wrongly are still caught:
+ * every whole-object GET and the auditor check them against that MD5.
+ */
+export const H_PROXY_HASHES = 'x-ringstack-proxy-hashes';
 /** Where an object node sends its listing update: `ip:port/device/partition`. */
 export const H_CONTAINER_TARGET = 'x-ringstack-container-target';
 /** Set on node responses: the timestamp of what the node holds (also on 404 of a tombstone). */

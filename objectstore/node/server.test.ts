@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { NodeClient } from './node-client.js';
 import { AUTH_HEADER, signRequest } from './hmac.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { H_CONTENT_LENGTH, T_ETAG, nodePath, encodeJsonHeader, H_METADATA } from './protocol.js';
+import { H_CONTENT_LENGTH, T_ETAG, nodePath, encodeJsonHeader, H_METADATA, H_PROXY_HASHES, H_REPLICATION, H_EXPECTED_ETAG } from './protocol.js';
 
 const SECRET = TEST_SECRET;
 const HASH = TEST_HASH;
@@ -35,12 +35,14 @@ t.test('storage node', async (t) => {
   const path = (o: string) => nodePath('obj', 'sda', part(o), 'a', 'c', o);
 
   /** PUT with chunked body; declared length and trailer MD5 as given. */
-  async function putObj(o: string, body: Buffer, opts: { declared?: string; ts?: string; trailer?: string; p?: string } = {}) {
+  async function putObj(o: string, body: Buffer, opts: {
+    declared?: string; ts?: string; trailer?: string | null; p?: string; headers?: Record<string, string>;
+  } = {}) {
     const p = opts.p ?? path(o);
     const ts = opts.ts ?? clock.next();
     const req = client.open({
       host: '127.0.0.1', port: node.port, method: 'PUT', path: p, timestamp: ts,
-      headers: { [H_CONTENT_LENGTH]: opts.declared ?? String(body.length), 'transfer-encoding': 'chunked' },
+      headers: { [H_CONTENT_LENGTH]: opts.declared ?? String(body.length), 'transfer-encoding': 'chunked', ...opts.headers },
     });
     const res = new Promise<number>((resolve, reject) => {
       req.on('response', (r) => {
@@ -50,7 +52,7 @@ t.test('storage node', async (t) => {
       req.on('error', reject);
     });
     req.write(body);
-    req.addTrailers({ [T_ETAG]: opts.trailer ?? createHash('md5').update(body).digest('hex') });
+    if (opts.trailer !== null) req.addTrailers({ [T_ETAG]: opts.trailer ?? createHash('md5').update(body).digest('hex') });
     req.end();
     return { status: await res, ts };
   }
@@ -142,6 +144,24 @@ t.test('storage node', async (t) => {
     await new Promise((r) => setTimeout(r, 200));
     t.same(await listTree(join(dir, 'sda')), before, 'nothing written by any refused request');
     t.equal((await get('short')).status, 404);
+  });
+
+  await t.test('a body the proxy hashed is stored with the proxy\'s MD5; replication pushes are hashed anyway', async (t) => {
+    const body = Buffer.from('hashed by the proxy');
+    const md5 = createHash('md5').update(body).digest('hex');
+    const proxied = { [H_PROXY_HASHES]: '1' };
+    t.equal((await putObj('ph', body, { headers: proxied })).status, 201);
+    const g = await get('ph');
+    t.equal(g.text, 'hashed by the proxy');
+    t.equal(g.headers.etag, md5, 'the trailer\'s MD5 is the ETag');
+    const before = await listTree(join(dir, 'sda'));
+    t.equal((await putObj('ph-none', body, { headers: proxied, trailer: null })).status, 400, 'no MD5 trailer');
+    t.equal((await putObj('ph-bad', body, { headers: proxied, trailer: 'not-an-md5' })).status, 400, 'malformed MD5 trailer');
+    t.equal((await putObj('ph-client', body, { headers: { ...proxied, [H_EXPECTED_ETAG]: 'f'.repeat(32) } })).status, 422,
+      'the client\'s MD5 is still checked against it');
+    t.same(await listTree(join(dir, 'sda')), before, 'nothing stored by a refused PUT');
+    t.equal((await putObj('ph-repl', body, { headers: { ...proxied, [H_REPLICATION]: '1' }, trailer: 'f'.repeat(32) })).status, 422,
+      'a replication push is hashed by the node even when marked');
   });
 
   await t.test('container listing rows', async (t) => {

@@ -25,7 +25,7 @@ import { hashPath, partitionOf, type HashConfig } from '../ring/hash.js';
 import { verifyRequest, AUTH_HEADER } from './hmac.js';
 import {
   parseNodePath, isTimestamp, H_TIMESTAMP, H_METADATA, H_CONTENT_LENGTH, H_EXPECTED_ETAG, T_ETAG,
-  H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, H_REPLICATION, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
+  H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, H_REPLICATION, H_PROXY_HASHES, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
   type ParsedNodePath, type WireMetadata, formatTimestamp, UNKNOWN_DEVICE_STATUS,
 } from './protocol.js';
 import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata, type ObjectWriter } from './diskfile.js';
@@ -45,6 +45,7 @@ import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type W
 
 /** Whole-object GETs up to this size are read and MD5-checked before the first byte is sent. */
 export const VERIFY_BEFORE_SEND_BYTES = 1024 * 1024;
+const MD5_HEX = /^[0-9a-f]{32}$/;
 /** Body bytes gathered before one write to disk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_UPDATER_INTERVAL_MS = 5_000;
@@ -225,7 +226,8 @@ export class StorageNode {
     if (expectContinue) res.writeContinue();
 
     const writer = await this.disk.createWriter(p.device, p.part, hash, 'data', { ignoreMeta: replication });
-    const md5 = createHash('md5');
+    // Replication pushes are always hashed here: they must prove the copy is intact.
+    const md5 = req.headers[H_PROXY_HASHES] === '1' && !replication ? undefined : createHash('md5');
     let received = 0;
     // Chunks are gathered into ~1 MiB batches and written with one writev while the next
     // batch is read: few system calls, at most two batches in memory per upload.
@@ -237,7 +239,7 @@ export class StorageNode {
         const b = chunk as Buffer;
         received += b.length;
         if (received > (declared ?? MAX_OBJECT_BYTES)) throw new IncompleteBody('body longer than declared');
-        md5.update(b);
+        md5?.update(b);
         batch.push(b);
         batchBytes += b.length;
         if (batchBytes >= WRITE_BATCH_BYTES) {
@@ -250,9 +252,15 @@ export class StorageNode {
       await inFlight;
       if (batch.length) await writer.writev(batch);
       if (declared !== undefined && received !== declared) throw new IncompleteBody(`body has ${received} bytes, ${declared} declared`);
-      const etag = md5.digest('hex');
       const trailer = req.trailers[T_ETAG] ?? (req.headers[T_ETAG] as string | undefined);
-      if (trailer !== undefined && trailer !== etag) throw new ChecksumMismatch('body MD5 differs from the proxy\'s');
+      let etag: string;
+      if (md5) {
+        etag = md5.digest('hex');
+        if (trailer !== undefined && trailer !== etag) throw new ChecksumMismatch('body MD5 differs from the proxy\'s');
+      } else {
+        if (trailer === undefined || !MD5_HEX.test(trailer)) throw new BadRequest(`${H_PROXY_HASHES} without an MD5 in the ${T_ETAG} trailer`);
+        etag = trailer;
+      }
       if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
       const targets = [...headerTargets, ...parseTargets(req.trailers[H_CONTAINER_TARGET])];
       const meta: DiskMetadata = { ...wire, name, timestamp: ts, etag, contentLength: received };

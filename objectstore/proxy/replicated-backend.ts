@@ -346,9 +346,9 @@ export class ReplicatedBackend implements ObjectBackend {
         } else {
           r = await fanoutPut(this.client, {
             nodes, replicas: this.replicas('obj'), timestamp: ts, body: input.body,
-            // A client's MD5 reaches the nodes as H_EXPECTED_ETAG (in `base`); they refuse a mismatch.
+            // A client's MD5 is checked before the body is committed, and by the nodes (H_EXPECTED_ETAG in `base`).
             contentLength: input.contentLength, connectTimeoutMs: this.timeoutMs,
-            containerTargets: targets,
+            containerTargets: targets, expectedMd5: input.expectedMd5?.toLowerCase(),
           });
         }
         return {
