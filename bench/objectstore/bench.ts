@@ -1,16 +1,20 @@
 /**
- * Object store benchmark: the same Swift-API workload (4 KiB PUT/GET with 16 clients,
- * 16 MiB PUT/GET) against ringstack (`ringstack objectstore`, started here on a temp folder)
- * and, with --swift, against OpenStack Swift 2.30.1 from Debian's packages on loopback
- * (bench/objectstore/swift/*.sh), in the same run. Prints one JSON document with both
- * results, the server CPU they used and the ratio ringstack/swift per phase.
+ * Object store benchmark: the same workload (load.ts: 4 KiB PUT/GET with 16 clients, 16 MiB
+ * PUT/GET) through the Swift API (auth v1.0) and through the S3 API (SigV4, s3-load.ts) against
+ * ringstack (`ringstack objectstore`, started here on a temp folder; both APIs on its one port)
+ * and, with --swift, against OpenStack Swift 2.30.1 + s3api from Debian's packages on loopback
+ * (test/support/swift-s3api/*.sh with the bench's own root, ports, part power 10 and one proxy
+ * worker per core), in the same run. Prints one JSON document: per system and API the phases
+ * (with the server's CPU per operation), the load averages, and the ratios ringstack/swift.
  *
- *   node dist/bench/objectstore/bench.js [--swift] [--small-count 5000] [--large-count 32]
- *        [--concurrency 16] [--large-concurrency 16] [--cap 20] [--disk-limits] [--keep]
+ *   node dist/bench/objectstore/bench.js [--swift] [--api swift|s3|both] [--small-count 5000]
+ *        [--large-count 32] [--concurrency 16] [--large-concurrency 16] [--cap 20]
+ *        [--disk-limits] [--keep]
  *
- * Each system's result carries the 1-minute load average before and after it ran (the host is
+ * Each API's result carries the 1-minute load average before and after it ran (the host is
  * shared: compare ratios from one run, not absolute numbers across runs); --disk-limits first
  * measures the disk's own fsync and write limits (disk-limits.ts) on the same filesystem.
+ * A one-line-per-phase summary goes to stderr.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,25 +24,36 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import net from 'node:net';
-import { authV1, runWorkload, type PhaseResult, type WorkloadOptions } from './load.js';
+import { runWorkload, swiftClient, type PhaseResult, type StoreClient, type WorkloadOptions } from './load.js';
+import { s3Client } from './s3-load.js';
 import { cpuSeconds, descendants } from './procs.js';
 import { measureDiskLimits } from './disk-limits.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root from dist/bench/objectstore or bench/objectstore. */
 const ROOT = HERE.includes(`${join('dist', 'bench')}`) ? resolve(HERE, '..', '..', '..') : resolve(HERE, '..', '..');
-const SWIFT_DIR = join(ROOT, 'bench', 'objectstore', 'swift');
+/** The one set of Swift scripts, shared with test/external-store.test.ts. */
+const SWIFT_SCRIPTS = join(ROOT, 'test', 'support', 'swift-s3api');
+const SWIFT_ROOT_PREFIX = join(tmpdir(), 'ringstack-swift-bench-');
+/** Like ringstack's ring. */
+const SWIFT_PART_POWER = 10;
+const SWIFT_USER = 'test:tester';
+const SWIFT_KEY = 'testing';
 const BENCH_KEY = 'bench';
 const BENCH_SECRET = 'bench-secret-key';
+const APIS = ['swift', 's3'] as const;
+type Api = (typeof APIS)[number];
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
+/** `n` distinct free loopback ports (held open together, then released). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((res, rej) => {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => res(s));
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 export async function startRingstack(dataDir: string, port: number): Promise<ChildProcess> {
@@ -60,22 +75,105 @@ export async function stopRingstack(child: ChildProcess): Promise<void> {
   });
 }
 
-async function measure(label: string, authUrl: string, user: string, key: string, pids: number[], o: WorkloadOptions) {
-  const ep = await authV1(authUrl, user, key);
-  const load = () => Math.round(loadavg()[0]! * 100) / 100;
-  const loadBefore = load();
-  const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+/** One system under test: where its APIs are and which processes are its servers. */
+interface System {
+  label: string;
+  pids: number[];
+  client(api: Api): Promise<StoreClient>;
+}
+
+interface ApiResult {
+  phases: PhaseResult[];
+  server_cpu_cores: number;
+  loadavg_1m: [number, number];
+}
+
+const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
+
+async function measure(sys: System, api: Api, o: WorkloadOptions): Promise<ApiResult> {
+  const client = await sys.client(api);
+  const cpu = () => sys.pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const loadBefore = load1();
+  const cpu0 = cpu();
   const t0 = Date.now();
-  const phases = await runWorkload(ep, o);
+  const phases = await runWorkload(client, { ...o, container: `${o.container}-${api}` }, cpu);
   const wall = (Date.now() - t0) / 1000;
-  const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
-  return { label, phases, server_cpu_cores: Math.round((cpu / wall) * 100) / 100, loadavg_1m: [loadBefore, load()] };
+  return { phases, server_cpu_cores: Math.round(((cpu() - cpu0) / wall) * 100) / 100, loadavg_1m: [loadBefore, load1()] };
+}
+
+async function measureAll(sys: System, apis: Api[], o: WorkloadOptions): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
+  const out: Partial<Record<`${Api}_api`, ApiResult>> = {};
+  for (const api of apis) {
+    out[`${api}_api`] = await measure(sys, api, o);
+    summarise(sys.label, api, out[`${api}_api`]!);
+  }
+  return out;
+}
+
+function summarise(label: string, api: Api, r: ApiResult): void {
+  for (const p of r.phases) {
+    process.stderr.write(`${label.padEnd(9)} ${api.padEnd(5)} ${p.phase.padEnd(9)} ${String(p.ops_s).padStart(7)} op/s ${String(p.mb_s).padStart(7)} MB/s`
+      + ` p50 ${p.p50_ms} p99 ${p.p99_ms} ms errors ${p.errors} cpu ${p.server_cpu_ms_per_op ?? '-'} ms/op  load ${r.loadavg_1m.join('->')}\n`);
+  }
+}
+
+async function withRingstack<T>(keep: boolean, fn: (sys: System) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'));
+  const [port] = await freePorts(1);
+  const rs = await startRingstack(dir, port!);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    return await fn({
+      label: 'ringstack',
+      pids: descendants(rs.pid!),
+      client: (api) => api === 'swift' ? swiftClient(`${base}/auth/v1.0`, BENCH_KEY, BENCH_SECRET)
+        : Promise.resolve(s3Client({ endpoint: base, accessKey: BENCH_KEY, secret: BENCH_SECRET })),
+    });
+  } finally {
+    await stopRingstack(rs);
+    if (!keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Promise<T> {
+  const root = await mkdtemp(SWIFT_ROOT_PREFIX);
+  const [proxy, memcached, logUdp, ...nodes] = await freePorts(12);
+  const env = {
+    ...process.env, SWIFT_PROXY_PORT: String(proxy), SWIFT_MEMCACHED_PORT: String(memcached), SWIFT_LOG_UDP_PORT: String(logUdp),
+    SWIFT_NODE_PORTS: nodes.join(' '), SWIFT_PART_POWER: String(SWIFT_PART_POWER), SWIFT_PROXY_WORKERS: 'auto',
+  };
+  const script = (name: string) => execFileSync('bash', [join(SWIFT_SCRIPTS, name), root], { env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  try {
+    script('setup.sh');
+    script('start.sh');
+    const base = `http://127.0.0.1:${proxy}`;
+    return await fn({
+      label: 'swift',
+      pids: script('pids.sh').trim().split(/\s+/).map(Number),
+      client: (api) => api === 'swift' ? swiftClient(`${base}/auth/v1.0`, SWIFT_USER, SWIFT_KEY)
+        : Promise.resolve(s3Client({ endpoint: base, accessKey: SWIFT_USER, secret: SWIFT_KEY })),
+    });
+  } finally {
+    script('stop.sh');
+    if (!keep) await rm(root, { recursive: true, force: true });
+  }
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Per phase: ringstack's ops/s (= MB/s) over Swift's, and ringstack's p99 over Swift's. */
+function ratios(r: ApiResult, s: ApiResult) {
+  return Object.fromEntries(r.phases.map((p, i) => {
+    const q = s.phases[i]!;
+    return [p.phase, { throughput: q.ops_s ? round2(p.ops_s / q.ops_s) : null, p99: q.p99_ms ? round2(p.p99_ms / q.p99_ms) : null }];
+  }));
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       swift: { type: 'boolean', default: false },
+      api: { type: 'string', default: 'both' },
       'small-count': { type: 'string', default: '5000' },
       'small-size': { type: 'string', default: '4096' },
       'large-count': { type: 'string', default: '32' },
@@ -87,37 +185,22 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
     },
   });
+  if (!['swift', 's3', 'both'].includes(values.api!)) throw new Error(`--api must be swift, s3 or both (got ${values.api})`);
+  const apis: Api[] = values.api === 'both' ? [...APIS] : [values.api as Api];
   const o: WorkloadOptions = {
     concurrency: Number(values.concurrency), largeConcurrency: Number(values['large-concurrency']), smallCount: Number(values['small-count']), smallSize: Number(values['small-size']),
     largeCount: Number(values['large-count']), largeSize: Number(values['large-size']), capSeconds: Number(values.cap),
     container: `bench-${Date.now()}`,
   };
-  const result: Record<string, unknown> = { workload: o, cores: cpus().length };
+  const result: Record<string, unknown> = { workload: o, apis, cores: cpus().length };
   if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'));
-  const port = await freePort();
-  const rs = await startRingstack(dir, port);
-  try {
-    result.ringstack = await measure('ringstack', `http://127.0.0.1:${port}/auth/v1.0`, BENCH_KEY, BENCH_SECRET, descendants(rs.pid!), o);
-  } finally {
-    await stopRingstack(rs);
-    if (!values.keep) await rm(dir, { recursive: true, force: true });
-  }
-
+  const rs = await withRingstack(values.keep!, (sys) => measureAll(sys, apis, o));
+  result.ringstack = rs;
   if (values.swift) {
-    execFileSync('bash', [join(SWIFT_DIR, 'start.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-    try {
-      const pids = execFileSync('bash', [join(SWIFT_DIR, 'pids.sh')]).toString().trim().split(/\s+/).map(Number);
-      const url = execFileSync('bash', [join(SWIFT_DIR, 'url.sh')]).toString().trim();
-      result.swift = await measure('swift', `${url}/auth/v1.0`, 'test:tester', 'testing', pids, o);
-    } finally {
-      execFileSync('bash', [join(SWIFT_DIR, 'stop.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-    }
-    const r = result.ringstack as { phases: PhaseResult[] };
-    const s = result.swift as { phases: PhaseResult[] };
-    result.ratio_ringstack_over_swift = Object.fromEntries(r.phases.map((p, i) => [p.phase,
-      s.phases[i]!.ops_s ? Math.round((p.ops_s / s.phases[i]!.ops_s) * 100) / 100 : null]));
+    const sw = await withSwift(values.keep!, (sys) => measureAll(sys, apis, o));
+    result.swift = sw;
+    result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
   }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

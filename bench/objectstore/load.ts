@@ -1,9 +1,13 @@
 /**
- * A Swift-API load generator (auth v1.0, keep-alive agents, N requests in flight) used for
- * ringstack and for OpenStack Swift alike, so both run the very same workload. Phases:
+ * The load generator shared by every API the object store benchmark drives: keep-alive
+ * agents, N requests in flight, the same phases and percentiles for everyone, so ringstack and
+ * OpenStack Swift (and the Swift and S3 APIs of each) run the very same workload. Phases:
  * put_small / get_small (unique objects, e.g. 4 KiB) and put_large / get_large (e.g. 16 MiB),
- * each with its own number of clients.
- * Each phase stops at its count or its time cap. Bodies are generated once and reused.
+ * each with its own number of clients; each stops at its count or its time cap. Bodies are
+ * generated once and reused.
+ *
+ * An API is a `StoreClient` (create a container, PUT and GET an object); this module holds the
+ * Swift one (auth v1.0, X-Auth-Token), s3-load.ts the S3 one (SigV4).
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +27,43 @@ export interface PhaseResult {
   p50_ms: number;
   p99_ms: number;
   max_ms: number;
+  /** CPU of the server processes per second of the phase (when the caller can see them). */
+  server_cpu_cores?: number;
+  /** CPU milliseconds of the server processes per successful operation. */
+  server_cpu_ms_per_op?: number;
+}
+
+/** What the workload needs from an API. Paths are `container` and `container/key`. */
+export interface StoreClient {
+  /** Creates the container (bucket); throws when the server refuses. */
+  createContainer(container: string): Promise<void>;
+  /** True when the object was stored. */
+  put(container: string, key: string, body: Buffer): Promise<boolean>;
+  /** The body's length when the server answered 200, otherwise -1. */
+  get(container: string, key: string): Promise<number>;
+}
+
+export interface HttpReply {
+  status: number;
+  bytes: number;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** One request on the shared keep-alive agent; counts the response body's bytes. */
+export function send(host: string, port: string | number, path: string, method: string,
+  headers: Record<string, string>, body?: Buffer): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, path, method, headers, agent }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export async function authV1(authUrl: string, user: string, key: string): Promise<Endpoint> {
   return new Promise((resolve, reject) => {
@@ -38,21 +76,29 @@ export async function authV1(authUrl: string, user: string, key: string): Promis
   });
 }
 
-export function request(ep: Endpoint, method: string, path: string, body?: Buffer): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(ep.storageUrl + path);
-    const headers: Record<string, string> = { 'x-auth-token': ep.token };
-    if (body) headers['content-length'] = String(body.length);
-    else if (method === 'PUT') headers['content-length'] = '0';
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** A Swift-API request below the storage URL (`path` starts with '/'). */
+export function request(ep: Endpoint, method: string, path: string, body?: Buffer): Promise<HttpReply> {
+  const url = new URL(ep.storageUrl + path);
+  const headers: Record<string, string> = { 'x-auth-token': ep.token };
+  if (body) headers['content-length'] = String(body.length);
+  else if (method === 'PUT') headers['content-length'] = '0';
+  return send(url.hostname, url.port, url.pathname + url.search, method, headers, body);
+}
+
+/** The Swift API (auth v1.0 once, then X-Auth-Token). */
+export async function swiftClient(authUrl: string, user: string, key: string): Promise<StoreClient> {
+  const ep = await authV1(authUrl, user, key);
+  return {
+    async createContainer(container) {
+      const r = await request(ep, 'PUT', `/${container}`);
+      if (r.status >= 300) throw new Error(`Swift container PUT got ${r.status}`);
+    },
+    put: async (container, key, body) => (await request(ep, 'PUT', `/${container}/${key}`, body)).status === 201,
+    async get(container, key) {
+      const r = await request(ep, 'GET', `/${container}/${key}`);
+      return r.status === 200 ? r.bytes : -1;
+    },
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -105,30 +151,35 @@ export interface WorkloadOptions {
   container: string;
 }
 
-/** The standard workload; returns one result per phase. */
-export async function runWorkload(ep: Endpoint, o: WorkloadOptions): Promise<PhaseResult[]> {
+/**
+ * The standard workload through `client`; returns one result per phase. With `serverCpu`
+ * (CPU seconds of the server's processes so far), each phase also carries the server's CPU.
+ */
+export async function runWorkload(client: StoreClient, o: WorkloadOptions, serverCpu?: () => number): Promise<PhaseResult[]> {
   const out: PhaseResult[] = [];
-  const c = await request(ep, 'PUT', `/${o.container}`);
-  if (c.status >= 300) throw new Error(`container PUT got ${c.status}`);
+  const phase = async (name: string, count: number, conc: number, bytes: number, op: (i: number) => Promise<boolean>) => {
+    const cpu0 = serverCpu?.();
+    const r = await runPhase(name, count, conc, o.capSeconds, bytes, op);
+    if (serverCpu && cpu0 !== undefined) {
+      const cpu = serverCpu() - cpu0;
+      r.server_cpu_cores = r.seconds ? Math.round((cpu / r.seconds) * 100) / 100 : 0;
+      r.server_cpu_ms_per_op = r.ops ? Math.round((cpu * 1000 / r.ops) * 100) / 100 : 0;
+    }
+    return r;
+  };
+  await client.createContainer(o.container);
   const small = randomBytes(o.smallSize);
   const large = randomBytes(o.largeSize);
   // Warm-up: connections and partition directories.
-  await runPhase('warmup', 64, o.concurrency, 30, o.smallSize, async (i) => (await request(ep, 'PUT', `/${o.container}/warm-${i}`, small)).status === 201);
-  const put = await runPhase('put_small', o.smallCount, o.concurrency, o.capSeconds, o.smallSize,
-    async (i) => (await request(ep, 'PUT', `/${o.container}/s-${i}`, small)).status === 201);
+  await runPhase('warmup', 64, o.concurrency, 30, o.smallSize, (i) => client.put(o.container, `warm-${i}`, small));
+  const put = await phase('put_small', o.smallCount, o.concurrency, o.smallSize, (i) => client.put(o.container, `s-${i}`, small));
   out.push(put);
   const written = put.ops + put.errors;
-  out.push(await runPhase('get_small', o.smallCount, o.concurrency, o.capSeconds, o.smallSize, async (i) => {
-    const r = await request(ep, 'GET', `/${o.container}/s-${i % Math.max(1, written)}`);
-    return r.status === 200 && r.bytes === o.smallSize;
-  }));
-  const largeConc = o.largeConcurrency;
-  const lput = await runPhase('put_large', o.largeCount, largeConc, o.capSeconds, o.largeSize,
-    async (i) => (await request(ep, 'PUT', `/${o.container}/l-${i}`, large)).status === 201);
+  out.push(await phase('get_small', o.smallCount, o.concurrency, o.smallSize,
+    async (i) => (await client.get(o.container, `s-${i % Math.max(1, written)}`)) === o.smallSize));
+  const lput = await phase('put_large', o.largeCount, o.largeConcurrency, o.largeSize, (i) => client.put(o.container, `l-${i}`, large));
   out.push(lput);
-  out.push(await runPhase('get_large', o.largeCount, largeConc, o.capSeconds, o.largeSize, async (i) => {
-    const r = await request(ep, 'GET', `/${o.container}/l-${i % Math.max(1, lput.ops)}`);
-    return r.status === 200 && r.bytes === o.largeSize;
-  }));
+  out.push(await phase('get_large', o.largeCount, o.largeConcurrency, o.largeSize,
+    async (i) => (await client.get(o.container, `l-${i % Math.max(1, lput.ops)}`)) === o.largeSize));
   return out;
 }

@@ -3,8 +3,10 @@ parameter, errors, ranges, conditionals, copy, expiry checks, SLO and DLO) to a 
 and prints a normalised transcript (status, the headers that matter, body with dates and
 multipart boundaries masked). Run it against OpenStack Swift and against ringstack and diff:
 
-  SWIFT_BENCH_ROOT=/tmp/swiftcmp SWIFT_BENCH_PROXY_PORT=8397 SWIFT_BENCH_MEMCACHED_PORT=11397 \
-    bash bench/objectstore/swift/start.sh            # Debian's swift 2.30.1, as root
+  export SWIFT_PROXY_PORT=8397 SWIFT_MEMCACHED_PORT=11397 SWIFT_LOG_UDP_PORT=11398 \
+         SWIFT_NODE_PORTS="18401 18402 18403 18411 18412 18413 18421 18422 18423"
+  bash test/support/swift-s3api/setup.sh /tmp/swiftcmp    # Debian's swift 2.30.1, as root
+  bash test/support/swift-s3api/start.sh /tmp/swiftcmp    # stop.sh /tmp/swiftcmp afterwards
   node dist/objectstore/swift/test-server.js         # prints ringstack's URL
   python3 bench/objectstore/swift-api-compare.py http://127.0.0.1:8397 > real.txt
   python3 bench/objectstore/swift-api-compare.py <ringstack url> > mine.txt

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Writes a throw-away OpenStack Swift (Debian packages) under ROOT for ringstack's tests:
-# 3 storage nodes (object/container/account server each), rings with 3 replicas, and a proxy
-# with s3api + tempauth (test:tester / testing) on 127.0.0.1. Nothing is started here.
+# Writes a throw-away OpenStack Swift (Debian packages) under ROOT for ringstack's tests and
+# for bench/objectstore: 3 storage nodes (object/container/account server each), rings with 3
+# replicas, and a proxy with s3api + tempauth (test:tester / testing) on 127.0.0.1. Nothing is
+# started here.
 #   usage: setup.sh ROOT
 #   env:   SWIFT_PROXY_PORT, SWIFT_MEMCACHED_PORT, SWIFT_LOG_UDP_PORT (all required),
-#          SWIFT_NODE_PORTS="obj1 cont1 acct1 obj2 cont2 acct2 obj3 cont3 acct3" (required)
+#          SWIFT_NODE_PORTS="obj1 cont1 acct1 obj2 cont2 acct2 obj3 cont3 acct3" (required),
+#          SWIFT_PART_POWER (default 8; the bench uses 10, like ringstack's ring),
+#          SWIFT_PROXY_WORKERS (default 1; the bench uses auto = one per core)
 # Swift reads /etc/swift/swift.conf at a hard-coded path: it is written only if it has no hash
 # path settings yet (the Debian original is kept as swift.conf.ringstack-orig), so another
 # Swift on this machine (the SAIO anchor, the bench) keeps its hash.
@@ -13,7 +16,8 @@ ROOT=${1:?usage: setup.sh ROOT}
 : "${SWIFT_PROXY_PORT:?}" "${SWIFT_MEMCACHED_PORT:?}" "${SWIFT_LOG_UDP_PORT:?}" "${SWIFT_NODE_PORTS:?}"
 NODES=3
 REPLICAS=3
-PART_POWER=8
+PART_POWER=${SWIFT_PART_POWER:-8}
+PROXY_WORKERS=${SWIFT_PROXY_WORKERS:-1}
 RUN_AS=$(id -un)
 read -r -a PORTS <<< "$SWIFT_NODE_PORTS"
 [ "${#PORTS[@]}" = $((NODES * 3)) ] || { echo "setup.sh: SWIFT_NODE_PORTS needs $((NODES * 3)) ports" >&2; exit 1; }
@@ -32,7 +36,10 @@ ETC=$ROOT/etc
 mkdir -p "$ETC" "$ROOT/run" "$ROOT/log"
 port() { echo "${PORTS[$(( ($1 - 1) * 3 + $2 ))]}"; }   # node, 0=object 1=container 2=account
 
-common() { # name port devices
+# mount_check = false: devices are plain folders; disable_fallocate = true: tmpfs/overlay
+# friendly; logs go by UDP to a port nobody reads (without /dev/log Swift would send them to
+# localhost:514 and resolve "localhost" on every line).
+common() { # name port devices [workers]
   cat <<CONF
 [DEFAULT]
 devices = $3
@@ -40,7 +47,7 @@ mount_check = false
 disable_fallocate = true
 bind_ip = 127.0.0.1
 bind_port = $2
-workers = 1
+workers = ${4:-1}
 user = $RUN_AS
 swift_dir = $ETC
 log_name = $1
@@ -60,7 +67,7 @@ for n in $(seq 1 $NODES); do
   done
 done
 
-{ common proxy "$SWIFT_PROXY_PORT" "$ROOT"
+{ common proxy "$SWIFT_PROXY_PORT" "$ROOT" "$PROXY_WORKERS"
   cat <<CONF
 
 [pipeline:main]

@@ -16,6 +16,7 @@ launch() { # name cmd...
   setsid "$@" >> "$ROOT/log/$name.log" 2>&1 < /dev/null &
   echo "$name $!" >> "$PIDS"
 }
+# tempauth keeps its tokens in memcache: a private memcached on its own port.
 launch memcached /usr/bin/memcached -u "$(id -un)" -l 127.0.0.1 -p "$SWIFT_MEMCACHED_PORT" -U 0 -m 64
 for n in 1 2 3; do
   for type in object container account; do launch "$type-$n" "/usr/bin/swift-$type-server" "$ETC/$type-$n.conf"; done
