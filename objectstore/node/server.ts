@@ -14,7 +14,7 @@
 import { logToStderr } from '../common/log.js';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, read, readSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -46,6 +46,8 @@ import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type W
 /** Whole-object GETs up to this size are read and MD5-checked before the first byte is sent. */
 export const VERIFY_BEFORE_SEND_BYTES = 1024 * 1024;
 const MD5_HEX = /^[0-9a-f]{32}$/;
+/** Whole-object GETs up to this size read their body synchronously. */
+const SYNC_READ_BYTES = 64 * 1024;
 /** Body bytes gathered before one write to disk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_UPDATER_INTERVAL_MS = 5_000;
@@ -314,8 +316,8 @@ export class StorageNode {
     const st = await this.disk.openObject(p.device, p.part, hash);
     if (st.kind === 'missing') return send(res, 404);
     if (st.kind === 'deleted') return send(res, 404, { [H_BACKEND_TIMESTAMP]: st.timestamp });
-    const { fh, meta, bodySize } = st.obj;
-    let closeFh = true;
+    const { fd, meta, bodySize } = st.obj;
+    let closeFd = true;
     try {
       const headers: Record<string, string> = {
         etag: meta.etag,
@@ -348,10 +350,10 @@ export class StorageNode {
       if (status === 200 && length > 0 && length <= VERIFY_BEFORE_SEND_BYTES) {
         // Small whole object: verified before any byte is sent; a bad copy gets a 5xx and the
         // proxy reads another replica.
-        const body = await readBody(fh, length);
+        const body = await readBody(fd, length);
         if (createHash('md5').update(body).digest('hex') !== meta.etag) {
-          await fh.close();
-          closeFh = false;
+          closeSync(fd);
+          closeFd = false;
           await this.quarantine(p, hash, 'GET found the body does not match its ETag');
           return send(res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'object is corrupt; quarantined\n');
         }
@@ -364,10 +366,10 @@ export class StorageNode {
         res.end();
         return;
       }
-      const stream = createReadStream('', { fd: fh, start, end, autoClose: false, highWaterMark: 256 * 1024 });
+      const stream = createReadStream('', { fd, start, end, autoClose: false, highWaterMark: 256 * 1024 });
       if (status !== 200) {
         await pipeline(stream, res).catch(() => undefined);
-        await dropAfterRead(fh.fd, length);
+        await dropAfterRead(fd, length);
         return;
       }
       // Large whole object: checked while streaming; on a mismatch the last chunk is never sent
@@ -376,14 +378,14 @@ export class StorageNode {
       await pipeline(stream, md5HoldBack(meta.etag), res).catch((e) => {
         if (e instanceof BodyMismatch) mismatch = e;
       });
-      await dropAfterRead(fh.fd, length);
+      await dropAfterRead(fd, length);
       if (mismatch) {
-        await fh.close();
-        closeFh = false;
+        closeSync(fd);
+        closeFd = false;
         await this.quarantine(p, hash, mismatch.message);
       }
     } finally {
-      if (closeFh) await fh.close();
+      if (closeFd) closeSync(fd);
     }
   }
 
@@ -399,7 +401,7 @@ export class StorageNode {
     const ts = this.requireTimestamp(req);
     const targets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     const st = await this.disk.openObject(p.device, p.part, hash);
-    if (st.kind === 'present') await st.obj.fh.close();
+    if (st.kind === 'present') closeSync(st.obj.fd);
     const writer = await this.disk.createWriter(p.device, p.part, hash, 'ts');
     try {
       await this.finishWithUpdates(p, hash, writer,
@@ -419,7 +421,7 @@ export class StorageNode {
     if (!wire) throw new BadRequest('missing metadata');
     const st = await this.disk.openObject(p.device, p.part, hash);
     if (st.kind !== 'present') return send(res, 404, st.kind === 'deleted' ? { [H_BACKEND_TIMESTAMP]: st.timestamp } : {});
-    await st.obj.fh.close();
+    closeSync(st.obj.fd);
     const writer = await this.disk.createWriter(p.device, p.part, hash, 'meta');
     try {
       await writer.finish({ ...wire, name, timestamp: ts, etag: '', contentLength: 0 });
@@ -677,13 +679,18 @@ export class StorageNode {
 }
 
 /** Reads the first `length` bytes of a file. */
-async function readBody(fh: import('node:fs/promises').FileHandle, length: number): Promise<Buffer> {
+/**
+ * Reads [0, length) of an object file: small bodies synchronously (page-cache copies, see
+ * DiskFiles.openObject), larger ones in the pool so a cold read never stalls the event loop.
+ */
+async function readBody(fd: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let pos = 0;
   while (pos < length) {
-    const { bytesRead } = await fh.read(buf, pos, length - pos, pos);
-    if (bytesRead === 0) throw new Error('object file shorter than its footer says');
-    pos += bytesRead;
+    const n = length <= SYNC_READ_BYTES ? readSync(fd, buf, pos, length - pos, pos)
+      : await new Promise<number>((res, rej) => read(fd, buf, pos, length - pos, pos, (e, got) => (e ? rej(e) : res(got))));
+    if (n === 0) throw new Error('object file shorter than its footer says');
+    pos += n;
   }
   return buf;
 }
