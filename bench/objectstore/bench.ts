@@ -7,13 +7,14 @@
  * worker per core), in the same run. Prints one JSON document: per system and API the phases
  * (with the server's CPU per operation), the load averages, and the ratios ringstack/swift.
  *
- *   node dist/bench/objectstore/bench.js [--swift] [--api swift|s3|both] [--small-count 5000]
+ *   node dist/bench/objectstore/bench.js [--swift] [--api swift|s3|both|s3,swift] [--small-count 5000]
  *        [--large-count 32] [--concurrency 16] [--large-concurrency 16] [--cap 20]
  *        [--disk-limits] [--keep]
  *
  * Each API's result carries the 1-minute load average before and after it ran (the host is
  * shared: compare ratios from one run, not absolute numbers across runs); --disk-limits first
  * measures the disk's own fsync and write limits (disk-limits.ts) on the same filesystem.
+ * --api gives the APIs in the order they run on each system (both = swift,s3).
  * A one-line-per-phase summary goes to stderr.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -185,8 +186,10 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
     },
   });
-  if (!['swift', 's3', 'both'].includes(values.api!)) throw new Error(`--api must be swift, s3 or both (got ${values.api})`);
-  const apis: Api[] = values.api === 'both' ? [...APIS] : [values.api as Api];
+  const apis = (values.api === 'both' ? [...APIS] : values.api!.split(',')) as Api[];
+  if (apis.length === 0 || apis.some((a) => !APIS.includes(a)) || new Set(apis).size !== apis.length) {
+    throw new Error(`--api must be swift, s3, both (= swift,s3) or s3,swift (got ${values.api})`);
+  }
   const o: WorkloadOptions = {
     concurrency: Number(values.concurrency), largeConcurrency: Number(values['large-concurrency']), smallCount: Number(values['small-count']), smallSize: Number(values['small-size']),
     largeCount: Number(values['large-count']), largeSize: Number(values['large-size']), capSeconds: Number(values.cap),
