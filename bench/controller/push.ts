@@ -10,7 +10,9 @@
  * (from /proc, all its threads) and its peak RSS (VmHWM) are reported too.
  *
  * Usage: npx tsc -p . && node dist/bench/controller/push.js [--rounds 5] [--instances N]
- *        [--networks N] [--volumes N] [--hosts N] [--cpu-prof DIR]
+ *        [--networks N] [--volumes N] [--hosts N] [--settle S] [--cpu-prof DIR]
+ * `--settle S` (default 10) waits S seconds after the cold push before the first round (the
+ * store is still writing replicas of the first 26 MB state, the controller collecting garbage);
  * `--cpu-prof DIR` writes a CPU profile of the controller into DIR when it stops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rounds: { type: 'string', default: '5' }, instances: { type: 'string' }, networks: { type: 'string' },
-      volumes: { type: 'string' }, hosts: { type: 'string' }, 'cpu-prof': { type: 'string' },
+      volumes: { type: 'string' }, hosts: { type: 'string' }, settle: { type: 'string', default: '10' }, 'cpu-prof': { type: 'string' },
     },
   });
   const size = {
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
     const afterCold = procStats(pid);
     say(`cold push ${Math.round(cold.ms)} ms (controller ${Math.round(cold.cpuMs)} ms CPU, RSS ${afterCold.rssMiB} MiB); ${INSTANCE} on ${host}`);
 
+    await sleep(Number(values.settle) * 1000);
     const key = hostDesiredKey(host);
     let etag: string | undefined;
     const edited = join(work, EDITED);

@@ -10,7 +10,12 @@
  * repository's git history (`HEAD~1`, then `HEAD`, which changes one file; bench.ts makes them)
  * through the git tree source, whose blob ids let the parse cache skip unchanged files unread.
  *
- * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json> [cold|warm|git]
+ * Mode `steady` is `git` repeated as a long-running controller sees it: after the cold pass,
+ * STEADY_PASSES passes alternate between the two commits (each a one-file change from the one
+ * before) and the median of each measure over them is printed, so the first warm pass's JIT
+ * compilation and garbage collection of the cold pass count once, as in a controller's life.
+ *
+ * Usage: node dist/bench/controller/run-once.js <repo-dir> <hosts.json> [cold|warm|git|steady]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +31,12 @@ import type { SchedulerHost } from '../../controller/plan/scheduler.js';
 import type { DesiredState } from '../../agents/contract/desired.js';
 
 const MIB = 1024 * 1024;
+const STEADY_PASSES = 7;
+
+function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[v.length >> 1]!;
+}
 
 function cpu(): number {
   const u = process.cpuUsage();
@@ -66,7 +77,7 @@ async function pass(source: ManifestSource, hosts: SchedulerHost[], now: number,
 
 async function main(): Promise<void> {
   const [dir, hostsFile, mode = 'cold'] = process.argv.slice(2);
-  if (!dir || !hostsFile || (mode !== 'cold' && mode !== 'warm' && mode !== 'git')) throw new Error('usage: run-once <repo-dir> <hosts.json> [cold|warm|git]');
+  if (!dir || !hostsFile || !['cold', 'warm', 'git', 'steady'].includes(mode)) throw new Error('usage: run-once <repo-dir> <hosts.json> [cold|warm|git|steady]');
   const now = Date.now();
   const hosts = (JSON.parse(await readFile(hostsFile, 'utf8')) as SchedulerHost[]).map((h) => ({ ...h, lastHeartbeat: now }));
   let result;
@@ -74,6 +85,23 @@ async function main(): Promise<void> {
   if (mode === 'cold') {
     result = await pass(new DirectorySource(dir), hosts, now);
     heapPeak = result.heap;
+  } else if (mode === 'steady') {
+    const cache = new ParseCache();
+    const compileCache = new CompileCache();
+    const revs = ['HEAD~1', 'HEAD'].map((r) => execFileSync('git', ['-C', dir, 'rev-parse', r], { encoding: 'utf8' }).trim());
+    const gitdir = join(dir, '.git');
+    let last = await pass(new GitTreeSource(gitdir, revs[0]!), hosts, now, cache, undefined, compileCache);
+    const passes: typeof last[] = [];
+    for (let i = 1; i <= STEADY_PASSES; i++) {
+      last = await pass(new GitTreeSource(gitdir, revs[i % 2]!), hosts, now, cache, last.desired, compileCache);
+      passes.push(last);
+      heapPeak = Math.max(heapPeak, last.heap);
+    }
+    const metrics: Record<string, number> = { ...last.metrics };
+    for (const k of ['validateMs', 'compileMs', 'serializeMs', 'totalMs', 'validateCpuMs', 'compileCpuMs', 'serializeCpuMs', 'totalCpuMs'] as const) {
+      metrics[k] = median(passes.map((p) => p.metrics[k]));
+    }
+    result = { ...last, metrics: metrics as typeof last.metrics };
   } else if (mode === 'git') {
     const cache = new ParseCache();
     const compileCache = new CompileCache();
