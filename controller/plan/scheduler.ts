@@ -190,7 +190,8 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   const candidates: HostState[] = [];
   for (const r of pending) {
     candidates.length = 0;
-    for (const s of states) if (passes(s, r)) candidates.push(s);
+    const strictGroup = isStrict(r) ? r.antiAffinityGroup : undefined;
+    for (const s of states) if (passes(s, r, strictGroup)) candidates.push(s);
     if (candidates.length === 0) {
       result.unschedulable[r.id] = explain(r, states);
       delete result.moved[r.id];
@@ -249,14 +250,15 @@ function fits(s: HostState, r: SchedulingRequest): boolean {
   return s.capCpu - s.usedCpu >= r.vcpus && s.capRam - s.usedRam >= r.memoryMiB && s.capDisk - s.usedDisk >= r.diskGiB;
 }
 
-function passes(s: HostState, r: SchedulingRequest): boolean {
+/** The filters; `strictGroup` is the request's group when its anti-affinity is strict (computed once per request). */
+function passes(s: HostState, r: SchedulingRequest, strictGroup: string | undefined): boolean {
   if (!s.up) return false;
   if (r.zone !== undefined && s.h.zone !== r.zone) return false;
   if (r.host !== undefined && s.h.name !== r.host) return false;
   if (r.requiredHost && s.h.name !== r.requiredHost.host) return false;
   if (r.allowedZones && !r.allowedZones.includes(s.h.zone)) return false;
   if (!fits(s, r)) return false;
-  if (isStrict(r) && s.groups.has(r.antiAffinityGroup!)) return false;
+  if (strictGroup !== undefined && s.groups.has(strictGroup)) return false;
   return true;
 }
 
@@ -270,14 +272,17 @@ function weigh(r: SchedulingRequest, c: HostState[], mult: { ram: number; cpu: n
     if (fc < minC) minC = fc; if (fc > maxC) maxC = fc;
     if (fd < minD) minD = fd; if (fd > maxD) maxD = fd;
   }
-  const norm = (x: number, lo: number, hi: number) => (hi - lo > EPSILON ? (x - lo) / (hi - lo) : 0);
+  // Each free amount normalised to [0, 1] over the candidates (0 when they all have the same);
+  // the same arithmetic as `(x - lo) / (hi - lo)` per host, with the spans computed once.
+  const spanR = maxR - minR, spanC = maxC - minC, spanD = maxD - minD;
+  const useR = spanR > EPSILON, useC = spanC > EPSILON, useD = spanD > EPSILON;
   const seed = fnv1a(`${r.id}\0`);
   let best = c[0]!;
   let bestScore = -Infinity;
   let bestTie = 0;
   for (const s of c) {
-    const score = mult.ram * norm(s.capRam - s.usedRam, minR, maxR) + mult.cpu * norm(s.capCpu - s.usedCpu, minC, maxC) +
-      mult.disk * norm(s.capDisk - s.usedDisk, minD, maxD);
+    const score = mult.ram * (useR ? (s.capRam - s.usedRam - minR) / spanR : 0) + mult.cpu * (useC ? (s.capCpu - s.usedCpu - minC) / spanC : 0) +
+      mult.disk * (useD ? (s.capDisk - s.usedDisk - minD) / spanD : 0);
     if (score > bestScore + EPSILON) {
       best = s; bestScore = score; bestTie = fnv1a(s.h.name, seed);
     } else if (score > bestScore - EPSILON) {
