@@ -10,10 +10,13 @@
  * (from /proc, all its threads) and its peak RSS (VmHWM) are reported too.
  *
  * Usage: npx tsc -p . && node dist/bench/controller/push.js [--rounds 5] [--instances N]
- *        [--networks N] [--volumes N] [--hosts N] [--settle S] [--cpu-prof DIR]
+ *        [--networks N] [--volumes N] [--hosts N] [--settle S] [--cpu-prof DIR] [--gap S]
+ *        [--node-args "FLAGS"]
  * `--settle S` (default 10) waits S seconds after the cold push before the first round (the
  * store is still writing replicas of the first 26 MB state, the controller collecting garbage);
  * `--cpu-prof DIR` writes a CPU profile of the controller into DIR when it stops.
+ * `--gap S` (default 0) waits S seconds between rounds (pushes spaced in time, as people push).
+ * `--node-args "FLAGS"` starts the controller with these Node/V8 flags (e.g. a young-generation size).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     options: {
       rounds: { type: 'string', default: '5' }, instances: { type: 'string' }, networks: { type: 'string' },
       volumes: { type: 'string' }, hosts: { type: 'string' }, settle: { type: 'string', default: '10' }, 'cpu-prof': { type: 'string' },
+      'node-args': { type: 'string' }, gap: { type: 'string', default: '0' },
     },
   });
   const size = {
@@ -112,7 +116,10 @@ async function main(): Promise<void> {
       RINGSTACK_STATE_ENDPOINT: store.url, RINGSTACK_STATE_ACCESS_KEY: creds.accessKey, RINGSTACK_STATE_SECRET_KEY: creds.secretKey,
       // The registered hosts stay up for the whole run (no agent refreshes their heartbeat).
       RINGSTACK_HEARTBEAT_TIMEOUT: '86400',
-    }, join(dir, 'controller.log'), values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []);
+    }, join(dir, 'controller.log'), [
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []),
+      ...(values['node-args'] ? values['node-args'].split(/\s+/).filter(Boolean) : []),
+    ]);
     children.push(ctl.child);
     const pid = ctl.child.pid!;
     const git = await initWorkingCopy(work, gitEnv(join(dir, 'home')), { name: 'origin', url: controllerRemote(ctl.url, TOKEN) });
@@ -142,14 +149,16 @@ async function main(): Promise<void> {
     let etag: string | undefined;
     const edited = join(work, EDITED);
     const original = readFileSync(edited, 'utf8');
-    const samples: Array<{ round: number; desiredMs: number; pushExitMs: number; controllerCpuMs: number }> = [];
+    const samples: Array<{ round: number; desiredMs: number; pushExitMs: number; controllerCpuMs: number; rssBeforeMiB: number; controllerRssMiB: number }> = [];
     for (let round = 1; round <= Number(values.rounds); round++) {
+      if (round > 1) await sleep(Number(values.gap) * 1000);
       const value = `r${round}`;
       writeFileSync(edited, original.replace('tier: ', `edited: "${value}"\n    tier: `));
       await git('commit', '-qam', `round ${round}`);
       const first = await client.getJson<HostDesiredState>(key);
       etag = first.status === 'missing' ? undefined : first.etag;
-      const cpu0 = procStats(pid).cpuMs;
+      const before = procStats(pid);
+      const cpu0 = before.cpuMs;
       const t0 = performance.now();
       const push = git('push', '-q', 'origin', 'main').then((r) => {
         if (r.status !== 0) throw new Error(`git push failed: ${r.stderr}`);
@@ -166,9 +175,10 @@ async function main(): Promise<void> {
       }
       const pushExitMs = await push;
       if (desiredMs < 0) throw new Error(`round ${round}: ${key} never showed the change`);
-      const controllerCpuMs = procStats(pid).cpuMs - cpu0;
-      samples.push({ round, desiredMs: Math.round(desiredMs), pushExitMs: Math.round(pushExitMs), controllerCpuMs: Math.round(controllerCpuMs) });
-      say(`round ${round}: desired ${Math.round(desiredMs)} ms, push exit ${Math.round(pushExitMs)} ms, controller ${Math.round(controllerCpuMs)} ms CPU`);
+      const after = procStats(pid);
+      const controllerCpuMs = after.cpuMs - cpu0;
+      samples.push({ round, desiredMs: Math.round(desiredMs), pushExitMs: Math.round(pushExitMs), controllerCpuMs: Math.round(controllerCpuMs), rssBeforeMiB: before.rssMiB, controllerRssMiB: after.rssMiB });
+      say(`round ${round}: desired ${Math.round(desiredMs)} ms, push exit ${Math.round(pushExitMs)} ms, controller ${Math.round(controllerCpuMs)} ms CPU, RSS ${before.rssMiB} -> ${after.rssMiB} MiB`);
     }
     const end = procStats(pid);
     const report = {
@@ -178,7 +188,7 @@ async function main(): Promise<void> {
       controllerCpuMs: { median: median(samples.map((s) => s.controllerCpuMs)) },
       controllerPeakRssMiB: end.hwmMiB, controllerRssMiB: end.rssMiB,
       met: median(samples.map((s) => s.desiredMs)) < TARGET_MS,
-      node: process.version, loadavg: loadavg().map((x) => Math.round(x * 10) / 10),
+      node: process.version, controllerNodeArgs: values['node-args'] ?? '', loadavg: loadavg().map((x) => Math.round(x * 10) / 10),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     client.close();

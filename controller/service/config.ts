@@ -26,6 +26,11 @@ export interface ControllerConfig {
   gracePeriodSeconds: number;
   /** How often hosts are re-read and the current revision recompiled if they changed. */
   resyncIntervalMs: number;
+  /**
+   * Quiet time after a publication before a full garbage collection (0: never; V8 decides).
+   * Bounds memory between pushes at the cost of CPU in the next push (controller/service/idle-gc.ts).
+   */
+  idleGcMs: number;
   scheduler: { strategy: 'spread' | 'pack'; cpuAllocationRatio: number; ramAllocationRatio: number; diskAllocationRatio: number };
   /**
    * Read tokens of the status API (`token` or `token:project`); none means reads are open on
@@ -63,6 +68,7 @@ const DEFAULTS = {
   heartbeatTimeoutSeconds: 30,
   gracePeriodSeconds: 300,
   resyncIntervalMs: 5000,
+  idleGcMs: 0,
   remoteIntervalMs: 60_000,
 };
 
@@ -130,6 +136,7 @@ export function controllerConfigFrom(file: Record<string, unknown>, env: Env = p
     heartbeatTimeoutSeconds: num(env.RINGSTACK_HEARTBEAT_TIMEOUT ?? f.heartbeatTimeoutSeconds, 'heartbeatTimeoutSeconds', 1) ?? DEFAULTS.heartbeatTimeoutSeconds,
     gracePeriodSeconds: num(env.RINGSTACK_GRACE_PERIOD ?? f.gracePeriodSeconds, 'gracePeriodSeconds', 0) ?? DEFAULTS.gracePeriodSeconds,
     resyncIntervalMs: num(env.RINGSTACK_RESYNC_INTERVAL_MS ?? f.resyncIntervalMs, 'resyncIntervalMs', 100) ?? DEFAULTS.resyncIntervalMs,
+    idleGcMs: num(env.RINGSTACK_CONTROLLER_IDLE_GC_MS ?? f.idleGcMs, 'idleGcMs', 0) ?? DEFAULTS.idleGcMs,
     scheduler: {
       strategy,
       cpuAllocationRatio: num(sched.cpuAllocationRatio, 'scheduler.cpuAllocationRatio', 0) ?? 4,

@@ -20,6 +20,7 @@ import type { RepoBackup } from '../git/backup.js';
 import type { CommitCheck } from '../git/types.js';
 import { treeSource } from '../git/tree-source.js';
 import type { ControllerStore } from './state-store.js';
+import { IdleCollector } from './idle-gc.js';
 
 /** Compiled commits waiting for their ref to move (normally one). */
 const MAX_PENDING = 8;
@@ -42,6 +43,8 @@ export interface ControllerOptions {
   backup?: RepoBackup;
   log: ControllerLog;
   now?: () => Date;
+  /** Quiet time after a publication before a full garbage collection; 0 or absent: never (idle-gc.ts). */
+  idleGcMs?: number;
 }
 
 /** A checked commit waiting for its ref to move. */
@@ -62,11 +65,16 @@ export class Controller {
   /** Compiled commits waiting for their ref to move, with the hosts they were compiled for. */
   private readonly pending = new Map<string, Pending>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Serialised operations started and not yet finished. */
+  private running = 0;
+  /** Collects the garbage of the states replaced by a publication once the controller is idle. */
+  readonly idleGc: IdleCollector;
   private hostPrint = '';
   private readonly now: () => Date;
 
   constructor(private readonly o: ControllerOptions) {
     this.now = o.now ?? (() => new Date());
+    this.idleGc = new IdleCollector(() => this.running > 0, o.idleGcMs ?? 0, o.idleGcMs ? undefined : null);
   }
 
   get repoDir(): string {
@@ -166,6 +174,7 @@ export class Controller {
     const r = await this.o.store.publish(compiled, previous, now);
     // The pointer names revision and time of publication: another controller's publication differs in one of them.
     this.published = { revision, time: now.toISOString(), desired: compiled.desired };
+    this.idleGc.poke();
     return r;
   }
 
@@ -190,7 +199,8 @@ export class Controller {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    this.running++;
+    const run = this.queue.then(fn, fn).finally(() => { this.running--; });
     this.queue = run.catch(() => undefined);
     return run;
   }

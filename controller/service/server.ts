@@ -56,7 +56,7 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
   const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: 1024 * 1024 });
   const backup = new ObjectStoreRepoBackup(store.objects());
   const controller = new Controller({
-    store, reposDir, repo: cfg.repo, branch: cfg.branch, backup, log: app.log, repoDir: await sourceGitdir(cfg),
+    store, reposDir, repo: cfg.repo, branch: cfg.branch, backup, log: app.log, repoDir: await sourceGitdir(cfg), idleGcMs: cfg.idleGcMs,
     scheduler: {
       strategy: cfg.scheduler.strategy, cpuAllocationRatio: cfg.scheduler.cpuAllocationRatio,
       ramAllocationRatio: cfg.scheduler.ramAllocationRatio, diskAllocationRatio: cfg.scheduler.diskAllocationRatio,
@@ -91,6 +91,7 @@ export async function startController(cfg: ControllerConfig, opts: ControllerSer
       stopped = true;
       await source.close();
       if (timer) clearTimeout(timer);
+      controller.idleGc.stop();
       await app.close();
       client.close();
     },
