@@ -184,7 +184,9 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
         ctx.report(path, offset, `has ${node.items.length} entries, over the limit of ${field.maxEntries}`);
         return undefined;
       }
-      for (const pair of node.items) {
+      // Indexed loops: array iterators here are garbage for every mapping of every manifest.
+      for (let n = 0; n < node.items.length; n++) {
+        const pair = node.items[n];
         if (!isPair(pair)) continue;
         const keyNode = pair.key as YamlNode | null;
         const kOffset = keyNode?.range?.[0] ?? offset;
@@ -219,7 +221,9 @@ export function walk(node: YamlNode | null | undefined, field: Field, path: stri
         else out[key] = v;
       }
       if (field.t === 'object') {
-        for (const [key, sub] of fieldList(field.fields)) {
+        const list = fieldList(field.fields);
+        for (let n = 0; n < list.length; n++) {
+          const key = list[n]![0], sub = list[n]![1];
           if (key in out) continue;
           const c = child(path, key);
           const p = c.path;

@@ -187,17 +187,26 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   }
 
   pending.sort((a, b) => b.memoryMiB - a.memoryMiB || b.vcpus - a.vcpus || b.diskGiB - a.diskGiB || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const candidates: HostState[] = [];
+  // The first `n` entries are the request's candidates. One array for all requests, never
+  // shrunk: emptying and refilling it (length = 0, push) reallocated its backing store for
+  // every request, 40 MB of garbage for 10,000 requests on 200 hosts.
+  const candidates = new Array<HostState>(states.length);
   for (const r of pending) {
-    candidates.length = 0;
+    let n = 0;
     const strictGroup = isStrict(r) ? r.antiAffinityGroup : undefined;
-    for (const s of states) if (passes(s, r, strictGroup)) candidates.push(s);
-    if (candidates.length === 0) {
+    for (let k = 0; k < states.length; k++) if (passes(states[k]!, r, strictGroup)) candidates[n++] = states[k]!;
+    if (n === 0) {
       result.unschedulable[r.id] = explain(r, states);
       delete result.moved[r.id];
       continue;
     }
-    const best = weigh(r, isSoft(r) ? leastCrowded(r.antiAffinityGroup!, candidates) : candidates, mult);
+    let best: HostState;
+    if (isSoft(r)) {
+      const least = leastCrowded(r.antiAffinityGroup!, candidates.slice(0, n));
+      best = weigh(r, least, least.length, mult);
+    } else {
+      best = weigh(r, candidates, n, mult);
+    }
     result.placements[r.id] = best.h.name;
     take(best, r);
   }
@@ -237,7 +246,7 @@ function isSoft(r: SchedulingRequest): boolean {
 /** The candidates with the fewest members of `group` (all of them when some have none). */
 function leastCrowded(group: string, c: HostState[]): HostState[] {
   let fewest = Infinity;
-  for (const s of c) fewest = Math.min(fewest, s.groups.get(group) ?? 0);
+  for (let k = 0; k < c.length; k++) fewest = Math.min(fewest, c[k]!.groups.get(group) ?? 0);
   return fewest === Infinity ? c : c.filter((s) => (s.groups.get(group) ?? 0) === fewest);
 }
 
@@ -263,10 +272,12 @@ function passes(s: HostState, r: SchedulingRequest, strictGroup: string | undefi
 }
 
 /** The candidate with the highest weight; ties by hash of id + host, then host name. */
-function weigh(r: SchedulingRequest, c: HostState[], mult: { ram: number; cpu: number; disk: number }): HostState {
-  if (c.length === 1) return c[0]!;
+/** The best of the first `n` hosts of `c`. */
+function weigh(r: SchedulingRequest, c: HostState[], n: number, mult: { ram: number; cpu: number; disk: number }): HostState {
+  if (n === 1) return c[0]!;
   let minR = Infinity, maxR = -Infinity, minC = Infinity, maxC = -Infinity, minD = Infinity, maxD = -Infinity;
-  for (const s of c) {
+  for (let k = 0; k < n; k++) {
+    const s = c[k]!;
     const fr = s.capRam - s.usedRam, fc = s.capCpu - s.usedCpu, fd = s.capDisk - s.usedDisk;
     if (fr < minR) minR = fr; if (fr > maxR) maxR = fr;
     if (fc < minC) minC = fc; if (fc > maxC) maxC = fc;
@@ -280,7 +291,8 @@ function weigh(r: SchedulingRequest, c: HostState[], mult: { ram: number; cpu: n
   let best = c[0]!;
   let bestScore = -Infinity;
   let bestTie = 0;
-  for (const s of c) {
+  for (let k = 0; k < n; k++) {
+    const s = c[k]!;
     const score = mult.ram * (useR ? (s.capRam - s.usedRam - minR) / spanR : 0) + mult.cpu * (useC ? (s.capCpu - s.usedCpu - minC) / spanC : 0) +
       mult.disk * (useD ? (s.capDisk - s.usedDisk - minD) / spanD : 0);
     if (score > bestScore + EPSILON) {
