@@ -25,6 +25,9 @@ Settings (YAML file keys, then environment variables, which win):
   heartbeatTimeoutSeconds  RINGSTACK_HEARTBEAT_TIMEOUT (30)
   gracePeriodSeconds       RINGSTACK_GRACE_PERIOD (300)
   resyncIntervalMs         RINGSTACK_RESYNC_INTERVAL_MS (5000)
+  idleGcMs                 RINGSTACK_CONTROLLER_IDLE_GC_MS: a full garbage collection once idle this
+                           long after a publication (0 = off, the default: bounds memory between
+                           pushes, costs CPU in the next one)
   scheduler.strategy       RINGSTACK_SCHEDULER_STRATEGY (spread | pack)
   statusTokens             RINGSTACK_STATUS_TOKENS: read tokens of the status API, "token" or
                            "token:project" (scoped), comma separated; none: reads open on loopback only
