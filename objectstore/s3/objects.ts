@@ -4,7 +4,7 @@
  * as one object), DeleteObject (idempotent) and DeleteObjects (multi-delete, quiet mode).
  */
 import { Readable } from 'node:stream';
-import type { ObjectBackend, ObjectInfo } from '../proxy/backend.js';
+import type { GetObjectResult, ObjectBackend, ObjectInfo } from '../proxy/backend.js';
 import { NotFound } from '../common/errors.js';
 import {
   type Segment, cleanContentType, deleteSegments, isManifest, manifestSize, openSegments, readManifest, resolveManifestRange,
@@ -147,11 +147,27 @@ async function partRange(req: S3Request, info: ObjectInfo, n: string, size: numb
 async function getOrHead(req: S3Request, withBody: boolean): Promise<void> {
   checkKey(req.key!);
   const { backend } = req.opts;
-  const info = await backend.headObject(req.user.account, req.bucket!, req.key!);
-  const etag = s3Etag(info);
-  checkConditions(req.headers, etag, info.lastModified);
-  const size = objectSize(info);
   const partNumber = req.query.get('partNumber');
+  // A whole-object GET reads the object at once: its reply says what a HEAD would, so a plain
+  // object costs one quorum read instead of two. Ranges, part numbers and multipart manifests
+  // need the object's info before the bytes are chosen.
+  let whole: GetObjectResult | undefined;
+  if (withBody && partNumber === undefined && header(req, 'range') === undefined) {
+    whole = await backend.getObject(req.user.account, req.bucket!, req.key!);
+    if (isManifest(whole.info)) {
+      whole.body.destroy();
+      whole = undefined;
+    }
+  }
+  const info = whole?.info ?? await backend.headObject(req.user.account, req.bucket!, req.key!);
+  const etag = s3Etag(info);
+  try {
+    checkConditions(req.headers, etag, info.lastModified);
+  } catch (e) {
+    whole?.body.destroy();
+    throw e;
+  }
+  const size = objectSize(info);
   let range: { start: number; end: number } | undefined;
   if (partNumber !== undefined) {
     range = await partRange(req, info, partNumber, size);
@@ -169,7 +185,7 @@ async function getOrHead(req: S3Request, withBody: boolean): Promise<void> {
     sendEmpty(req, status, headers);
     return;
   }
-  const body = await openObject(backend, req.user.account, req.bucket!, req.key!, info, range);
+  const body = whole?.body ?? await openObject(backend, req.user.account, req.bucket!, req.key!, info, range);
   req.reply.code(status).headers(headers).send(body);
 }
 
