@@ -74,7 +74,7 @@ export class Controller {
 
   constructor(private readonly o: ControllerOptions) {
     this.now = o.now ?? (() => new Date());
-    this.idleGc = new IdleCollector(() => this.running > 0, o.idleGcMs ?? 0, o.idleGcMs ? undefined : null);
+    this.idleGc = new IdleCollector(() => this.running > 0, o.idleGcMs ?? 0);
   }
 
   get repoDir(): string {

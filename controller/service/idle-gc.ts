@@ -49,9 +49,9 @@ export class IdleCollector {
 
   private readonly collect: (() => void) | undefined;
 
-  /** `collect`: the collection to run (default: V8's; null: none). */
+  /** `collect`: the collection to run (default: V8's; null: none). A delay of 0 turns it off. */
   constructor(private readonly busy: () => boolean, private readonly delayMs = IDLE_GC_DELAY_MS, collect?: (() => void) | null) {
-    this.collect = collect === undefined ? fullGc() : collect ?? undefined;
+    this.collect = delayMs <= 0 ? undefined : collect === undefined ? fullGc() : collect ?? undefined;
   }
 
   /** Something was published: (re)start the quiet-time wait. */

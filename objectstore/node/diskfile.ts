@@ -23,7 +23,7 @@
 import { open, stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
 import {
   openSync, closeSync, close as fsClose, writeSync, writev, fsync, readdirSync, mkdirSync, renameSync, unlinkSync,
-  readSync, fstatSync,
+  readSync, read, fstatSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, dirname } from 'node:path';
@@ -36,8 +36,11 @@ export const FOOTER_TAIL_BYTES = 8;
 const FOOTER_READ_BYTES = 4096;
 const STATFS_CACHE_MS = 1000;
 const DEVICE_CACHE_MS = 1000;
-/** Writes up to this size are made synchronously (page cache copy, microseconds). */
-const SYNC_WRITE_BYTES = 64 * 1024;
+/**
+ * Writes and whole-body reads up to this size are made synchronously (a page-cache copy of
+ * microseconds, cheaper than a trip through the libuv pool); larger ones go to the pool.
+ */
+export const SYNC_IO_BYTES = 64 * 1024;
 
 /** What is stored about one object version (or tombstone, or metadata update). */
 export interface DiskMetadata extends WireMetadata {
@@ -60,7 +63,7 @@ export class ObjectConflict extends Error {
 /** Writes all of `chunks` at the file's current offset: small writes at once, large ones in the pool. */
 async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   const total = chunks.reduce((a, c) => a + c.length, 0);
-  if (total <= SYNC_WRITE_BYTES) return writeAllSync(fd, chunks);
+  if (total <= SYNC_IO_BYTES) return writeAllSync(fd, chunks);
   let written = await new Promise<number>((res, rej) => writev(fd, chunks, (e, n) => (e ? rej(e) : res(n))));
   // Rare short write: finish the rest chunk by chunk.
   for (const c of chunks) {
@@ -182,6 +185,22 @@ export async function readFooter(fh: FileHandle, size: number): Promise<{ meta: 
   }
 }
 
+/**
+ * Reads [0, length) of an object file: small bodies synchronously (see SYNC_IO_BYTES), larger
+ * ones in the pool so a cold read never stalls the event loop.
+ */
+export async function readObjectBody(fd: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let pos = 0;
+  while (pos < length) {
+    const n = length <= SYNC_IO_BYTES ? readSync(fd, buf, pos, length - pos, pos)
+      : await new Promise<number>((res, rej) => read(fd, buf, pos, length - pos, pos, (e, got) => (e ? rej(e) : res(got))));
+    if (n === 0) throw new Error('object file shorter than its footer says');
+    pos += n;
+  }
+  return buf;
+}
+
 /** An open object version: read its body from `fd` at [0, bodySize). Close (closeSync) when done. */
 export interface OpenObject {
   fd: number;
@@ -271,22 +290,14 @@ export class DiskFiles {
     return join(this.devicePath(device), 'objects', String(part), hash.slice(-3), hash);
   }
 
-  /** The versions in a hash dir (a readdir of a few names: made synchronously, see createWriter). */
-  private async list(dir: string): Promise<HashDirListing> {
-    return listSync(dir);
-  }
-
   /**
    * The newest timestamp of any .data/.ts/.meta in the hash dir, or undefined; of the
    * .data/.ts only with `ignoreMeta` (replication pushes, see H_REPLICATION).
    */
   async newestTimestamp(device: string, part: number, hash: string, ignoreMeta = false): Promise<string | undefined> {
-    const l = await this.list(this.hashDir(device, part, hash));
-    if (ignoreMeta) return l.newest?.ts;
-    const a = l.newest?.ts;
-    const b = l.newestMeta;
-    if (a && b) return a > b ? a : b;
-    return a ?? b;
+    // A readdir of a few names: made synchronously (see createWriter).
+    const l = listSync(this.hashDir(device, part, hash));
+    return ignoreMeta ? l.newest?.ts : newestOf(l);
   }
 
   /**
@@ -334,7 +345,7 @@ export class DiskFiles {
    * readdir, mkdir, rename, small writes) are made synchronously, as Swift's object server
    * makes them: each trip through the libuv pool cost 3-5 ms of scheduling on a busy 2-core
    * host, more than the call itself; fsyncs and large writes still run in the pool. Once a
-   * body is large (over SYNC_WRITE_BYTES), its finishing calls go to the pool as well: under
+   * body is large (over SYNC_IO_BYTES), its finishing calls go to the pool as well: under
    * heavy write-back a metadata call can block for 100+ ms, which must not stall the event loop
    * that serves every other request, and one more trip is nothing next to a large body.
    */
@@ -370,7 +381,7 @@ export class DiskFiles {
         await writeAll(fd, chunks);
       },
       finish: async (meta, whileDirSyncs, beforePlace) => {
-        const inPool = bytes > SYNC_WRITE_BYTES;
+        const inPool = bytes > SYNC_IO_BYTES;
         writeAllSync(fd, [encodeFooter(meta)]);
         await Promise.all([fsyncFile(fd, bytes), beforePlace]);
         if (inPool) {

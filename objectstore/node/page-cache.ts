@@ -31,7 +31,7 @@ function loadAddon(): PageCacheAddon | null {
   }
 }
 
-/** True when the addon is built (reported by recon, and checked by the tests). */
+/** True when the addon is built (the tests check that `npm ci` built it). */
 export const pageCacheControl = addon !== null;
 
 /** fsync(fd); then, for a file over KEEP_CACHE_BYTES, its pages leave the cache (same pool trip). */

@@ -14,11 +14,11 @@
 import { logToStderr } from '../common/log.js';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, read, readSync } from 'node:fs';
+import { closeSync, createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import {
-  BadRequest, Conflict, IncompleteBody, InsufficientStorage, NotFound, StoreError, TooLarge, Unauthorized,
+  BadRequest, Conflict, IncompleteBody, InsufficientStorage, StoreError, TooLarge, Unauthorized,
   ChecksumMismatch,
 } from '../common/errors.js';
 import { hashPath, partitionOf, type HashConfig } from '../ring/hash.js';
@@ -28,7 +28,9 @@ import {
   H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, H_REPLICATION, H_PROXY_HASHES, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
   type ParsedNodePath, type WireMetadata, formatTimestamp, UNKNOWN_DEVICE_STATUS,
 } from './protocol.js';
-import { DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, type DiskMetadata, type ObjectWriter } from './diskfile.js';
+import {
+  DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, readObjectBody, type DiskMetadata, type ObjectWriter,
+} from './diskfile.js';
 import { join } from 'node:path';
 import { quarantineHashDir } from '../auditor/quarantine.js';
 import { BodyMismatch, md5HoldBack } from '../auditor/verify-stream.js';
@@ -46,8 +48,6 @@ import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type W
 /** Whole-object GETs up to this size are read and MD5-checked before the first byte is sent. */
 export const VERIFY_BEFORE_SEND_BYTES = 1024 * 1024;
 const MD5_HEX = /^[0-9a-f]{32}$/;
-/** Whole-object GETs up to this size read their body synchronously. */
-const SYNC_READ_BYTES = 64 * 1024;
 /** Body bytes gathered before one write to disk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_UPDATER_INTERVAL_MS = 5_000;
@@ -350,7 +350,7 @@ export class StorageNode {
       if (status === 200 && length > 0 && length <= VERIFY_BEFORE_SEND_BYTES) {
         // Small whole object: verified before any byte is sent; a bad copy gets a 5xx and the
         // proxy reads another replica.
-        const body = await readBody(fd, length);
+        const body = await readObjectBody(fd, length);
         if (createHash('md5').update(body).digest('hex') !== meta.etag) {
           closeSync(fd);
           closeFd = false;
@@ -679,21 +679,6 @@ export class StorageNode {
 }
 
 /** Reads the first `length` bytes of a file. */
-/**
- * Reads [0, length) of an object file: small bodies synchronously (page-cache copies, see
- * DiskFiles.openObject), larger ones in the pool so a cold read never stalls the event loop.
- */
-async function readBody(fd: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let pos = 0;
-  while (pos < length) {
-    const n = length <= SYNC_READ_BYTES ? readSync(fd, buf, pos, length - pos, pos)
-      : await new Promise<number>((res, rej) => read(fd, buf, pos, length - pos, pos, (e, got) => (e ? rej(e) : res(got))));
-    if (n === 0) throw new Error('object file shorter than its footer says');
-    pos += n;
-  }
-  return buf;
-}
 
 /** Container targets from a header or trailer: comma-separated `ip:port/device/part`. */
 function parseTargets(v: string | string[] | undefined): Target[] {
