@@ -4,24 +4,13 @@
  * a drop that only happens when nothing changed since the version was read.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
-import { ContainerDb, type ObjectRow } from './container-db.js';
+import { tempLevelDb, testRow, testTs as ts } from './testing.js';
+import { ContainerDb } from './container-db.js';
 
-const ts = (n: number) => `${String(1_700_000_000 + n).padStart(10, '0')}.00000`;
-const row = (n: number, deleted = false): ObjectRow =>
-  ({ ts: ts(n), size: n, etag: 'e', contentType: 'text/plain', deleted: deleted || undefined });
+const row = (n: number, deleted = false) => testRow(n, n, deleted);
 
 t.test('versions, rows, containers and drop', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-cdbv-'));
-  const db = new ClassicLevel<string, any>(dir, { valueEncoding: 'json' });
-  await db.open();
-  t.teardown(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const db = await tempLevelDb(t, 'ringstack-cdbv-');
   const cdb = new ContainerDb(db, false);
   t.equal(await cdb.version('a', 'c'), '', 'no container, no version');
   await cdb.put('a', 'c', ts(1));

@@ -1,25 +1,12 @@
 /** Container listing rows: newest timestamp wins, counts and bytes, and group commit of concurrent rows. */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
-import { ContainerDb, type ObjectRow } from './container-db.js';
+import { tempLevelDb, testRow as row, testTs as ts } from './testing.js';
+import { ContainerDb } from './container-db.js';
 
 const ROWS = 40;
 
-const ts = (n: number) => `${String(1_700_000_000 + n).padStart(10, '0')}.00000`;
-const row = (n: number, size: number, deleted = false): ObjectRow =>
-  ({ ts: ts(n), size, etag: 'e', contentType: 'text/plain', deleted: deleted || undefined });
-
 t.test('concurrent rows of one container share synced batches', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-cdb-'));
-  const db = new ClassicLevel<string, any>(dir, { valueEncoding: 'json' });
-  await db.open();
-  t.teardown(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const db = await tempLevelDb(t, 'ringstack-cdb-');
   const cdb = new ContainerDb(db, true);
   t.equal(await cdb.applyRow('a', 'c', 'x', row(1, 1)), 'no-container', 'no container, no row');
   await cdb.put('a', 'c', ts(0));
@@ -61,13 +48,7 @@ t.test('concurrent rows of one container share synced batches', async (t) => {
 });
 
 t.test('a change while the rollup sends keeps the container dirty, even when statsTs does not move', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-cdb-'));
-  const db = new ClassicLevel<string, any>(dir, { valueEncoding: 'json' });
-  await db.open();
-  t.teardown(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const db = await tempLevelDb(t, 'ringstack-cdb-');
   const cdb = new ContainerDb(db, true);
   await cdb.put('a', 'c', ts(0));
   await cdb.applyRow('a', 'c', 'x', row(10, 5));

@@ -1,22 +1,13 @@
 /** Listings over LevelDB: prefix, delimiter, marker, end_marker, limit, reverse. */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { tempLevelDb } from './testing.js';
 import { listRange, prefixEnd } from './listing.js';
 import type { ListOptions } from '../proxy/backend.js';
 
 const NAMES = ['a', 'a/1', 'a/2', 'a/b/1', 'ab', 'b', 'b/x', 'c', 'é', '日本/1', '😀'];
 
 t.test('listRange', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-list-'));
-  const db = new ClassicLevel<string, any>(dir, { valueEncoding: 'json' });
-  await db.open();
-  t.teardown(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const db = await tempLevelDb(t, 'ringstack-list-');
   await db.batch([
     ...NAMES.map((n) => ({ type: 'put' as const, key: `O\0x\0${n}`, value: { n } })),
     { type: 'put', key: 'O\0x\0dead', value: { n: 'dead', deleted: true } },

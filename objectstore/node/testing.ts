@@ -1,6 +1,8 @@
 /**
  * One storage node in the test's own process, on a temp folder with device `sda`, plus a
- * signed client and a timestamp clock; everything is closed and removed at the test's end.
+ * signed client and a timestamp clock; or just a device's LevelDB on a temp folder, with the
+ * timestamps and listing rows the container tests write. Everything is closed and removed at
+ * the test's end.
  */
 import type { Test } from 'tap';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
@@ -9,6 +11,8 @@ import { join } from 'node:path';
 import { startNodeServer, type RunningNode } from './server.js';
 import { NodeClient } from './node-client.js';
 import { TimestampClock } from './protocol.js';
+import { ClassicLevel } from 'classic-level';
+import type { ObjectRow } from './container-db.js';
 
 export const TEST_SECRET = 'a-test-secret-of-enough-length';
 export const TEST_HASH = { prefix: '', suffix: 'testsuffix' };
@@ -33,3 +37,22 @@ export async function startInProcessNode(t: Test, tmpPrefix: string): Promise<In
   });
   return { dir, node, client, clock: new TimestampClock() };
 }
+
+/** A LevelDB (JSON values, as DeviceDbs opens them) in a temp folder, closed and removed at the test's end. */
+export async function tempLevelDb(t: Test, tmpPrefix: string): Promise<ClassicLevel<string, any>> {
+  const dir = await mkdtemp(join(tmpdir(), tmpPrefix));
+  const db = new ClassicLevel<string, any>(dir, { valueEncoding: 'json' });
+  await db.open();
+  t.teardown(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return db;
+}
+
+/** The n-th timestamp of a test (a fixed, valid X-Timestamp). */
+export const testTs = (n: number) => `${String(1_700_000_000 + n).padStart(10, '0')}.00000`;
+
+/** A listing row at testTs(n). */
+export const testRow = (n: number, size: number, deleted = false): ObjectRow =>
+  ({ ts: testTs(n), size, etag: 'e', contentType: 'text/plain', deleted: deleted || undefined });
