@@ -210,9 +210,15 @@ async function main(): Promise<void> {
     });
     const placed = Object.keys(desired.instances).sort();
     t.ok(placed.includes('demo/db'), `instances on ${HOST}: ${placed.join(', ')}`);
-    const revision = await swiftJson<DesiredState>(desiredKey(commit));
-    t.same(Object.entries(revision!.placements.instances).filter(([, h]) => h === HOST).map(([id]) => id).sort(), placed,
-      'the revision document and the host file agree');
+    // Host files are published before the whole state (the pointer last): the revision
+    // document catches up within the same publication.
+    const onHost = (r: DesiredState | undefined) =>
+      Object.entries(r?.placements.instances ?? {}).filter(([, h]) => h === HOST).map(([id]) => id).sort();
+    const inRevision = await until('the revision document names the same placements', WAIT_MS, async () => {
+      const mine = onHost(await swiftJson<DesiredState>(desiredKey(commit)));
+      return mine.join('\n') === placed.join('\n') ? mine : undefined;
+    });
+    t.same(inRevision, placed, 'the revision document and the host file agree');
 
     const observed = await until('observed.json with every placed instance ACTIVE', WAIT_MS, async () => {
       const o = await swiftJson<HostObservedState>(hostObservedKey(HOST));
