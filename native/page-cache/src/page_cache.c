@@ -11,6 +11,8 @@
  *
  * Both run in the libuv pool, one trip each; the callback gets an Error with `code` (errno
  * name) and `syscall` like Node's own fs errors, or null.
+ *
+ * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "crc32c_binding.h"
 
 typedef struct {
   napi_async_work work;
@@ -119,5 +122,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "fsyncDropCache", f);
   napi_create_function(env, "dropCache", NAPI_AUTO_LENGTH, drop_cache, NULL, &f);
   napi_set_named_property(env, exports, "dropCache", f);
+  crc32c_register(env, exports);
   return exports;
 }
