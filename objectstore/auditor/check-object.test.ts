@@ -1,14 +1,19 @@
-/** checkDataFile on real files written by the disk layer: good, flipped body, cut footer, wrong folder, wrong length. */
+/**
+ * checkDataFile on real files written by the disk layer: good, flipped body, cut footer, wrong
+ * folder, wrong length; the body CRC-32C the writer records, a wrong or malformed one, a file
+ * from before the field (none). The hold-back streams, by MD5 and by CRC-32C.
+ */
 import t from 'tap';
 import { mkdtemp, open, readdir, rename, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { DiskFiles, encodeFooter } from '../node/diskfile.js';
+import { DiskFiles, encodeFooter, readFooter, type DiskMetadata } from '../node/diskfile.js';
+import { crc32c } from '../common/crc32c.js';
 import { hashPath } from '../ring/hash.js';
 import { checkDataFile } from './check-object.js';
 import { quarantineHashDir, QUARANTINE_SUBDIR } from './quarantine.js';
-import { md5HoldBack, BodyMismatch } from './verify-stream.js';
+import { md5HoldBack, holdBack, BodyMismatch, bodyCheckOf } from './verify-stream.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -65,6 +70,74 @@ t.test('checkDataFile', async (t) => {
   t.ok(to?.startsWith(join(dir, 'd1', QUARANTINE_SUBDIR)), 'quarantined into the device');
   t.same(await readdir(to!), [`${TS}.data`], 'with its files');
   t.equal(await quarantineHashDir(join(dir, 'd1'), join(path, '..')), undefined, 'a folder already gone');
+});
+
+/** Rewrites a .data file's footer through `edit` (the body stays). */
+async function editFooter(path: string, edit: (m: DiskMetadata) => DiskMetadata): Promise<void> {
+  const fh = await open(path, 'r');
+  const size = (await fh.stat()).size;
+  const { meta, footerBytes } = await readFooter(fh, size);
+  await fh.close();
+  const raw = await readFile(path);
+  await writeFile(path, Buffer.concat([raw.subarray(0, size - footerBytes), encodeFooter(edit(meta))]));
+}
+
+async function footerOf(path: string): Promise<DiskMetadata> {
+  const fh = await open(path, 'r');
+  try {
+    return (await readFooter(fh, (await fh.stat()).size)).meta;
+  } finally {
+    await fh.close();
+  }
+}
+
+t.test('the body CRC-32C in the footer', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-audit-crc-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'd1'));
+  const body = randomBytes(200_001);
+  const path = await writeObject(dir, '/a/c/crc/1', body);
+  const meta = await footerOf(path);
+  t.equal(meta.crc32c, crc32c(body), 'the writer records the CRC-32C of the body it wrote');
+  t.same(bodyCheckOf(meta), { algorithm: 'crc32c', expected: crc32c(body) }, 'and reads check it');
+  t.same(await checkDataFile(path, HASH), { kind: 'ok', bytes: body.length }, 'a good file passes');
+
+  await editFooter(path, (m) => ({ ...m, crc32c: (m.crc32c! ^ 1) >>> 0 }));
+  t.match(await checkDataFile(path, HASH), { kind: 'bad', reason: /CRC-32C/ }, 'a footer CRC that disagrees with a good body');
+  await editFooter(path, (m) => ({ ...m, crc32c: 'abc' as unknown as number }));
+  t.match(await checkDataFile(path, HASH), { kind: 'bad', reason: /not a 32-bit number/ }, 'a malformed footer CRC');
+  t.same(bodyCheckOf(await footerOf(path)), { algorithm: 'md5', expected: meta.etag }, 'which reads do not trust (MD5 instead)');
+
+  const { crc32c: _dropped, ...legacy } = meta;
+  await editFooter(path, () => legacy);
+  t.same(await checkDataFile(path, HASH), { kind: 'ok', bytes: body.length }, 'a file from before the field: MD5 only');
+  t.same(bodyCheckOf(legacy), { algorithm: 'md5', expected: meta.etag }, 'its reads check the MD5');
+  const fh = await open(path, 'r+');
+  await fh.write(Buffer.from([body[5]! ^ 0x40]), 0, 1, 5);
+  await fh.close();
+  t.match(await checkDataFile(path, HASH), { kind: 'bad', reason: /body MD5/ }, 'and a flipped byte in it is found');
+
+  const ts = await new DiskFiles({ devicesDir: dir, reserveBytes: 0 }).createWriter('d1', 7, 'f'.repeat(32), 'ts');
+  await ts.finish({ name: '/a/c/x', timestamp: TS, etag: '', contentLength: 0, contentType: '', meta: {}, headers: {} });
+  const tsMeta = await footerOf(join(dir, 'd1', 'objects', '7', 'fff', 'f'.repeat(32), `${TS}.ts`));
+  t.equal(tsMeta.crc32c, undefined, 'tombstones (no body) record none');
+});
+
+t.test('holdBack by CRC-32C never lets a wrong body complete', async (t) => {
+  const chunks = [Buffer.from('aaaa'), Buffer.from('bbbb'), Buffer.from('cccc')];
+  const good = crc32c(Buffer.concat(chunks));
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(chunks), holdBack({ algorithm: 'crc32c', expected: good }), async function* (src) {
+    for await (const c of src) out.push(c as Buffer);
+  });
+  t.equal(Buffer.concat(out).toString(), 'aaaabbbbcccc', 'a good body passes whole');
+  const got: Buffer[] = [];
+  const err = await pipeline(Readable.from(chunks), holdBack({ algorithm: 'crc32c', expected: (good ^ 1) >>> 0 }), async function* (src) {
+    for await (const c of src) got.push(c as Buffer);
+  }).then(() => undefined, (e: unknown) => e);
+  t.ok(err instanceof BodyMismatch, 'fails with BodyMismatch');
+  t.equal((err as BodyMismatch).algorithm, 'crc32c', 'naming the CRC');
+  t.notOk(Buffer.concat(got).includes('cccc'), 'the last chunk is never sent');
 });
 
 t.test('md5HoldBack never lets a wrong body complete', async (t) => {

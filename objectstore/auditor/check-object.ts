@@ -2,11 +2,16 @@
  * Checks one stored object version (a `.data` file): its footer must be readable and agree
  * with the file (timestamp = file name, contentLength = body size, a 32-hex ETag, a name whose
  * hash is the hash folder's), and the MD5 of the body, re-read from disk, must be the ETag.
+ * When the footer records the body's CRC-32C (what whole-object GETs check, see
+ * verify-stream.ts), that must match too: the MD5 stays the end-to-end check against what the
+ * client sent, the CRC (a fraction of the MD5's cost on the same read) makes sure a version the
+ * auditor passes is one a GET will serve.
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { readFooter } from '../node/diskfile.js';
+import { readFooter, storedCrc32c } from '../node/diskfile.js';
+import { crc32c } from '../common/crc32c.js';
 import { hashPath, type HashConfig } from '../ring/hash.js';
 import type { Pacer } from './pacer.js';
 
@@ -54,6 +59,9 @@ export async function checkDataFile(path: string, hash: HashConfig, pacer?: Pace
     if (typeof meta.name !== 'string' || nameHash(meta.name, hash) !== basename(dirname(path))) {
       return { kind: 'bad', bytes: 0, reason: 'footer name does not hash to this folder' };
     }
+    if (meta.crc32c !== undefined && storedCrc32c(meta) === undefined) return { kind: 'bad', bytes: 0, reason: 'footer CRC-32C is not a 32-bit number' };
+    const wantCrc = storedCrc32c(meta);
+    let crc = 0;
     const md5 = createHash('md5');
     const buf = Buffer.alloc(Math.min(AUDIT_READ_BYTES, Math.max(1, bodySize)));
     let pos = 0;
@@ -61,11 +69,13 @@ export async function checkDataFile(path: string, hash: HashConfig, pacer?: Pace
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bodySize - pos), pos);
       if (bytesRead === 0) return { kind: 'bad', bytes: pos, reason: 'file shorter than its footer says' };
       md5.update(buf.subarray(0, bytesRead));
+      if (wantCrc !== undefined) crc = crc32c(buf.subarray(0, bytesRead), crc);
       pos += bytesRead;
       await pacer?.read(bytesRead);
     }
     const got = md5.digest('hex');
     if (got !== meta.etag) return { kind: 'bad', bytes: pos, reason: `body MD5 ${got}, ETag ${meta.etag}` };
+    if (wantCrc !== undefined && crc !== wantCrc) return { kind: 'bad', bytes: pos, reason: `body CRC-32C ${crc}, footer ${wantCrc}` };
     return { kind: 'ok', bytes: pos };
   } finally {
     await fh.close();

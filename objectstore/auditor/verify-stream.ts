@@ -1,33 +1,92 @@
 /**
- * Checking bytes against their ETag while they are served, without ever completing a wrong
- * body: the Transform passes chunks on one step late and keeps the last one back until the MD5
- * of everything is known. On a match the last chunk goes out and the stream ends; on a
- * mismatch the stream fails with BodyMismatch, so whoever pipes it into a response destroys
- * the response short of its Content-Length: the client sees an error, never a complete body.
+ * Checking bytes against what their footer records while they are served, without ever
+ * completing a wrong body: the Transform passes chunks on one step late and keeps the last one
+ * back until the checksum of everything is known. On a match the last chunk goes out and the
+ * stream ends; on a mismatch the stream fails with BodyMismatch, so whoever pipes it into a
+ * response destroys the response short of its Content-Length: the client sees an error, never
+ * a complete body.
+ *
+ * The check is the body's CRC-32C when the footer records one (diskfile.ts; the hardware CRC
+ * costs a fraction of an MD5), else its MD5 against the ETag (files written before the CRC
+ * was recorded). The auditor keeps checking the MD5 against the ETag (check-object.ts).
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
+import { crc32c } from '../common/crc32c.js';
+import { storedCrc32c, type DiskMetadata } from '../node/diskfile.js';
+
+/** What a body must hash to: its recorded CRC-32C, or (older files) the MD5 that is its ETag. */
+export type BodyCheck =
+  | { algorithm: 'crc32c'; expected: number }
+  | { algorithm: 'md5'; expected: string };
 
 export class BodyMismatch extends Error {
-  constructor(readonly got: string, readonly etag: string) {
-    super(`body MD5 ${got} does not match ETag ${etag}`);
+  constructor(readonly got: string, readonly expected: string, readonly algorithm: BodyCheck['algorithm'] = 'md5') {
+    super(algorithm === 'md5' ? `body MD5 ${got} does not match ETag ${expected}`
+      : `body CRC-32C ${got} does not match the recorded ${expected}`);
   }
 }
 
-export function md5HoldBack(etag: string): Transform {
+/** The check a stored version's body gets on a whole-object read. */
+export function bodyCheckOf(meta: DiskMetadata): BodyCheck {
+  const crc = storedCrc32c(meta);
+  return crc === undefined ? { algorithm: 'md5', expected: meta.etag } : { algorithm: 'crc32c', expected: crc };
+}
+
+/** An incremental digest for `check`: feed chunks, then compare. */
+interface Digest {
+  update(chunk: Buffer): void;
+  /** The mismatch, or undefined when the bytes fed are the expected ones. */
+  mismatch(): BodyMismatch | undefined;
+}
+
+const hex32 = (n: number) => n.toString(16).padStart(8, '0');
+
+function digestFor(check: BodyCheck): Digest {
+  if (check.algorithm === 'crc32c') {
+    let crc = 0;
+    return {
+      update: (chunk) => { crc = crc32c(chunk, crc); },
+      mismatch: () => (crc === check.expected ? undefined : new BodyMismatch(hex32(crc), hex32(check.expected), 'crc32c')),
+    };
+  }
   const md5 = createHash('md5');
+  return {
+    update: (chunk) => { md5.update(chunk); },
+    mismatch: () => {
+      const got = md5.digest('hex');
+      return got === check.expected ? undefined : new BodyMismatch(got, check.expected, 'md5');
+    },
+  };
+}
+
+/** Checks a whole body held in memory; the mismatch, or undefined when it is intact. */
+export function verifyBody(check: BodyCheck, body: Buffer): BodyMismatch | undefined {
+  const d = digestFor(check);
+  d.update(body);
+  return d.mismatch();
+}
+
+/** A pass-through that fails instead of sending its last chunk when the bytes do not pass `check`. */
+export function holdBack(check: BodyCheck): Transform {
+  const digest = digestFor(check);
   let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      md5.update(chunk);
+      digest.update(chunk);
       const out = held;
       held = chunk;
       cb(null, out);
     },
     flush(cb) {
-      const got = md5.digest('hex');
-      if (got !== etag) return cb(new BodyMismatch(got, etag));
+      const bad = digest.mismatch();
+      if (bad) return cb(bad);
       cb(null, held);
     },
   });
+}
+
+/** holdBack against an ETag (MD5). */
+export function md5HoldBack(etag: string): Transform {
+  return holdBack({ algorithm: 'md5', expected: etag });
 }

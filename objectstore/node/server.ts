@@ -3,7 +3,8 @@
  * process, on plain node:http for low per-request cost). Every request must carry the
  * cluster HMAC (hmac.ts); URLs and headers are those of protocol.ts.
  *
- * Objects (diskfile.ts): PUT streams the body to a temp file while computing its MD5, checks
+ * Objects (diskfile.ts): PUT streams the body to a temp file while computing its MD5 (unless
+ * the proxy hashed it: H_PROXY_HASHES) and its CRC-32C (always, recorded in the footer), checks
  * the declared length and the MD5 the proxy sends as a trailer, makes the file durable and
  * only then answers 201; it then sends the listing row to the container node the proxy named
  * (container-update.ts), queueing it durably when that fails. PUT supports
@@ -33,7 +34,7 @@ import {
 } from './diskfile.js';
 import { join } from 'node:path';
 import { quarantineHashDir } from '../auditor/quarantine.js';
-import { BodyMismatch, md5HoldBack } from '../auditor/verify-stream.js';
+import { BodyMismatch, bodyCheckOf, holdBack, verifyBody } from '../auditor/verify-stream.js';
 import { dropAfterRead } from './page-cache.js';
 import { DeviceDbs } from './device-db.js';
 import { ContainerDb, type ObjectRow } from './container-db.js';
@@ -45,7 +46,10 @@ import {
 } from './container-update.js';
 import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
-/** Whole-object GETs up to this size are read and MD5-checked before the first byte is sent. */
+/**
+ * Whole-object GETs up to this size are read and checked (CRC-32C, or MD5 for files without
+ * one: auditor/verify-stream.ts) before the first byte is sent.
+ */
 export const VERIFY_BEFORE_SEND_BYTES = 1024 * 1024;
 const MD5_HEX = /^[0-9a-f]{32}$/;
 /** Body bytes gathered before one write to disk. */
@@ -351,10 +355,11 @@ export class StorageNode {
         // Small whole object: verified before any byte is sent; a bad copy gets a 5xx and the
         // proxy reads another replica.
         const body = await readObjectBody(fd, length);
-        if (createHash('md5').update(body).digest('hex') !== meta.etag) {
+        const bad = verifyBody(bodyCheckOf(meta), body);
+        if (bad) {
           closeSync(fd);
           closeFd = false;
-          await this.quarantine(p, hash, 'GET found the body does not match its ETag');
+          await this.quarantine(p, hash, `GET found the ${bad.message}`);
           return send(res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'object is corrupt; quarantined\n');
         }
         res.writeHead(status, headers);
@@ -375,7 +380,7 @@ export class StorageNode {
       // Large whole object: checked while streaming; on a mismatch the last chunk is never sent
       // and the response is destroyed (the client sees an error, not a complete wrong body).
       let mismatch: BodyMismatch | undefined;
-      await pipeline(stream, md5HoldBack(meta.etag), res).catch((e) => {
+      await pipeline(stream, holdBack(bodyCheckOf(meta)), res).catch((e) => {
         if (e instanceof BodyMismatch) mismatch = e;
       });
       await dropAfterRead(fd, length);
