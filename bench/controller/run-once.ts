@@ -25,6 +25,7 @@ import { DirectorySource, type ManifestSource } from '../../controller/manifests
 import { EDITED, edit } from './generate.js';
 import { ParseCache } from '../../controller/manifests/parse-cache.js';
 import { validate } from '../../controller/manifests/validate.js';
+import { ValidationMemo } from '../../controller/manifests/validation-memo.js';
 import { CompileCache } from '../../controller/plan/compile-cache.js';
 import { compile, serializeCompiled } from '../../controller/plan/compile.js';
 import type { SchedulerHost } from '../../controller/plan/scheduler.js';
@@ -43,10 +44,11 @@ function cpu(): number {
   return (u.user + u.system) / 1000;
 }
 
-async function pass(source: ManifestSource, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState, compileCache?: CompileCache) {
+async function pass(source: ManifestSource, hosts: SchedulerHost[], now: number, cache?: ParseCache, previous?: DesiredState, compileCache?: CompileCache,
+  memo?: ValidationMemo) {
   const c0 = cpu();
   const t0 = performance.now();
-  const v = await validate(source, cache ? { cache } : {});
+  const v = await validate(source, { ...(cache ? { cache } : {}), ...(memo ? { memo } : {}) });
   const t1 = performance.now();
   const c1 = cpu();
   if (!v.ok) throw new Error(`repository invalid: ${v.errors.slice(0, 5).map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);
@@ -71,6 +73,7 @@ async function pass(source: ManifestSource, hosts: SchedulerHost[], now: number,
       unschedulable: Object.keys(c.desired.unschedulable).length, stateBytes: bytes,
       changedHosts: Object.values(c.desired.hosts).filter((h) => h.revision === 'bench-2').length,
       rebuilt: compileCache?.built ?? -1,
+      patched: Number(memo?.patched ?? false) + 2 * Number(compileCache?.patched ?? false),
     },
   };
 }
@@ -88,12 +91,13 @@ async function main(): Promise<void> {
   } else if (mode === 'steady') {
     const cache = new ParseCache();
     const compileCache = new CompileCache();
+    const memo = new ValidationMemo();
     const revs = ['HEAD~1', 'HEAD'].map((r) => execFileSync('git', ['-C', dir, 'rev-parse', r], { encoding: 'utf8' }).trim());
     const gitdir = join(dir, '.git');
-    let last = await pass(new GitTreeSource(gitdir, revs[0]!), hosts, now, cache, undefined, compileCache);
+    let last = await pass(new GitTreeSource(gitdir, revs[0]!), hosts, now, cache, undefined, compileCache, memo);
     const passes: typeof last[] = [];
     for (let i = 1; i <= STEADY_PASSES; i++) {
-      last = await pass(new GitTreeSource(gitdir, revs[i % 2]!), hosts, now, cache, last.desired, compileCache);
+      last = await pass(new GitTreeSource(gitdir, revs[i % 2]!), hosts, now, cache, last.desired, compileCache, memo);
       passes.push(last);
       heapPeak = Math.max(heapPeak, last.heap);
     }
@@ -105,20 +109,22 @@ async function main(): Promise<void> {
   } else if (mode === 'git') {
     const cache = new ParseCache();
     const compileCache = new CompileCache();
+    const memo = new ValidationMemo();
     const rev = (r: string) => execFileSync('git', ['-C', dir, 'rev-parse', r], { encoding: 'utf8' }).trim();
     const gitdir = join(dir, '.git');
-    const first = await pass(new GitTreeSource(gitdir, rev('HEAD~1')), hosts, now, cache, undefined, compileCache);
-    result = await pass(new GitTreeSource(gitdir, rev('HEAD')), hosts, now, cache, first.desired, compileCache);
+    const first = await pass(new GitTreeSource(gitdir, rev('HEAD~1')), hosts, now, cache, undefined, compileCache, memo);
+    result = await pass(new GitTreeSource(gitdir, rev('HEAD')), hosts, now, cache, first.desired, compileCache, memo);
     heapPeak = Math.max(first.heap, result.heap);
   } else {
     const cache = new ParseCache();
     const compileCache = new CompileCache();
-    const first = await pass(new DirectorySource(dir), hosts, now, cache, undefined, compileCache);
+    const memo = new ValidationMemo();
+    const first = await pass(new DirectorySource(dir), hosts, now, cache, undefined, compileCache, memo);
     const path = join(dir, EDITED);
     const original = await readFile(path, 'utf8');
     try {
       await writeFile(path, edit(original));
-      result = await pass(new DirectorySource(dir), hosts, now, cache, first.desired, compileCache);
+      result = await pass(new DirectorySource(dir), hosts, now, cache, first.desired, compileCache, memo);
     } finally {
       await writeFile(path, original);
     }

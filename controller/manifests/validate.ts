@@ -14,6 +14,7 @@ import { checkQuotas } from './quotas.js';
 import { checkReferences } from './references.js';
 import { ParseCache } from './parse-cache.js';
 import { Reporter } from './reporter.js';
+import type { ValidationMemo } from './validation-memo.js';
 import { isHidden, symlinkEscapes, type ManifestSource } from './source.js';
 import { KINDS, type Catalog, type Kind, type Manifest } from './types.js';
 
@@ -27,6 +28,8 @@ export interface ValidateOptions {
   maxFileBytes?: number;
   /** Reuse files parsed by earlier validations (long-running controllers). */
   cache?: ParseCache;
+  /** The last valid commit's checks: a commit changing a few instances is checked against them (validation-memo.ts). */
+  memo?: ValidationMemo;
 }
 
 export interface ValidationResult {
@@ -110,6 +113,12 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, toRead.length) }, worker));
 
+  const memo = options.memo;
+  if (memo && reporter.errors.length === 0) {
+    const p = memo.patch(toRead, parsedFiles);
+    if (p) return { ok: true, errors: [], catalog: p.catalog, usage: p.usage, files: toRead.length, counts: p.counts };
+  }
+
   const manifests: Manifest[] = [];
   const broken: BrokenRef[] = [];
   for (const parsed of parsedFiles) {
@@ -118,11 +127,13 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
     for (const b of parsed.broken) broken.push(b);
   }
 
-  const catalog = checkReferences(manifests, broken, reporter);
+  const { catalog, index } = checkReferences(manifests, broken, reporter);
   const usage = checkQuotas(catalog, reporter);
   const counts = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
   for (const m of manifests) counts[m.kind]++;
   const errors = sortErrors(reporter.errors);
+  if (memo && errors.length === 0) memo.record(toRead, parsedFiles, index, catalog, counts);
+  else memo?.forget();
   return { ok: errors.length === 0, errors, catalog, usage, files: toRead.length, counts };
 }
 

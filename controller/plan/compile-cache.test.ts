@@ -9,6 +9,7 @@ import { ParseCache } from '../manifests/parse-cache.js';
 import { MemorySource } from '../manifests/source.js';
 import { BASE, instance } from '../manifests/test-fixtures.js';
 import { validate } from '../manifests/validate.js';
+import { ValidationMemo } from '../manifests/validation-memo.js';
 import { CompileCache } from './compile-cache.js';
 import { compile, serializeCompiled } from './compile.js';
 import type { SchedulerHost } from './scheduler.js';
@@ -25,11 +26,19 @@ function repo(extra: Record<string, string> = {}): Record<string, string> {
   return { ...f, ...extra };
 }
 
+/** The ValidationMemo that goes with a ParseCache, as in the controller. */
+const memos = new WeakMap<ParseCache, ValidationMemo>();
+function caches(): { parse: ParseCache; cache: CompileCache } {
+  const parse = new ParseCache();
+  memos.set(parse, new ValidationMemo());
+  return { parse, cache: new CompileCache() };
+}
+
 /** Compiles `files` twice: with the caches and without; checks the bytes are the same. */
 async function both(t: Test, files: Record<string, string>, parse: ParseCache, cache: CompileCache, revision: string, previous?: DesiredState,
-  hosts: SchedulerHost[] = HOSTS) {
+  hosts: SchedulerHost[] = HOSTS, memo = memos.get(parse)) {
   const opts = { revision, hosts, now: NOW, ...(previous ? { previous } : {}) };
-  const cached = await validate(new MemorySource(files), { cache: parse });
+  const cached = await validate(new MemorySource(files), { cache: parse, ...(memo ? { memo } : {}) });
   const plain = await validate(new MemorySource(files));
   t.ok(cached.ok && plain.ok);
   const a = compile({ catalog: cached.catalog, usage: cached.usage, cache, ...opts });
@@ -41,8 +50,7 @@ async function both(t: Test, files: Record<string, string>, parse: ParseCache, c
 }
 
 t.test('reuses unchanged resources and hosts; rebuilds exactly what changed', async (t) => {
-  const parse = new ParseCache();
-  const cache = new CompileCache();
+  const { parse, cache } = caches();
   const first = await both(t, repo(), parse, cache, 'c1');
   t.equal(cache.reused, 0);
   const built = cache.built;
@@ -50,6 +58,7 @@ t.test('reuses unchanged resources and hosts; rebuilds exactly what changed', as
 
   const same = await both(t, repo(), parse, cache, 'c2', first.desired);
   t.same([cache.reused, cache.built], [built, 0], 'nothing rebuilt for an unchanged commit');
+  t.equal(cache.patched, true, 'an unchanged commit patches the last compile');
   t.equal(same.desired.instances['demo/vm1'], first.desired.instances['demo/vm1'], 'the very same object');
 
   const edited = repo({ 'i3.yaml': instance('vm3', '  flavor: small\n  networks: [{network: net}]\n  powerState: Stopped\n') });
@@ -58,28 +67,31 @@ t.test('reuses unchanged resources and hosts; rebuilds exactly what changed', as
   t.equal(third.desired.instances['demo/vm3']!.revision, 'c3');
   t.equal(third.desired.hosts[host3]!.revision, 'c3');
   t.equal(cache.built, 3, 'the edited instance, its boot volume (same manifest object changed) and its host');
+  t.equal(cache.patched, true, 'a power state change patches the last compile');
 
   const bigFlavor = { ...edited, 'images/debian.yaml': edited['images/debian.yaml']!.replace('spec: {vcpus: 1, memoryMiB: 1024', 'spec: {vcpus: 2, memoryMiB: 1024') };
   const fourth = await both(t, bigFlavor, parse, cache, 'c4', third.desired);
   t.equal(fourth.desired.instances['demo/vm1']!.vcpus, 2, 'a changed flavor reaches every instance using it');
   t.equal(fourth.desired.instances['demo/vm1']!.revision, 'c4');
+  t.equal(cache.patched, false, 'a flavor change compiles in full');
 
   // A previous state that does not hold the cached objects (another controller published): no reuse of stale revisions.
   const foreign = JSON.parse(canonicalJson(first.desired)) as DesiredState;
   const fifth = await both(t, bigFlavor, parse, cache, 'c5', foreign);
   t.equal(fifth.desired.instances['demo/vm1']!.revision, 'c5', 'content differs from that previous state: new revision');
+  t.equal(cache.patched, false, 'a previous state that is not the last result: full compile');
   const sixth = await both(t, bigFlavor, parse, cache, 'c6');
   t.equal(sixth.desired.instances['demo/vm1']!.revision, 'c6', 'no previous state: every revision is this commit');
 });
 
 t.test('instances added, removed, moved and rescheduled; a network and a host changing', async (t) => {
-  const parse = new ParseCache();
-  const cache = new CompileCache();
+  const { parse, cache } = caches();
   let files = repo();
   let state = (await both(t, files, parse, cache, 'c1')).desired;
   const step = async (revision: string, next: Record<string, string>, hosts = HOSTS) => {
     files = next;
     state = (await both(t, files, parse, cache, revision, state, hosts)).desired;
+    t.equal(cache.patched, false, `${revision}: compiled in full`);
     return state;
   };
 
@@ -126,4 +138,33 @@ t.test('instances added, removed, moved and rescheduled; a network and a host ch
   const resized = await step('c8', { ...files, 'images/debian.yaml': files['images/debian.yaml']!.replace('spec: {vcpus: 1, memoryMiB: 1024, diskGiB: 10}', 'spec: {vcpus: 1, memoryMiB: 1024, diskGiB: 12}') });
   t.equal(resized.volumes['demo/vm1/boot']!.sizeGiB, 12, 'a flavor change resizes every boot volume using it');
   t.equal(resized.volumes['demo/vm1/boot']!.revision, 'c8');
+});
+
+t.test('a patched compile (instances changed without moving) is byte-identical to a full one', async (t) => {
+  const { parse, cache } = caches();
+  const vm = (name: string, lines = '', meta = '') => instance(name, `  flavor: small\n  networks: [{network: net${lines}}]\n`, meta);
+  let files = repo();
+  let state = (await both(t, files, parse, cache, 'c1')).desired;
+  const step = async (revision: string, next: Record<string, string>, patched: boolean, hosts = HOSTS) => {
+    files = next;
+    state = (await both(t, files, parse, cache, revision, state, hosts)).desired;
+    t.equal(cache.patched, patched, `${revision}: ${patched ? 'patched' : 'compiled in full'}`);
+    return state;
+  };
+  const labelled = await step('c2', { ...files, 'i1.yaml': vm('vm1', '', '  labels: {tier: web}\n') }, true);
+  t.same(labelled.instances['demo/vm1']!.labels, { tier: 'web' });
+  t.equal(labelled.instances['demo/vm1']!.revision, 'c2');
+  t.equal(labelled.volumes['demo/vm1/boot']!.revision, 'c1', 'its boot volume, rebuilt with the same content, keeps its revision');
+  const host1 = labelled.placements.instances['demo/vm1']!;
+  t.equal(labelled.hosts[host1]!.revision, 'c2');
+  for (const h of HOSTS.map((x) => x.name).filter((h) => h !== host1)) t.equal(labelled.hosts[h]!.revision, 'c1', `host ${h} untouched`);
+
+  await step('c3', { ...files, 'i2.yaml': vm('vm2', ', ip: 10.0.0.50'), 'i3.yaml': vm('vm3').replace('  flavor: small\n', '  flavor: small\n  userData: "#cloud-config"\n  sshAuthorizedKeys: ["ssh-ed25519 AAAA x"]\n') }, true);
+  t.equal(state.instances['demo/vm2']!.nics[0]!.ip, '10.0.0.50', 'a fixed IP reaches the NIC');
+  await step('c4', { ...files, 'i1.yaml': vm('vm1') }, true);
+  t.equal(state.instances['demo/vm1']!.revision, 'c4', 'a revision is relative to the previous state (c2 and c3 held the label)');
+  await step('c5', { ...files, 'i4.yaml': vm('vm4', ', mac: 52:54:00:12:34:56') }, false);
+  await step('c6', { ...files, 'i4.yaml': instance('vm4', '  vcpus: 2\n  memoryMiB: 1024\n  diskGiB: 10\n  networks: [{network: net}]\n') }, false);
+  await step('c7', files, true);
+  await step('c8', files, false, HOSTS.slice(0, 2));
 });

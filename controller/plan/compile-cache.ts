@@ -10,6 +10,10 @@
  * exactly what a compile without the cache gives.
  */
 
+import type { Catalog } from '../manifests/types.js';
+import type { CompileInput, CompileResult } from './compile.js';
+import { hostsFingerprint } from './scheduler.js';
+
 /** One built object with its canonical text and what it was built from. */
 export interface BuiltEntry {
   inputs: readonly unknown[];
@@ -30,12 +34,35 @@ export function emptyBuilt(): BuiltEntries {
   return { network: new Map(), image: new Map(), volume: new Map(), boot: new Map(), instance: new Map(), host: new Map() };
 }
 
+/** The last compile's input and result, for a patched compile of the next commit (compile-patch.ts). */
+export interface LastCompile {
+  catalog: Catalog;
+  /** What of its hosts, options and host history placement depends on (hostsFingerprint, JSON). */
+  hosts: string;
+  options: string;
+  result: CompileResult;
+}
+
 export class CompileCache {
   /** What the last compile built. */
   entries: BuiltEntries = emptyBuilt();
   /** Objects reused and built by the last compile. */
   reused = 0;
   built = 0;
+  /** Whether the last compile was a patch of the one before. */
+  patched = false;
+  last?: LastCompile;
+
+  /** Records a compile's input and result (the cache's entries must already be its own). */
+  remember(input: CompileInput, result: CompileResult, patched = false): void {
+    this.last = { catalog: input.catalog, hosts: hostsFingerprint(input.hosts, input.now, input.scheduler), options: placementOptions(input), result };
+    this.patched = patched;
+  }
+}
+
+/** The compile options placement depends on besides the hosts, as comparable text. */
+export function placementOptions(input: CompileInput): string {
+  return JSON.stringify([input.scheduler ?? {}, input.lastSeen ?? {}]);
 }
 
 /** True when both lists hold the same values (=== per element). */

@@ -9,6 +9,7 @@ import type { DesiredState } from '../../agents/contract/desired.js';
 import type { ManifestSource } from '../manifests/source.js';
 import type { ParseCache } from '../manifests/parse-cache.js';
 import { validate, type ValidationResult } from '../manifests/validate.js';
+import type { ValidationMemo } from '../manifests/validation-memo.js';
 import type { CompileCache } from './compile-cache.js';
 import { compile, type CompileResult } from './compile.js';
 import type { SchedulerHost, SchedulerOptions } from './scheduler.js';
@@ -23,6 +24,8 @@ export interface CompileSourceOptions {
   scheduler?: SchedulerOptions;
   maxFileBytes?: number;
   cache?: ParseCache;
+  /** The last valid commit's checks (a long-running controller keeps one). */
+  memo?: ValidationMemo;
   /** What the last compile built (a long-running controller keeps one). */
   compileCache?: CompileCache;
 }
@@ -36,6 +39,7 @@ export async function compileSource(source: ManifestSource, o: CompileSourceOpti
   inputs.catch(() => undefined); // awaited below unless validation fails or throws first
   const validation = await validate(source, {
     ...(o.maxFileBytes !== undefined ? { maxFileBytes: o.maxFileBytes } : {}), ...(o.cache ? { cache: o.cache } : {}),
+    ...(o.memo ? { memo: o.memo } : {}),
   });
   if (!validation.ok) return { ok: false, validation };
   const [hosts, previous] = await inputs;

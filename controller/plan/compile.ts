@@ -16,7 +16,7 @@
  * the same objects as last time are reused with their canonical text instead of being built and
  * hashed again (compile-cache.ts); the result is the same as without it.
  */
-import { canonicalEntries, canonicalJson, quoteKey } from '../../agents/contract/canonical-json.js';
+import { canonicalJson } from '../../agents/contract/canonical-json.js';
 import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
 import {
   STATE_FORMAT_VERSION, type DesiredImage, type DesiredInstance, type DesiredNetwork, type DesiredResources,
@@ -26,9 +26,15 @@ import { formatIPv4, parseCidr, type Cidr } from '../manifests/net.js';
 import { projectUsage } from '../manifests/quotas.js';
 import { manifestId, type Catalog, type ImageManifest, type ResolvedInstance } from '../manifests/types.js';
 import { CompileCache, emptyBuilt, sameInputs, type BuiltKind } from './compile-cache.js';
+import { patchCompile } from './compile-patch.js';
+import {
+  bootContent, bootInputs, hostInputs, instanceContent, instanceInputs, own, sealHost, setTexts, sortedRecord, stamp, textsOf,
+  type CompileResult,
+} from './desired-builders.js';
 import { derivedBridge, derivedMac, resourceUuid } from './identity.js';
-import { sealPieces, sealText } from './sealed-text.js';
 import { schedule, type SchedulerHost, type SchedulerOptions, type SchedulingRequest } from './scheduler.js';
+
+export type { CompileResult } from './desired-builders.js';
 
 export interface CompileInput {
   catalog: Catalog;
@@ -47,44 +53,8 @@ export interface CompileInput {
   cache?: CompileCache;
 }
 
-export interface CompileResult {
-  desired: DesiredState;
-  /** host name -> its desired state (every listed host, plus unlisted hosts still holding resources). */
-  hosts: Record<string, HostDesiredState>;
-}
-
-const DEVICE_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-/** Separates the four resource lists of a host in its cache inputs. */
-const RECORD_BREAK = Symbol('record break');
-
-/** `rec[key]` only when it is the record's own member (states may come from JSON.parse). */
-function own<T>(rec: Record<string, T> | undefined, key: string): T | undefined {
-  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
-
 function iso(t: Date | string | number): string {
   return new Date(t instanceof Date ? t.getTime() : t).toISOString();
-}
-
-/**
- * Canonical text of every resource and host state a compile made, so that serialising the
- * whole state and each host's share reuses it instead of walking the same objects again.
- * One plain Map per result (a WeakMap entry per resource would burden the garbage collector).
- */
-const textOfResult = new WeakMap<CompileResult, Map<object, string>>();
-
-/**
- * Adds `hash` (of the canonical content) and `revision` (the previous one when the content is
- * unchanged) to `r` (a fresh object the caller gives up) and remembers its canonical text in `texts`.
- */
-function stamp<T extends { revision: string; hash: string }>(texts: Map<object, string>, r: Omit<T, 'revision' | 'hash'>,
-  prev: T | undefined, revision: string): T {
-  const sealed = sealText(canonicalEntries(r as Record<string, unknown>, texts), (hash) => (prev && prev.hash === hash ? prev.revision : revision));
-  const out = r as T;
-  out.hash = sealed.hash;
-  out.revision = sealed.revision;
-  texts.set(out, sealed.text);
-  return out;
 }
 
 /** Canonical JSON text of a compile result's documents (fast: reuses what compile computed). */
@@ -96,45 +66,17 @@ export function serializeCompiled(result: CompileResult): { desired: string; hos
 
 /** Canonical JSON text of one host's state of a compile result. */
 export function serializeHost(result: CompileResult, name: string): string {
-  return canonicalJson(result.hosts[name], 0, textOfResult.get(result));
+  return canonicalJson(result.hosts[name], 0, textsOf(result));
 }
 
 /** Canonical JSON text of a compile result's whole state. */
 export function serializeDesired(result: CompileResult): string {
-  return canonicalJson(result.desired, 0, textOfResult.get(result));
-}
-
-/**
- * A host state's members as sorted `[key, pieces]` for sealPieces: its resource records as
- * `{`, `"id":`, the resource's known text, ... `}`, other members as their canonical text.
- */
-function hostPieces(content: Record<string, unknown>, texts: Map<object, string>): Array<[string, string[]]> {
-  const out: Array<[string, string[]]> = [];
-  for (const k of Object.keys(content).sort()) {
-    const v = content[k];
-    if (v === undefined) continue;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) { out.push([k, [canonicalJson(v)]]); continue; }
-    const rec = v as Record<string, object>;
-    const pieces = ['{'];
-    let first = true;
-    for (const id of Object.keys(rec).sort()) {
-      pieces.push(`${first ? '' : ','}${quoteKey(id)}:`, texts.get(rec[id]!) ?? canonicalJson(rec[id], 0, texts));
-      first = false;
-    }
-    pieces.push('}');
-    out.push([k, pieces]);
-  }
-  return out;
-}
-
-function sortedRecord<T>(entries: Array<[string, T]>): Record<string, T> {
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const out: Record<string, T> = {};
-  for (const [k, v] of entries) out[k] = v;
-  return out;
+  return canonicalJson(result.desired, 0, textsOf(result));
 }
 
 export function compile(input: CompileInput): CompileResult {
+  const patched = patchCompile(input);
+  if (patched) return patched;
   const { catalog, revision, previous } = input;
   const texts = new Map<object, string>();
   const cache = input.cache;
@@ -257,32 +199,10 @@ export function compile(input: CompileInput): CompileResult {
     const m = i.manifest;
     const id = manifestId(m);
     const bootId = `${id}/boot`;
-    const imageId = imageOf(i.image);
-    volumes[bootId] = build<DesiredVolume>('boot', m, cache && [m, i.image, i.diskGiB], () => ({
-      id: bootId, name: `${m.name}.boot`, project: m.project!, labels: {}, uuid: resourceUuid('volume', bootId), role: 'boot',
-      format: 'qcow2', sizeGiB: i.diskGiB, backingImage: imageId, retainOnDelete: false, attachedTo: id,
-    }), own(previous?.volumes, bootId));
+    volumes[bootId] = build<DesiredVolume>('boot', m, cache && bootInputs(i), () => bootContent(i), own(previous?.volumes, bootId));
     const s = m.spec;
-    let inputs: unknown[] | undefined;
-    if (cache) {
-      inputs = [m, i.image, i.flavor, i.vcpus, i.memoryMiB, i.diskGiB];
-      for (const n of i.networks) inputs.push(n);
-      for (const v of i.volumes) inputs.push(v);
-      for (const mac of macs.get(id)!) inputs.push(mac);
-    }
-    instances[id] = build<DesiredInstance>('instance', m, inputs, () => ({
-      id, name: m.name, project: m.project!, labels: m.labels, uuid: resourceUuid('instance', id), hostname: m.name,
-      powerState: s.powerState, vcpus: i.vcpus, memoryMiB: i.memoryMiB, diskGiB: i.diskGiB, image: imageId,
-      ...(i.flavor ? { flavor: manifestId(i.flavor) } : {}),
-      disks: [{ volume: bootId, device: 'vda', bus: 'virtio' as const },
-        ...i.volumes.map((v, k) => ({ volume: manifestId(v), device: `vd${DEVICE_LETTERS[k + 1]}`, bus: 'virtio' as const }))],
-      nics: s.networks.map((nic, k) => ({
-        network: manifestId(i.networks[k]!), mac: macs.get(id)![k]!, ...(nic.ip !== undefined ? { ip: nic.ip } : {}), model: 'virtio' as const,
-      })),
-      ...(s.userData !== undefined ? { userData: s.userData } : {}),
-      sshAuthorizedKeys: s.sshAuthorizedKeys,
-      ...(s.placement.antiAffinityGroup !== undefined ? { antiAffinityGroup: s.placement.antiAffinityGroup } : {}),
-    }), own(previous?.instances, id));
+    const nicMacs = macs.get(id)!;
+    instances[id] = build<DesiredInstance>('instance', m, cache && instanceInputs(i, nicMacs), () => instanceContent(i, nicMacs), own(previous?.instances, id));
 
     // Where the data of its volumes lives (detached volumes stay on their host).
     let required: { host: string; reason: string } | undefined;
@@ -419,24 +339,13 @@ export function compile(input: CompileInput): CompileResult {
   for (const name of [...perHost.keys()].sort()) {
     const res = perHost.get(name)!;
     const zone = zoneOf.get(name) ?? own(previous?.hosts, name)?.zone ?? '';
-    const content = { formatVersion: STATE_FORMAT_VERSION, kind: 'HostDesiredState' as const, host: name, zone, ...res };
     const prev = own(previous?.hosts, name);
-    let inputs: unknown[] | undefined;
-    if (cache) {
-      // The host's resources, which are the same objects when the cache reused them.
-      inputs = [zone];
-      for (const rec of [res.networks, res.images, res.volumes, res.instances] as Array<Record<string, object>>) {
-        inputs.push(RECORD_BREAK);
-        for (const k in rec) inputs.push(rec[k]);
-      }
-    }
+    const inputs = cache && hostInputs(zone, res);
     const hit = inputs && reuse<HostDesiredState>('host', name, inputs, prev);
     if (hit) {
       hosts[name] = hit;
     } else {
-      const sealed = sealPieces(hostPieces(content, texts), (h) => (prev && prev.hash === h ? prev.revision : revision));
-      hosts[name] = { ...content, hash: sealed.hash, revision: sealed.revision };
-      texts.set(hosts[name]!, sealed.text);
+      hosts[name] = sealHost(name, zone, res, prev, revision, texts);
       if (inputs) remember('host', name, inputs, hosts[name]!);
     }
     const { hash, revision: hostRevision } = hosts[name]!;
@@ -447,7 +356,10 @@ export function compile(input: CompileInput): CompileResult {
     };
   }
   const out: CompileResult = { desired, hosts };
-  textOfResult.set(out, texts);
-  if (cache) cache.entries = nextBuilt!;
+  setTexts(out, texts);
+  if (cache) {
+    cache.entries = nextBuilt!;
+    cache.remember(input, out);
+  }
   return out;
 }

@@ -339,3 +339,17 @@ function explain(r: SchedulingRequest, states: HostState[]): string {
   if (left.length === 0) return `no host with ${r.vcpus} free vcpus, ${r.memoryMiB} MiB memory and ${r.diskGiB} GiB disk together${where}`;
   return `every host with room${where} already runs an instance of anti-affinity group ${groupName(r.antiAffinityGroup ?? '')}`;
 }
+
+/**
+ * What of the hosts matters to placement: capacity, zone, and whether each is up or past its
+ * grace period (the scheduler's own rules). Heartbeat times themselves change every few seconds and must not trigger work.
+ */
+export function hostsFingerprint(hosts: SchedulerHost[], now: Date | string | number, opts: SchedulerOptions = {}): string {
+  const timeout = (opts.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_S) * 1000;
+  const grace = (opts.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_S) * 1000;
+  return JSON.stringify(hosts.map((h) => {
+    const beat = typeof h.lastHeartbeat === 'number' ? h.lastHeartbeat : Date.parse(h.lastHeartbeat);
+    const silent = ms(now) - (Number.isNaN(beat) ? 0 : beat);
+    return [h.name, h.zone, h.vcpus, h.memoryMiB, h.diskGiB, silent <= timeout, silent > grace];
+  }));
+}

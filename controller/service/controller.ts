@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import type { DesiredState } from '../../agents/contract/desired.js';
 import { formatError } from '../manifests/errors.js';
 import { ParseCache } from '../manifests/parse-cache.js';
+import { ValidationMemo } from '../manifests/validation-memo.js';
 import { CompileCache } from '../plan/compile-cache.js';
 import { compileSource } from '../plan/compile-source.js';
 import type { CompileResult } from '../plan/compile.js';
 import { diffStates, formatPlan } from '../plan/diff.js';
-import { DEFAULT_GRACE_PERIOD_S, DEFAULT_HEARTBEAT_TIMEOUT_S, type SchedulerHost, type SchedulerOptions } from '../plan/scheduler.js';
+import { hostsFingerprint, type SchedulerHost, type SchedulerOptions } from '../plan/scheduler.js';
 import type { RepoBackup } from '../git/backup.js';
 import type { CommitCheck } from '../git/types.js';
 import { treeSource } from '../git/tree-source.js';
@@ -59,6 +60,7 @@ interface Pending {
 
 export class Controller {
   private readonly cache = new ParseCache();
+  private readonly memo = new ValidationMemo();
   private readonly compileCache = new CompileCache();
   /** The state this controller last published: read back instead of fetching and parsing it (26 MB at 10,000 instances). */
   private published?: { revision: string; time: string; desired: DesiredState };
@@ -101,7 +103,7 @@ export class Controller {
       const hostsRead = this.o.store.hosts();
       const previousRead = this.previousState();
       const r = await compileSource(treeSource(repoDir, commit), {
-        revision: commit, hosts: hostsRead, previous: previousRead, now, scheduler: this.o.scheduler, cache: this.cache, compileCache: this.compileCache,
+        revision: commit, hosts: hostsRead, previous: previousRead, now, scheduler: this.o.scheduler, cache: this.cache, memo: this.memo, compileCache: this.compileCache,
       });
       const hosts = await hostsRead;
       const previous = await previousRead;
@@ -130,7 +132,7 @@ export class Controller {
       const compiled = pending?.compiled ?? await this.compileOrThrow(repoDir, commit, hosts, previous, now);
       const { hostsWritten } = await this.publish(commit, compiled, previous, now);
       // The hosts it was compiled for: a change since then is the resync's to pick up.
-      this.hostPrint = fingerprint(hosts, now, this.o.scheduler);
+      this.hostPrint = hostsFingerprint(hosts, now, this.o.scheduler);
       await this.o.store.recordRevision({
         revision: commit, ref, status: 'accepted', errors: [],
         summary: pending && pending.previous === previous ? pending.plan : formatPlan(diffStates(previous, compiled.desired)).trimEnd().split('\n'),
@@ -147,7 +149,7 @@ export class Controller {
     this.serial(async () => {
       const now = this.now();
       const hosts = await this.o.store.hosts();
-      const print = fingerprint(hosts, now, this.o.scheduler);
+      const print = hostsFingerprint(hosts, now, this.o.scheduler);
       if (print === this.hostPrint) return false;
       const current = await this.o.store.current();
       if (!current) {
@@ -187,7 +189,7 @@ export class Controller {
 
   private async compileOrThrow(repoDir: string, commit: string, hosts: SchedulerHost[], previous: DesiredState | undefined, now: Date): Promise<CompileResult> {
     const r = await compileSource(treeSource(repoDir, commit), {
-      revision: commit, hosts, now, scheduler: this.o.scheduler, cache: this.cache, compileCache: this.compileCache, ...(previous ? { previous } : {}),
+      revision: commit, hosts, now, scheduler: this.o.scheduler, cache: this.cache, memo: this.memo, compileCache: this.compileCache, ...(previous ? { previous } : {}),
     });
     if (!r.ok) throw new Error(`revision ${commit} no longer validates: ${r.validation.errors.map(formatError).join('; ')}`);
     return r.compiled;
@@ -204,18 +206,4 @@ export class Controller {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/**
- * What of the hosts matters to placement: capacity, zone, and whether each is up or past its
- * grace period (the scheduler's own rules). Heartbeat times themselves change every few seconds and must not trigger work.
- */
-export function fingerprint(hosts: SchedulerHost[], now: Date, opts: SchedulerOptions): string {
-  const timeout = (opts.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_S) * 1000;
-  const grace = (opts.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_S) * 1000;
-  return JSON.stringify(hosts.map((h) => {
-    const beat = typeof h.lastHeartbeat === 'number' ? h.lastHeartbeat : Date.parse(h.lastHeartbeat);
-    const silent = now.getTime() - (Number.isNaN(beat) ? 0 : beat);
-    return [h.name, h.zone, h.vcpus, h.memoryMiB, h.diskGiB, silent <= timeout, silent > grace];
-  }));
 }
