@@ -39,7 +39,7 @@ export interface ApplyPushOptions {
   allowNonFastForward?: boolean;
   /** Longest a validation may run (default 5 minutes). */
   validateTimeoutMs?: number;
-  /** Called after refs changed and before onAccepted (repository backup). */
+  /** Called after refs changed, alongside onAccepted (repository backup); the answer waits for both. */
   afterRefsChanged?: () => Promise<void>;
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
@@ -237,25 +237,31 @@ export async function applyPush(req: ReceiveRequest, out: Writable, opts: ApplyP
     await fsp.rm(stored.pack.replace(/\.pack$/, '.idx'), { force: true });
   }
 
-  if (changed) {
-    await pointHeadAtABranch(gitdir);
-    if (opts.afterRefsChanged) {
+  if (changed) await pointHeadAtABranch(gitdir);
+  // The repository backup and the publication of the accepted commits run side by side: the
+  // ref has moved durably, publishing does not read the backup, and the backup (the whole
+  // repository, tens of milliseconds) only matters to a controller on a new machine. A crash
+  // before both end leaves the pusher without an answer, so the push is retried.
+  const backup = async () => {
+    if (!changed || !opts.afterRefsChanged) return;
+    try {
+      await opts.afterRefsChanged();
+    } catch (err) {
+      opts.log?.warn({ err, repo: opts.name }, 'git push: backup failed');
+      reporter.say(`${TAG} warning: accepted, but the repository backup failed: ${(err as Error).message}`);
+    }
+  };
+  const publish = async () => {
+    for (const cmd of accepted) {
       try {
-        await opts.afterRefsChanged();
+        await opts.onAccepted(gitdir, cmd.newOid, cmd.ref);
       } catch (err) {
-        opts.log?.warn({ err, repo: opts.name }, 'git push: backup failed');
-        reporter.say(`${TAG} warning: accepted, but the repository backup failed: ${(err as Error).message}`);
+        opts.log?.warn({ err, repo: opts.name, ref: cmd.ref }, 'git push: onAccepted failed');
+        reporter.say(`${TAG} warning: ${cmd.ref} accepted, but applying it failed: ${(err as Error).message}`);
       }
     }
-  }
-  for (const cmd of accepted) {
-    try {
-      await opts.onAccepted(gitdir, cmd.newOid, cmd.ref);
-    } catch (err) {
-      opts.log?.warn({ err, repo: opts.name, ref: cmd.ref }, 'git push: onAccepted failed');
-      reporter.say(`${TAG} warning: ${cmd.ref} accepted, but applying it failed: ${(err as Error).message}`);
-    }
-  }
+  };
+  await Promise.all([backup(), publish()]);
   reporter.report('ok', results);
 }
 

@@ -51,6 +51,8 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
   const reporter = new Reporter();
   const entries = (await source.list()).filter((e) => !isHidden(e.path));
   const toRead: string[] = [];
+  /** Content ids (git blob ids) of `toRead`, when the source knows them. */
+  const ids: Array<string | undefined> = [];
   for (const e of entries) {
     const yaml = YAML_FILE.test(e.path);
     if (e.kind === 'symlink') {
@@ -65,26 +67,26 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
       continue;
     }
     toRead.push(e.path);
+    ids.push(e.id);
   }
 
   const cache = options.cache;
   cache?.begin();
   const parsedFiles = new Array<ParsedFile | undefined>(toRead.length);
-  const byPath = new Map(entries.map((e) => [e.path, e]));
   let next = 0;
   const worker = async () => {
     while (next < toRead.length) {
       const i = next++;
       const path = toRead[i]!;
-      const id = byPath.get(path)?.id;
-      let key = cache && id !== undefined ? ParseCache.key(path, id) : undefined;
-      let hit = key !== undefined ? cache!.get(key) : undefined;
+      const id = ids[i];
+      let hit = cache && id !== undefined ? cache.at(i, path, id) : undefined;
+      let key: string | undefined;
       let bytes: Buffer | undefined;
       if (!hit) {
         bytes = await source.read(path);
-        if (cache && key === undefined) {
-          key = ParseCache.key(path, ParseCache.contentId(bytes));
-          hit = cache.get(key);
+        if (cache) {
+          key = ParseCache.key(path, id ?? ParseCache.contentId(bytes));
+          if (id === undefined) hit = cache.get(key);
         }
       }
       if (hit) {
@@ -108,6 +110,7 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
       parsedFiles[i] = parsed;
       if (cache && key !== undefined) {
         cache.set(key, { parsed, errors: reporter.errors.slice(before), lines: reporter.linesOf(path)! });
+        if (id !== undefined) cache.placeKey(i, path, id);
       }
     }
   };

@@ -12,6 +12,7 @@ import { validate } from '../manifests/validate.js';
 import { ValidationMemo } from '../manifests/validation-memo.js';
 import { CompileCache } from './compile-cache.js';
 import { compile, serializeCompiled } from './compile.js';
+import { diffStates } from './diff.js';
 import type { SchedulerHost } from './scheduler.js';
 
 const NOW = '2026-01-01T12:00:00.000Z';
@@ -147,8 +148,11 @@ t.test('a patched compile (instances changed without moving) is byte-identical t
   let state = (await both(t, files, parse, cache, 'c1')).desired;
   const step = async (revision: string, next: Record<string, string>, patched: boolean, hosts = HOSTS) => {
     files = next;
+    const before = state;
     state = (await both(t, files, parse, cache, revision, state, hosts)).desired;
     t.equal(cache.patched, patched, `${revision}: ${patched ? 'patched' : 'compiled in full'}`);
+    const copy = JSON.parse(canonicalJson(state)) as DesiredState;
+    t.same(diffStates(before, state), diffStates(before, copy), `${revision}: the plan of a patched state is the plan of its copy`);
     return state;
   };
   const labelled = await step('c2', { ...files, 'i1.yaml': vm('vm1', '', '  labels: {tier: web}\n') }, true);

@@ -19,7 +19,7 @@ import { manifestId, type Catalog, type ResolvedInstance } from '../manifests/ty
 import { placementOptions, type BuiltEntries } from './compile-cache.js';
 import type { CompileInput } from './compile.js';
 import {
-  bootContent, bootInputs, hostInputs, instanceContent, instanceInputs, sealHost, setTexts, sortedRecord, stamp, textsOf,
+  bootContent, bootInputs, hostInputs, instanceContent, instanceInputs, sealHost, setPatchOrigin, setTexts, sortedRecord, stamp, textsOf,
   type CompileResult,
 } from './desired-builders.js';
 import { hostsFingerprint } from './scheduler.js';
@@ -39,7 +39,9 @@ export function patchCompile(input: CompileInput): CompileResult | undefined {
   if (!changed) return undefined;
 
   const { revision } = input;
-  const texts = new Map(textsOf(last.result));
+  // The texts map is handed on, not copied (25,000 entries): the replaced objects' texts leave
+  // it, so an older result serialised again recomputes those few (same bytes, just slower).
+  const texts = textsOf(last.result) ?? new Map<object, string>();
   const entries = cache.entries;
   const volumes = { ...before.volumes };
   const instances = { ...before.instances };
@@ -83,6 +85,8 @@ export function patchCompile(input: CompileInput): CompileResult | undefined {
     hosts,
   };
   setTexts(out, texts);
+  const ids = changed.map(([, i]) => manifestId(i.manifest));
+  setPatchOrigin(out.desired, { from: before, changed: { instances: ids, volumes: ids.map((id) => `${id}/boot`) } });
   cache.built = changed.length * 2 + byHost.size;
   cache.reused = Object.values(entries).reduce((n, m) => n + m.size, 0) - cache.built;
   cache.remember(input, out, true);

@@ -43,6 +43,25 @@ export function setTexts(result: CompileResult, texts: Map<object, string>): voi
 }
 
 /**
+ * A state made by patching another (compile-patch.ts): the state it was made from and the ids
+ * of the records it replaced, per kind; every other record member is the very same object.
+ */
+export interface PatchOrigin {
+  from: DesiredState;
+  changed: Partial<Record<'networks' | 'images' | 'volumes' | 'instances', string[]>>;
+}
+
+const patchOrigins = new WeakMap<DesiredState, PatchOrigin>();
+
+export function patchOrigin(state: DesiredState): PatchOrigin | undefined {
+  return patchOrigins.get(state);
+}
+
+export function setPatchOrigin(state: DesiredState, origin: PatchOrigin): void {
+  patchOrigins.set(state, origin);
+}
+
+/**
  * Adds `hash` (of the canonical content) and `revision` (the previous one when the content is
  * unchanged) to `r` (a fresh object the caller gives up) and remembers its canonical text in `texts`.
  */

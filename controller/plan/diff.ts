@@ -10,6 +10,7 @@
  */
 import { canonicalJson } from '../../agents/contract/canonical-json.js';
 import { APPLY_ORDER, type DesiredKind, type DesiredState } from '../../agents/contract/desired.js';
+import { patchOrigin } from './desired-builders.js';
 
 export type Action = 'create' | 'update' | 'reboot' | 'replace' | 'delete';
 
@@ -98,13 +99,19 @@ export function diffStates(before: DesiredState | undefined, after: DesiredState
     const b = after[kind] as unknown as Record<string, Record<string, unknown> & { hash: string }>;
     // Only ids whose content or host may differ are looked at (a one-line change leaves
     // 25,000 resources of a large repository unchanged), then in id order as before.
+    // A state patched from `before` names the few it replaced; everything else is shared.
+    const patched = before !== undefined ? patchOrigin(after) : undefined;
     const ids: string[] = [];
-    for (const id of Object.keys(b)) {
-      const x = own(a, id);
-      if (x && x.hash === b[id]!.hash && placementOf(before, kind, id) === placementOf(after, kind, id)) continue;
-      ids.push(id);
+    if (patched && patched.from === before && before.placements === after.placements) {
+      for (const id of patched.changed[kind] ?? []) ids.push(id);
+    } else {
+      for (const id of Object.keys(b)) {
+        const x = own(a, id);
+        if (x && x.hash === b[id]!.hash && placementOf(before, kind, id) === placementOf(after, kind, id)) continue;
+        ids.push(id);
+      }
+      for (const id of Object.keys(a)) if (!Object.hasOwn(b, id)) ids.push(id);
     }
-    for (const id of Object.keys(a)) if (!Object.hasOwn(b, id)) ids.push(id);
     ids.sort();
     for (const id of ids) {
       const x = own(a, id);
