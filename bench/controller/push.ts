@@ -17,9 +17,10 @@
  * `--cpu-prof DIR` writes a CPU profile of the controller into DIR when it stops.
  * `--gap S` (default 0) waits S seconds between rounds (pushes spaced in time, as people push).
  * `--node-args "FLAGS"` starts the controller with these Node/V8 flags (e.g. a young-generation size).
+ * With PUSH_BENCH_LOG_DIR set, the children's standard output (their logs) goes to files there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -56,6 +57,7 @@ function start(args: string[], env: NodeJS.ProcessEnv, log: string, nodeArgs: st
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => { err = (err + d).slice(-4000); });
+  if (process.env.PUSH_BENCH_LOG_DIR) child.stdout!.pipe(createWriteStream(join(process.env.PUSH_BENCH_LOG_DIR, `${args[0]}.out`)));
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`${args[0]} did not start: ${err}`)), START_TIMEOUT_MS);
     child.stdout!.on('data', (d) => {

@@ -99,6 +99,7 @@ export class Controller {
   check = (repoDir: string, commit: string, ref: string): Promise<CommitCheck> =>
     this.serial(async () => {
       const now = this.now();
+      const started = performance.now();
       // Read while the commit is validated.
       const hostsRead = this.o.store.hosts();
       const previousRead = this.previousState();
@@ -115,6 +116,9 @@ export class Controller {
       }
       const plan = formatPlan(diffStates(previous, r.compiled.desired)).trimEnd().split('\n');
       this.remember(commit, { compiled: r.compiled, hosts, plan, previous });
+      this.o.log.info({
+        revision: commit, ms: Math.round(performance.now() - started), incrementalValidation: this.memo.patched, incrementalCompile: this.compileCache.patched,
+      }, 'commit checked');
       const summary = [...plan];
       const unplaced = Object.values(r.compiled.desired.unschedulable);
       for (const u of unplaced) summary.push(`warning: instance ${u.instance} is unschedulable: ${u.message}`);
