@@ -99,6 +99,7 @@ export function parseManifestFile(file: string, text: string, reporter: Reporter
       if (identity) out.broken.push(identity);
       return;
     }
+    pos.compact();
     out.manifests.push(manifest);
   });
   return out;
