@@ -14,7 +14,9 @@
  *
  * With a CompileCache (a long-running controller), resources and host states whose inputs are
  * the same objects as last time are reused with their canonical text instead of being built and
- * hashed again (compile-cache.ts); the result is the same as without it.
+ * hashed again (compile-cache.ts); the result is the same as without it. When the previous
+ * state is that cache's last result and only a few instances changed in ways that cannot move
+ * anything, the last result is patched instead (compile-patch.ts), with the same bytes again.
  */
 import { canonicalJson } from '../../agents/contract/canonical-json.js';
 import { REASON_NO_VALID_HOST } from '../../agents/contract/conditions.js';
