@@ -14,8 +14,10 @@
  * and many filesystems limit them) and no sidecar: one file, one fsync, one atomic rename.
  * A `.data` footer also holds `crc32c`, the CRC-32C of the body as the writer streamed it to
  * disk (computed here, in every ObjectWriter, so every writer of .data files records it):
- * whole-object reads check it instead of the MD5 (a hardware CRC costs ~1/12 of an MD5).
- * Files written before the field existed have none; they are checked against the ETag.
+ * whole-object reads check it instead of the MD5 (a hardware CRC costs ~1/15 of an MD5).
+ * Files written before the field existed have none, nor do files written where the native
+ * CRC is missing (no C toolchain: a JavaScript CRC would cost more than the MD5 it replaces);
+ * those are checked against the ETag.
  *
  * Durability: temp file written, fsynced, renamed into the hash dir, hash dir fsynced (and
  * the parents of any directory that had to be created; never the tmp dir: a temp file that a
@@ -33,7 +35,7 @@ import { randomBytes } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import type { WireMetadata } from './protocol.js';
 import { fsyncFile } from './page-cache.js';
-import { crc32c } from '../common/crc32c.js';
+import { crc32c, nativeCrc32c } from '../common/crc32c.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -56,7 +58,8 @@ export interface DiskMetadata extends WireMetadata {
   contentLength: number;
   /**
    * `.data` only: CRC-32C (common/crc32c.ts) of the body, an unsigned 32-bit integer, set by
-   * the ObjectWriter from the bytes it wrote. Absent in files written before it existed.
+   * the ObjectWriter from the bytes it wrote. Absent in files written before it existed or
+   * without the native addon.
    */
   crc32c?: number;
 }
@@ -236,7 +239,8 @@ export interface ObjectWriter {
   writev(chunks: Buffer[]): Promise<void>;
   /**
    * Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files. A
-   * `.data` footer gets the `crc32c` of the bytes written (any `crc32c` in `meta` is replaced).
+   * `.data` footer gets the `crc32c` of the bytes written when the native CRC is there (a
+   * `crc32c` in `meta` is never written).
    * `whileDirSyncs` (if given) runs once the version is in place (readable), at the same time
    * as the directory fsync; finish resolves when both are done and rejects if either fails.
    * `beforePlace` (if given) is awaited before the rename: what must exist whenever the version
@@ -381,6 +385,7 @@ export class DiskFiles {
     let done = false;
     let closed = false;
     let bytes = 0;
+    const recordCrc = ext === 'data' && nativeCrc32c;
     let crc = 0;
     const close = () => {
       if (!closed) {
@@ -393,19 +398,21 @@ export class DiskFiles {
       // The CRC is taken when a write is issued; writes are issued in body order.
       write: async (chunk) => {
         bytes += chunk.length;
-        crc = crc32c(chunk, crc);
+        if (recordCrc) crc = crc32c(chunk, crc);
         await writeAll(fd, [chunk]);
       },
       writev: async (chunks) => {
         for (const c of chunks) {
           bytes += c.length;
-          crc = crc32c(c, crc);
+          if (recordCrc) crc = crc32c(c, crc);
         }
         await writeAll(fd, chunks);
       },
       finish: async (meta, whileDirSyncs, beforePlace) => {
         const inPool = bytes > SYNC_IO_BYTES;
-        writeAllSync(fd, [encodeFooter(ext === 'data' ? { ...meta, crc32c: crc } : meta)]);
+        // Only the writer's own CRC is ever recorded (not one that came in with the metadata).
+        const { crc32c: _given, ...rest } = meta;
+        writeAllSync(fd, [encodeFooter(recordCrc ? { ...rest, crc32c: crc } : rest)]);
         await Promise.all([fsyncFile(fd, bytes), beforePlace]);
         if (inPool) {
           closed = true;

@@ -13,7 +13,7 @@ import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startInProcessNode, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { H_CONTENT_LENGTH, H_PROXY_HASHES, T_ETAG, nodePath } from './protocol.js';
+import { H_CONTENT_LENGTH, H_METADATA, H_PROXY_HASHES, T_ETAG, encodeJsonHeader, nodePath } from './protocol.js';
 import { encodeFooter, readFooter, type DiskMetadata } from './diskfile.js';
 import { VERIFY_BEFORE_SEND_BYTES } from './server.js';
 import { QUARANTINE_SUBDIR } from '../auditor/quarantine.js';
@@ -39,10 +39,10 @@ t.test('GET verification of stored bodies', async (t) => {
   const hashDir = (o: string) => join(dir, 'sda', 'objects', String(part(o)), hashOf(o).slice(-3), hashOf(o));
 
   /** PUT as the proxy sends it: chunked, the proxy's MD5 in the trailer, the node hashes nothing itself. */
-  async function put(o: string, body: Buffer): Promise<void> {
+  async function put(o: string, body: Buffer, headers: Record<string, string> = {}): Promise<void> {
     const req = client.open({
       host: '127.0.0.1', port: node.port, method: 'PUT', path: path(o), timestamp: clock.next(),
-      headers: { [H_CONTENT_LENGTH]: String(body.length), 'transfer-encoding': 'chunked', [H_PROXY_HASHES]: '1' },
+      headers: { [H_CONTENT_LENGTH]: String(body.length), 'transfer-encoding': 'chunked', [H_PROXY_HASHES]: '1', ...headers },
     });
     const status = new Promise<number>((resolve, reject) => {
       req.on('response', (r) => {
@@ -139,6 +139,16 @@ t.test('GET verification of stored bodies', async (t) => {
       t.equal(ranged.status, 206);
       t.ok(ranged.body.equals(body.subarray(10, 100)), `${o}: a range`);
     }
+  });
+
+  await t.test('a crc32c in the metadata a PUT sends is not what is recorded', async (t) => {
+    const body = randomBytes(SMALL_BYTES);
+    await put('meta-crc', body, {
+      [H_METADATA]: encodeJsonHeader({ contentType: 'application/octet-stream', meta: {}, headers: {}, crc32c: 12345 }),
+    });
+    t.equal((await footer(await dataFile('meta-crc'))).meta.crc32c, crc32c(body), 'the footer holds the body\'s CRC');
+    const r = await get('meta-crc');
+    t.ok(r.status === 200 && r.complete && r.body.equals(body), 'and the object is served whole');
   });
 
   await t.test('objects from before the CRC field are checked by MD5 and served whole', async (t) => {
