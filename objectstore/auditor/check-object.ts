@@ -59,8 +59,10 @@ export async function checkDataFile(path: string, hash: HashConfig, pacer?: Pace
     if (typeof meta.name !== 'string' || nameHash(meta.name, hash) !== basename(dirname(path))) {
       return { kind: 'bad', bytes: 0, reason: 'footer name does not hash to this folder' };
     }
-    if (meta.crc32c !== undefined && storedCrc32c(meta) === undefined) return { kind: 'bad', bytes: 0, reason: 'footer CRC-32C is not a 32-bit number' };
     const wantCrc = storedCrc32c(meta);
+    if (meta.crc32c !== undefined && wantCrc === undefined) {
+      return { kind: 'bad', bytes: 0, reason: 'footer CRC-32C is not a 32-bit number' };
+    }
     let crc = 0;
     const md5 = createHash('md5');
     const buf = Buffer.alloc(Math.min(AUDIT_READ_BYTES, Math.max(1, bodySize)));

@@ -4,7 +4,7 @@
  * cluster HMAC (hmac.ts); URLs and headers are those of protocol.ts.
  *
  * Objects (diskfile.ts): PUT streams the body to a temp file while computing its MD5 (unless
- * the proxy hashed it: H_PROXY_HASHES) and its CRC-32C (always, recorded in the footer), checks
+ * the proxy hashed it: H_PROXY_HASHES) and its CRC-32C (the disk layer's writer records it), checks
  * the declared length and the MD5 the proxy sends as a trailer, makes the file durable and
  * only then answers 201; it then sends the listing row to the container node the proxy named
  * (container-update.ts), queueing it durably when that fails. PUT supports
