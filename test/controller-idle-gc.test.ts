@@ -60,9 +60,10 @@ t.test('without a collector, poke does nothing', async (t) => {
   t.equal(c.runs, 0);
 });
 
-t.test('configuration: off by default, on with idleGcMs or RINGSTACK_CONTROLLER_IDLE_GC_MS', async (t) => {
+t.test('configuration: on by default (2 s), set or turned off with idleGcMs or RINGSTACK_CONTROLLER_IDLE_GC_MS', async (t) => {
   const base = { gitTokens: ['x'], store: { accessKey: 'a', secretKey: 's' } };
-  t.equal(controllerConfigFrom(base, {}).idleGcMs, 0);
+  t.equal(controllerConfigFrom(base, {}).idleGcMs, 2000);
+  t.equal(controllerConfigFrom(base, { RINGSTACK_CONTROLLER_IDLE_GC_MS: '0' }).idleGcMs, 0, '0 turns it off');
   t.equal(controllerConfigFrom({ ...base, idleGcMs: 1500 }, {}).idleGcMs, 1500);
   t.equal(controllerConfigFrom(base, { RINGSTACK_CONTROLLER_IDLE_GC_MS: '2000' }).idleGcMs, 2000);
   t.throws(() => controllerConfigFrom(base, { RINGSTACK_CONTROLLER_IDLE_GC_MS: '-1' }), /idleGcMs must be a number >= 0, got "-1"/);

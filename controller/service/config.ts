@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_STATE_BUCKET } from '../../agents/contract/keys.js';
 import { parseStatusTokens, type StatusToken } from '../status/access.js';
+import { IDLE_GC_DELAY_MS } from './idle-gc.js';
 
 export interface ControllerConfig {
   /** Where bare repositories and caches are kept. */
@@ -68,7 +69,7 @@ const DEFAULTS = {
   heartbeatTimeoutSeconds: 30,
   gracePeriodSeconds: 300,
   resyncIntervalMs: 5000,
-  idleGcMs: 0,
+  idleGcMs: IDLE_GC_DELAY_MS,
   remoteIntervalMs: 60_000,
 };
 

@@ -9,11 +9,13 @@
  * is live before the next push allocates again, so the next push's peak is one state and its
  * garbage rather than several.
  *
- * Off by default (`idleGcMs: 0`): measured on the real push path (bench/controller README,
- * session 4 second round) it holds the controller's RSS between pushes at 290-335 MiB instead
- * of 380-540 MiB, but the next push pays for it (the heap limit starts low again, so the push
- * runs more major collections): about +0.4 s of CPU and +0.3 s from push to desired state.
- * Operators who care more about memory than latency turn it on (RINGSTACK_CONTROLLER_IDLE_GC_MS).
+ * On by default in the controller role (`idleGcMs` 2000; the Controller class alone has it
+ * off). Measured on the real push path at 10,000 instances (bench/controller README, session 5),
+ * with pushes checked and compiled incrementally: a running controller holds 314-356 MiB between
+ * pushes instead of 412-497 MiB (peak 395-400 MiB instead of 496-497), and the next push pays
+ * a little (its heap limit starts low again): push to desired state 329-345 ms instead of
+ * 206-254 ms (medians), about 0.2 s more CPU. Operators who care more about that latency than
+ * about memory set `idleGcMs: 0`.
  *
  * The collector is V8's own `gc`, reached without the `--expose-gc` command-line flag (the
  * flag is set at run time, and a fresh context receives the function). When that is not
