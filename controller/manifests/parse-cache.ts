@@ -70,7 +70,7 @@ export class ParseCache {
   /**
    * The file at position `i` of this validation's listing, with content id `id`: found by its
    * position in the last listing when it is the same file there, else by key. Remembered by
-   * position for the next validation (`place` does it for files parsed now).
+   * position for the next validation (`setAt` does it for files parsed now).
    */
   at(i: number, path: string, id: string): CachedFile | undefined {
     const l = this.last;
@@ -86,10 +86,11 @@ export class ParseCache {
     return e;
   }
 
-  /** Remembers the file at position `i` of this validation's listing (after `set`). */
-  placeKey(i: number, path: string, id: string): void {
-    const e = this.entries.get(ParseCache.key(path, id));
-    if (e) this.place(i, path, id, e);
+  /** `set` for the file at position `i` of this validation's listing, whose content id is `id`. */
+  setAt(i: number, path: string, id: string, file: CachedFile): void {
+    const e: Entry = { ...file, generation: this.generation };
+    this.entries.set(ParseCache.key(path, id), e);
+    this.place(i, path, id, e);
   }
 
   private place(i: number, path: string, id: string, e: Entry): void {

@@ -84,9 +84,9 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
       let bytes: Buffer | undefined;
       if (!hit) {
         bytes = await source.read(path);
-        if (cache) {
-          key = ParseCache.key(path, id ?? ParseCache.contentId(bytes));
-          if (id === undefined) hit = cache.get(key);
+        if (cache && id === undefined) {
+          key = ParseCache.key(path, ParseCache.contentId(bytes));
+          hit = cache.get(key);
         }
       }
       if (hit) {
@@ -108,9 +108,10 @@ export async function validate(source: ManifestSource, options: ValidateOptions 
         continue;
       }
       parsedFiles[i] = parsed;
-      if (cache && key !== undefined) {
-        cache.set(key, { parsed, errors: reporter.errors.slice(before), lines: reporter.linesOf(path)! });
-        if (id !== undefined) cache.placeKey(i, path, id);
+      if (cache) {
+        const file = { parsed, errors: reporter.errors.slice(before), lines: reporter.linesOf(path)! };
+        if (id !== undefined) cache.setAt(i, path, id, file);
+        else cache.set(key!, file);
       }
     }
   };

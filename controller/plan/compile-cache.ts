@@ -54,8 +54,8 @@ export class CompileCache {
   last?: LastCompile;
 
   /** Records a compile's input and result (the cache's entries must already be its own). */
-  remember(input: CompileInput, result: CompileResult, patched = false): void {
-    this.last = { catalog: input.catalog, hosts: hostsFingerprint(input.hosts, input.now, input.scheduler), options: placementOptions(input), result };
+  remember(input: CompileInput, result: CompileResult, patched = false, hostsPrint = hostsFingerprint(input.hosts, input.now, input.scheduler)): void {
+    this.last = { catalog: input.catalog, hosts: hostsPrint, options: placementOptions(input), result };
     this.patched = patched;
   }
 }

@@ -16,7 +16,7 @@
 import type { DesiredInstance, DesiredResources, DesiredVolume, HostDesiredState } from '../../agents/contract/desired.js';
 import { projectUsage } from '../manifests/quotas.js';
 import { manifestId, type Catalog, type ResolvedInstance } from '../manifests/types.js';
-import { placementOptions, type BuiltEntries } from './compile-cache.js';
+import { placementOptions, sameInputs, type BuiltEntries } from './compile-cache.js';
 import type { CompileInput } from './compile.js';
 import {
   bootContent, bootInputs, hostInputs, instanceContent, instanceInputs, sealHost, setPatchOrigin, setTexts, sortedRecord, stamp, textsOf,
@@ -34,7 +34,8 @@ export function patchCompile(input: CompileInput): CompileResult | undefined {
   if (!cache || !last || input.previous === undefined || input.previous !== last.result.desired) return undefined;
   const before = last.result.desired;
   if (Object.keys(before.unschedulable).length > 0) return undefined;
-  if (last.options !== placementOptions(input) || last.hosts !== hostsFingerprint(input.hosts, input.now, input.scheduler)) return undefined;
+  const hostsPrint = hostsFingerprint(input.hosts, input.now, input.scheduler);
+  if (last.options !== placementOptions(input) || last.hosts !== hostsPrint) return undefined;
   const changed = changedInstances(last.catalog, input.catalog);
   if (!changed) return undefined;
 
@@ -52,7 +53,9 @@ export function patchCompile(input: CompileInput): CompileResult | undefined {
     const bootId = `${id}/boot`;
     const host = before.placements.instances[id]!;
     const macs = before.instances[id]!.nics.map((n) => n.mac);
-    forget(texts, volumes[bootId], instances[id]);
+    // Replaced objects leave the map (the next result would otherwise keep them alive).
+    texts.delete(volumes[bootId]!);
+    texts.delete(instances[id]!);
     volumes[bootId] = rebuild<DesiredVolume>(entries, 'boot', old, i, bootInputs(i), stamp(texts, bootContent(i), before.volumes[bootId], revision), texts);
     instances[id] = rebuild<DesiredInstance>(entries, 'instance', old, i, instanceInputs(i, macs), stamp(texts, instanceContent(i, macs), before.instances[id], revision), texts);
     const ids = byHost.get(host) ?? [];
@@ -89,7 +92,7 @@ export function patchCompile(input: CompileInput): CompileResult | undefined {
   setPatchOrigin(out.desired, { from: before, changed: { instances: ids, volumes: ids.map((id) => `${id}/boot`) } });
   cache.built = changed.length * 2 + byHost.size;
   cache.reused = Object.values(entries).reduce((n, m) => n + m.size, 0) - cache.built;
-  cache.remember(input, out, true);
+  cache.remember(input, out, true, hostsPrint);
   return out;
 }
 
@@ -98,7 +101,7 @@ export function patchCompile(input: CompileInput): CompileResult | undefined {
  * differs and no change can touch placement; undefined otherwise.
  */
 function changedInstances(a: Catalog, b: Catalog): Array<[ResolvedInstance, ResolvedInstance]> | undefined {
-  if (!sameItems(a.networks, b.networks) || !sameItems(a.images, b.images) || !sameItems(a.flavors, b.flavors) || !sameItems(a.projects, b.projects)) return undefined;
+  if (!sameInputs(a.networks, b.networks) || !sameInputs(a.images, b.images) || !sameInputs(a.flavors, b.flavors) || !sameInputs(a.projects, b.projects)) return undefined;
   if (a.volumes.length !== b.volumes.length) return undefined;
   for (let k = 0; k < a.volumes.length; k++) {
     if (a.volumes[k]!.manifest !== b.volumes[k]!.manifest || a.volumes[k]!.sourceImage !== b.volumes[k]!.sourceImage) return undefined;
@@ -124,21 +127,10 @@ function placedAlike(x: ResolvedInstance, y: ResolvedInstance): boolean {
   const q = y.manifest.spec;
   if (manifestId(x.manifest) !== manifestId(y.manifest) || x.image !== y.image || x.flavor !== y.flavor) return false;
   if (x.vcpus !== y.vcpus || x.memoryMiB !== y.memoryMiB || x.diskGiB !== y.diskGiB) return false;
-  if (!sameItems(x.networks, y.networks) || !sameItems(x.volumes, y.volumes) || p.networks.length !== q.networks.length) return false;
+  if (!sameInputs(x.networks, y.networks) || !sameInputs(x.volumes, y.volumes) || p.networks.length !== q.networks.length) return false;
   for (let k = 0; k < p.networks.length; k++) if (p.networks[k]!.mac !== q.networks[k]!.mac) return false;
   return p.placement.zone === q.placement.zone && p.placement.host === q.placement.host
     && p.placement.antiAffinityGroup === q.placement.antiAffinityGroup && p.placement.antiAffinityPolicy === q.placement.antiAffinityPolicy;
-}
-
-function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
-}
-
-/** Drops the texts of replaced objects (the new result's map would otherwise keep them alive). */
-function forget(texts: Map<object, string>, ...objects: Array<object | undefined>): void {
-  for (const o of objects) if (o) texts.delete(o);
 }
 
 /** Moves a rebuilt object's cache entry from the old manifest to the new one. */

@@ -10,7 +10,7 @@
  */
 import { canonicalJson } from '../../agents/contract/canonical-json.js';
 import { APPLY_ORDER, type DesiredKind, type DesiredState } from '../../agents/contract/desired.js';
-import { patchOrigin } from './desired-builders.js';
+import { own, patchOrigin } from './desired-builders.js';
 
 export type Action = 'create' | 'update' | 'reboot' | 'replace' | 'delete';
 
@@ -51,11 +51,6 @@ const REPLACE: Record<DesiredKind, Set<string>> = {
 };
 /** Instance fields that need a reboot. */
 const REBOOT = new Set(['vcpus', 'memoryMiB', 'diskGiB', 'nics']);
-
-/** `rec[key]` only when it is the record's own member (states may come from JSON.parse). */
-function own<T>(rec: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
 
 function placementOf(s: DesiredState | undefined, kind: DesiredKind, id: string): string | undefined {
   if (!s) return undefined;

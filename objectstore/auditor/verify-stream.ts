@@ -85,8 +85,3 @@ export function holdBack(check: BodyCheck): Transform {
     },
   });
 }
-
-/** holdBack against an ETag (MD5). */
-export function md5HoldBack(etag: string): Transform {
-  return holdBack({ algorithm: 'md5', expected: etag });
-}
