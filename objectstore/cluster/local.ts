@@ -60,15 +60,44 @@ export async function writePrivate(file: string, text: string): Promise<void> {
   await d.sync().finally(() => d.close());
 }
 
-export async function freePort(host: string): Promise<number> {
+/** Lowest port freePort picks (above the well-known and most registered service ports). */
+const FREE_PORT_MIN = 10_000;
+const FREE_PORT_TRIES = 64;
+
+/** Binds `port` (0: any) on `host` and releases it; the port bound, or undefined when it is taken. */
+function tryPort(host: string, port: number): Promise<number | undefined> {
   return new Promise((res, rej) => {
     const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => res(port));
+    s.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? res(undefined) : rej(e)));
+    s.listen(port, host, () => {
+      const bound = (s.address() as net.AddressInfo).port;
+      s.close(() => res(bound));
     });
   });
+}
+
+/** The kernel's range of ephemeral ports (source ports of outgoing connections). */
+async function ephemeralRange(): Promise<[number, number]> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
+  const [lo, hi] = text.trim().split(/\s+/).map(Number);
+  return [lo || 32768, hi || 60999];
+}
+
+/**
+ * A port that is free now on `host`, chosen below the kernel's ephemeral range: a port handed
+ * out by listening on port 0 is an ephemeral one, which any outgoing connection may take as its
+ * source port before the process it was chosen for binds it (a node then fails with EADDRINUSE;
+ * seen with test clusters while other tests made connections). Port 0's choice is the fallback.
+ */
+export async function freePort(host: string): Promise<number> {
+  const [ephemeralLow] = await ephemeralRange();
+  if (ephemeralLow > FREE_PORT_MIN) {
+    for (let i = 0; i < FREE_PORT_TRIES; i++) {
+      const port = await tryPort(host, FREE_PORT_MIN + Math.floor(Math.random() * (ephemeralLow - FREE_PORT_MIN)));
+      if (port !== undefined) return port;
+    }
+  }
+  return (await tryPort(host, 0))!;
 }
 
 interface LocalState {

@@ -81,8 +81,16 @@ export class TestCluster {
     await c.writeRings();
     c.rings = await loadRings(c.ringDir, c.hash);
     c.backend = new ReplicatedBackend({ rings: c.rings, secret: c.secret, nodeTimeoutMs: 5000 });
-    await opts.beforeStart?.(c);
-    await Promise.all(c.nodes.map((x) => c.startNode(x.index)));
+    try {
+      await opts.beforeStart?.(c);
+      // Every start settles before a failure is thrown: the nodes that did start are stopped,
+      // or they would keep the test process alive until its timeout.
+      const failed = (await Promise.allSettled(c.nodes.map((x) => c.startNode(x.index)))).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
     return c;
   }
 
