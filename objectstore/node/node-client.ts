@@ -1,18 +1,21 @@
 /**
- * HTTP client for storage-node traffic (proxy -> node, node -> node): keep-alive agents,
- * the cluster HMAC on every request, and a timeout for the response head.
+ * HTTP client for storage-node traffic (proxy -> node, node -> node): the cluster HMAC on every
+ * request and a timeout for the response head. Requests with their body in memory go through
+ * lean-http.ts; streamed PUT bodies (`open`) through node:http's keep-alive agent.
  */
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { signRequest, AUTH_HEADER } from './hmac.js';
 import { H_TIMESTAMP } from './protocol.js';
+import { LeanHttp } from './lean-http.js';
+
+export { NodeTimeout } from './lean-http.js';
 
 /** Sockets kept per node; enough for 16+ concurrent clients times a few requests each. */
 export const MAX_SOCKETS_PER_NODE = 256;
 /** Idle keep-alive sockets are closed before the node's own keep-alive timeout (60 s). */
 export const FREE_SOCKET_TIMEOUT_MS = 30_000;
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
-
-export class NodeTimeout extends Error {}
 
 export interface NodeRequest {
   host: string;
@@ -30,11 +33,13 @@ export interface NodeRequest {
 export interface NodeResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
-  body: http.IncomingMessage;
+  /** A LeanBody: piped into an http.ServerResponse it is relayed without copies. */
+  body: Readable;
 }
 
 export class NodeClient {
   readonly agent: http.Agent;
+  private readonly lean = new LeanHttp(FREE_SOCKET_TIMEOUT_MS);
   constructor(readonly secret: string) {
     this.agent = new http.Agent({
       keepAlive: true, maxSockets: MAX_SOCKETS_PER_NODE, maxFreeSockets: 64, timeout: FREE_SOCKET_TIMEOUT_MS,
@@ -58,24 +63,14 @@ export class NodeClient {
   }
 
   /** A complete request; resolves with the response head (the body is left to read). */
-  request(r: NodeRequest): Promise<NodeResponse> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...r.headers };
-      if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
-      const req = this.open({ ...r, headers });
-      const timer = setTimeout(() => {
-        req.destroy(new NodeTimeout(`${r.method} ${r.host}:${r.port} timed out`));
-      }, r.timeoutMs ?? DEFAULT_NODE_TIMEOUT_MS);
-      req.on('response', (res) => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
-      });
-      req.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      req.end(r.body);
+  async request(r: NodeRequest): Promise<NodeResponse> {
+    const res = await this.lean.request({
+      host: r.host, port: r.port, method: r.method, path: r.path,
+      headers: { ...this.signedHeaders(r.method, r.path, r.timestamp), ...r.headers },
+      body: typeof r.body === 'string' ? Buffer.from(r.body) : r.body,
+      timeoutMs: r.timeoutMs ?? DEFAULT_NODE_TIMEOUT_MS,
     });
+    return res;
   }
 
   /** A complete request whose body is read into a string. */
@@ -88,5 +83,6 @@ export class NodeClient {
 
   close(): void {
     this.agent.destroy();
+    this.lean.close();
   }
 }

@@ -25,6 +25,7 @@ import {
 } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
+import { LeanBody } from '../node/lean-body.js';
 import {
   checkNames, decodeJsonHeader, encodeJsonHeader, H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_CONTENT_LENGTH,
   H_EXPECTED_ETAG, H_METADATA, nodePath, UNKNOWN_DEVICE_STATUS, TimestampClock, timestampMs, type NodeKind, type WireMetadata,
@@ -473,6 +474,9 @@ export class ReplicatedBackend implements ObjectBackend {
       const m = /^bytes (\d+)-(\d+)\//.exec(String(r.headers['content-range']));
       return { info, body, range: m ? { start: Number(m[1]), end: Number(m[2]) } : undefined };
     }
+    // A LeanBody framed by the node's Content-Length fails itself when fewer bytes come, and
+    // must reach the front end unwrapped to be relayed without copies (node/lean-body.ts).
+    if (body instanceof LeanBody && r.headers['content-length'] === String(info.contentLength)) return { info, body };
     return { info, body: checkLength(body, info.contentLength) };
   }
 

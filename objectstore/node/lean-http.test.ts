@@ -1,0 +1,222 @@
+/**
+ * The lean node client (lean-http.ts, lean-body.ts) against real HTTP servers on loopback:
+ * keep-alive reuse, every body framing, timeouts, and the relay of large bodies into client
+ * responses (bytes exact with buffers reused across concurrent relays, backpressure, failures on
+ * either side).
+ */
+import t, { type Test } from 'tap';
+import http from 'node:http';
+import net from 'node:net';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { LeanHttp, NodeTimeout } from './lean-http.js';
+import { relayPoolSize } from './lean-body.js';
+
+async function listen(server: http.Server | net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A body whose every byte depends on its seed and position, so a mixed-up buffer shows. */
+function pattern(seed: number, size: number): Buffer {
+  const b = Buffer.alloc(size + 3);
+  for (let i = 0; i < size; i += 4) b.writeUInt32LE(((i * 2654435761) ^ seed) >>> 0, i);
+  return b.subarray(0, size);
+}
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+function get(port: number, path = '/'): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent: false }, resolve).on('error', reject);
+  });
+}
+
+t.test('keep-alive: sequential requests share one connection; bodies and headers as sent', async (t) => {
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => { n += c.length; });
+    req.on('end', () => {
+      res.setHeader('x-got', `${req.method} ${req.url} ${n} ${req.headers['x-a']}`);
+      res.setHeader('x-dup', ['1', '2']);
+      res.end(req.method === 'HEAD' ? undefined : `hello ${req.url}`);
+    });
+  });
+  server.on('connection', () => connections++);
+  const port = await listen(server);
+  t.teardown(() => server.close());
+  const lean = new LeanHttp(5_000);
+  t.teardown(() => lean.close());
+  for (const [method, body] of [['GET', undefined], ['PUT', Buffer.from('abc')], ['HEAD', undefined], ['DELETE', undefined], ['POST', undefined]] as const) {
+    const r = await lean.request({ host: '127.0.0.1', port, method, path: `/p/${method}%2Fx`, headers: { 'x-a': 'v' }, body, timeoutMs: 2_000 });
+    t.equal(r.status, 200);
+    t.equal(r.headers['x-got'], `${method} /p/${method}%2Fx ${body?.length ?? 0} v`, `${method}: method, path, body and header arrived`);
+    t.equal(r.headers['x-dup'], '1, 2', 'repeated headers joined');
+    const text = (await readAll(r.body)).toString();
+    t.equal(text, method === 'HEAD' ? '' : `hello /p/${method}%2Fx`);
+  }
+  t.equal(connections, 1, 'one connection for all five');
+});
+
+t.test('chunked bodies with trailers, and bodies that end with the connection', async (t) => {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { trailer: 'x-t' });
+    for (let i = 0; i < 50; i++) res.write(`part ${i};`);
+    res.addTrailers({ 'x-t': 'done' });
+    res.end();
+  });
+  const port = await listen(server);
+  t.teardown(() => server.close());
+  const raw = net.createServer((s) => {
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end'));
+  });
+  const rawPort = await listen(raw);
+  t.teardown(() => raw.close());
+  const lean = new LeanHttp(5_000);
+  t.teardown(() => lean.close());
+  for (let round = 0; round < 2; round++) {
+    const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+    t.equal(r.headers['transfer-encoding'], 'chunked');
+    t.equal((await readAll(r.body)).toString(), Array.from({ length: 50 }, (_, i) => `part ${i};`).join(''), `chunked body ${round}`);
+  }
+  const c = await lean.request({ host: '127.0.0.1', port: rawPort, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+  t.equal((await readAll(c.body)).toString(), 'until the end', 'read up to the close');
+});
+
+t.test('no head in time is a NodeTimeout; a refused connection an error; bad headers are refused', async (t) => {
+  const silent = net.createServer(() => undefined);
+  const port = await listen(silent);
+  t.teardown(() => silent.close());
+  const lean = new LeanHttp(5_000);
+  t.teardown(() => lean.close());
+  const timedOut = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 100 }).catch((e: Error) => e);
+  t.ok(timedOut instanceof NodeTimeout, `a NodeTimeout: ${String(timedOut)}`);
+  const closed = net.createServer();
+  const deadPort = await listen(closed);
+  closed.close();
+  await once(closed, 'close');
+  await t.rejects(lean.request({ host: '127.0.0.1', port: deadPort, method: 'GET', path: '/', headers: {}, timeoutMs: 1_000 }), /ECONNREFUSED/);
+  await t.rejects(lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: { 'x-a': 'v\r\nx-evil: 1' }, timeoutMs: 100 }),
+    /invalid header x-a/);
+  await t.rejects(lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/a b', headers: {}, timeoutMs: 100 }), /invalid request path/);
+});
+
+t.test('a node that sends more than it announced loses its connection; the next request gets a new one', async (t) => {
+  let connections = 0;
+  const raw = net.createServer((s) => {
+    connections++;
+    s.on('data', () => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA'));
+  });
+  const port = await listen(raw);
+  t.teardown(() => raw.close());
+  const lean = new LeanHttp(5_000);
+  t.teardown(() => lean.close());
+  for (let i = 0; i < 2; i++) {
+    const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 1_000 });
+    t.equal((await readAll(r.body)).toString(), 'ok', 'the announced bytes');
+  }
+  t.equal(connections, 2, 'the connection with stray bytes was not reused');
+});
+
+/** A node serving pattern bodies and a front server relaying them, as the proxy does. */
+async function relayPair(t: Test, size: number) {
+  const upstreamSockets: net.Socket[] = [];
+  const node = http.createServer((req, res) => {
+    const seed = Number(new URL(req.url!, 'http://x').searchParams.get('seed'));
+    if (req.url!.startsWith('/die')) {
+      res.writeHead(200, { 'content-length': String(size) });
+      res.write(pattern(seed, size).subarray(0, size >> 1), () => res.destroy());
+      return;
+    }
+    res.writeHead(200, { 'content-length': String(size) });
+    res.end(pattern(seed, size));
+  });
+  node.on('connection', (s) => upstreamSockets.push(s));
+  const nodePort = await listen(node);
+  const lean = new LeanHttp(5_000);
+  const front = http.createServer(async (req, res) => {
+    try {
+      const r = await lean.request({ host: '127.0.0.1', port: nodePort, method: 'GET', path: req.url!, headers: {}, timeoutMs: 5_000 });
+      res.writeHead(r.status, { 'content-length': r.headers['content-length'] });
+      r.body.on('error', () => res.destroy());
+      r.body.pipe(res);
+    } catch {
+      res.destroy();
+    }
+  });
+  const frontPort = await listen(front);
+  t.teardown(() => {
+    lean.close();
+    front.close();
+    node.close();
+    for (const s of upstreamSockets) s.destroy();
+  });
+  return { frontPort, upstreamSockets };
+}
+
+t.test('relay: concurrent large bodies arrive byte for byte, through reused buffers', async (t) => {
+  const size = 3 * 1024 * 1024 + 17;
+  const { frontPort } = await relayPair(t, size);
+  for (let round = 0; round < 2; round++) {
+    const seeds = Array.from({ length: 8 }, (_, i) => round * 100 + i);
+    const got = await Promise.all(seeds.map(async (seed) => readAll(await get(frontPort, `/o?seed=${seed}`))));
+    got.forEach((b, i) => t.equal(md5(b), md5(pattern(seeds[i]!, size)), `round ${round} body ${i} exact`));
+  }
+  t.ok(relayPoolSize() > 0, `relay buffers came back to the pool (${relayPoolSize()})`);
+});
+
+t.test('relay: a node that dies mid-body cuts the client response short', async (t) => {
+  const size = 4 * 1024 * 1024;
+  const { frontPort } = await relayPair(t, size);
+  const res = await get(frontPort, '/die?seed=3');
+  t.equal(res.headers['content-length'], String(size));
+  let got = 0;
+  const outcome = await new Promise<string>((resolve) => {
+    res.on('data', (c: Buffer) => { got += c.length; });
+    res.on('end', () => resolve('end'));
+    res.on('aborted', () => resolve('aborted'));
+    res.on('error', () => resolve('error'));
+    res.on('close', () => resolve('close'));
+  });
+  t.ok(got < size, `the client got ${got} of ${size} bytes (${outcome}), never a complete body`);
+});
+
+t.test('relay: a client that stops reading pauses the node; one that leaves closes the node connection', async (t) => {
+  const size = 64 * 1024 * 1024;
+  const { frontPort, upstreamSockets } = await relayPair(t, size);
+  const res = await get(frontPort, '/o?seed=9');
+  res.pause();
+  await new Promise((r) => setTimeout(r, 600));
+  const up = upstreamSockets[0]!;
+  // The node wrote what the kernel buffers took and keeps the rest: the relay stopped reading.
+  t.ok(up.writableLength > size / 2, `the node still holds ${(up.writableLength / 2 ** 20).toFixed(1)} MiB of 64`);
+  res.destroy();
+  await once(up, 'close');
+  t.pass('the node connection was closed, not reused mid-body');
+  const again = await readAll(await get(frontPort, '/o?seed=10'));
+  t.equal(md5(again), md5(pattern(10, size)), 'the next relay works');
+});
+
+t.test('plain mode: a slow reader gets every byte in order', async (t) => {
+  const size = 2 * 1024 * 1024 + 5;
+  const node = http.createServer((req, res) => res.end(pattern(5, size)));
+  const port = await listen(node);
+  t.teardown(() => node.close());
+  const lean = new LeanHttp(5_000);
+  t.teardown(() => lean.close());
+  const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+  const chunks: Buffer[] = [];
+  for await (const c of r.body) {
+    chunks.push(c as Buffer);
+    if (chunks.length % 4 === 0) await new Promise((res) => setTimeout(res, 5));
+  }
+  t.equal(md5(Buffer.concat(chunks)), md5(pattern(5, size)));
+});
