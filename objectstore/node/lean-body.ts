@@ -151,6 +151,9 @@ export class LeanBody extends Readable {
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     if (!this.received) this.source.abort();
-    cb(err);
+    // As http.IncomingMessage does: a failure is an 'error' only for someone listening. A body
+    // nobody reads (a discarded answer left to resume()) must not crash the process; a consumer
+    // that comes later still sees a destroyed stream (premature close).
+    cb(this.listenerCount('error') > 0 ? err : null);
   }
 }

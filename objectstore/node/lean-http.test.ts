@@ -220,3 +220,19 @@ t.test('plain mode: a slow reader gets every byte in order', async (t) => {
   }
   t.equal(md5(Buffer.concat(chunks)), md5(pattern(5, size)));
 });
+
+t.test('a body nobody listens to fails quietly when its node dies mid-body (no crash)', async (t) => {
+  const size = 8 * 1024 * 1024;
+  const node = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-length': String(size) });
+    res.write(pattern(1, size).subarray(0, 1024 * 1024), () => setTimeout(() => res.destroy(), 50));
+  });
+  const port = await listen(node);
+  t.teardown(() => node.close());
+  const lean = new LeanHttp(5_000);
+  t.teardown(() => lean.close());
+  const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+  r.body.resume(); // discarded, as the proxy discards the answers it does not use
+  await new Promise((resolve) => r.body.on('close', resolve)); // events.once would listen for 'error'
+  t.ok(r.body.destroyed && !r.body.readableEnded, 'the body ended destroyed, and the process is still here');
+});
