@@ -236,3 +236,34 @@ t.test('a body nobody listens to fails quietly when its node dies mid-body (no c
   await new Promise((resolve) => r.body.on('close', resolve)); // events.once would listen for 'error'
   t.ok(r.body.destroyed && !r.body.readableEnded, 'the body ended destroyed, and the process is still here');
 });
+
+t.test('at most maxPerNode connections per node: more requests wait for one and all complete', async (t) => {
+  let open = 0;
+  let most = 0;
+  const node = http.createServer((req, res) => {
+    setTimeout(() => res.end(`done ${req.url}`), 30);
+  });
+  node.on('connection', (s) => {
+    open++;
+    most = Math.max(most, open);
+    s.on('close', () => open--);
+  });
+  const port = await listen(node);
+  t.teardown(() => node.close());
+  const lean = new LeanHttp(5_000, 2);
+  t.teardown(() => lean.close());
+  const texts = await Promise.all(Array.from({ length: 7 }, async (_, i) => {
+    const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: `/${i}`, headers: {}, timeoutMs: 5_000 });
+    return (await readAll(r.body)).toString();
+  }));
+  t.same(texts, Array.from({ length: 7 }, (_, i) => `done /${i}`), 'every request answered');
+  t.equal(most, 2, 'never more than 2 connections at once');
+  // A refused connection frees its slot too.
+  const closed = net.createServer();
+  const deadPort = await listen(closed);
+  closed.close();
+  await once(closed, 'close');
+  const fails = await Promise.all(Array.from({ length: 5 }, () =>
+    lean.request({ host: '127.0.0.1', port: deadPort, method: 'GET', path: '/', headers: {}, timeoutMs: 1_000 }).then(() => 'ok', () => 'refused')));
+  t.same(fails, ['refused', 'refused', 'refused', 'refused', 'refused'], 'queued requests to a dead node fail, none hang');
+});

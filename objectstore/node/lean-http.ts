@@ -21,6 +21,11 @@ import { LeanBody, RELAY_BUFFER_BYTES, giveRelayBuffer, takeRelayBuffer, type Bo
 
 /** Idle sockets kept per node. */
 const MAX_IDLE_PER_NODE = 64;
+/**
+ * Connections in use per node; more requests wait for one to come free (as node:http's agent
+ * did with maxSockets), so a burst cannot run a process out of file descriptors.
+ */
+export const MAX_CONNECTIONS_PER_NODE = 256;
 /** Largest response head accepted (object metadata travels in a header of up to ~200 KB). */
 const MAX_HEAD_BYTES = 512 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -119,6 +124,8 @@ class Conn implements BodySource {
   private reusable = true;
   private closed = false;
   private pausedByBody = false;
+  /** Counted in its pool's connections in use, from `send` until released or closed. */
+  private inUse = false;
 
   constructor(private readonly pool: NodePool) {
     this.socket = net.connect({
@@ -137,6 +144,7 @@ class Conn implements BodySource {
 
   send(r: LeanRequest, resolve: (x: LeanResponse) => void, reject: (e: Error) => void): void {
     this.idle = false;
+    this.inUse = true;
     this.socket.ref();
     const timer = setTimeout(() => {
       this.fail(new NodeTimeout(`${r.method} ${this.pool.host}:${this.pool.port} timed out`));
@@ -269,11 +277,16 @@ class Conn implements BodySource {
       this.pausedByBody = false;
       this.socket.resume();
     }
-    if (!this.reusable || this.closed) {
-      this.close();
-      return;
-    }
-    this.pool.putIdle(this);
+    if (!this.reusable || this.closed) this.close();
+    else this.pool.putIdle(this);
+    this.endUse();
+  }
+
+  /** The exchange is over: its slot in the pool's count goes to the next waiting request. */
+  private endUse(): void {
+    if (!this.inUse) return;
+    this.inUse = false;
+    this.pool.freed();
   }
 
   resume(): void {
@@ -318,6 +331,7 @@ class Conn implements BodySource {
     this.closed = true;
     this.pool.forget(this);
     this.socket.destroy();
+    this.endUse();
   }
 
   get usable(): boolean {
@@ -329,10 +343,34 @@ class Conn implements BodySource {
 class NodePool {
   private readonly idle: Conn[] = [];
   private readonly timers = new Map<Conn, NodeJS.Timeout>();
+  private readonly waiting: Array<(c: Conn) => void> = [];
+  private inUse = 0;
 
-  constructor(readonly host: string, readonly port: number, private readonly idleMs: number) {}
+  constructor(readonly host: string, readonly port: number, private readonly idleMs: number,
+    private readonly maxInUse: number) {}
 
-  take(): Conn {
+  /** Runs `start` with a connection now, or once one of the `maxInUse` in use comes free. */
+  acquire(start: (c: Conn) => void): void {
+    if (this.inUse < this.maxInUse) {
+      this.inUse++;
+      start(this.take());
+    } else {
+      this.waiting.push(start);
+    }
+  }
+
+  freed(): void {
+    const next = this.waiting.shift();
+    if (!next) {
+      this.inUse--;
+      return;
+    }
+    // The slot passes to the next request, started outside the caller (a read callback may
+    // still be parsing: its bytes must never be taken for the next request's answer).
+    process.nextTick(() => next(this.take()));
+  }
+
+  private take(): Conn {
     for (;;) {
       const c = this.idle.pop();
       if (!c) return new Conn(this);
@@ -370,7 +408,7 @@ class NodePool {
 export class LeanHttp {
   private readonly pools = new Map<string, NodePool>();
 
-  constructor(private readonly idleMs: number) {}
+  constructor(private readonly idleMs: number, private readonly maxPerNode = MAX_CONNECTIONS_PER_NODE) {}
 
   request(r: LeanRequest): Promise<LeanResponse> {
     return new Promise((resolve, reject) => {
@@ -381,10 +419,10 @@ export class LeanHttp {
       const key = `${r.host}:${r.port}`;
       let pool = this.pools.get(key);
       if (!pool) {
-        pool = new NodePool(r.host, r.port, this.idleMs);
+        pool = new NodePool(r.host, r.port, this.idleMs, this.maxPerNode);
         this.pools.set(key, pool);
       }
-      pool.take().send(r, resolve, reject);
+      pool.acquire((c) => c.send(r, resolve, reject));
     });
   }
 
