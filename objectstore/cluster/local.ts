@@ -76,11 +76,10 @@ function tryPort(host: string, port: number): Promise<number | undefined> {
   });
 }
 
-/** The kernel's range of ephemeral ports (source ports of outgoing connections). */
-async function ephemeralRange(): Promise<[number, number]> {
-  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
-  const [lo, hi] = text.trim().split(/\s+/).map(Number);
-  return [lo || 32768, hi || 60999];
+/** The lowest of the kernel's ephemeral ports (source ports of outgoing connections). */
+async function ephemeralLow(): Promise<number> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
+  return Number(text.trim().split(/\s+/)[0]) || 32768;
 }
 
 /**
@@ -90,10 +89,10 @@ async function ephemeralRange(): Promise<[number, number]> {
  * seen with test clusters while other tests made connections). Port 0's choice is the fallback.
  */
 export async function freePort(host: string): Promise<number> {
-  const [ephemeralLow] = await ephemeralRange();
-  if (ephemeralLow > FREE_PORT_MIN) {
+  const low = await ephemeralLow();
+  if (low > FREE_PORT_MIN) {
     for (let i = 0; i < FREE_PORT_TRIES; i++) {
-      const port = await tryPort(host, FREE_PORT_MIN + Math.floor(Math.random() * (ephemeralLow - FREE_PORT_MIN)));
+      const port = await tryPort(host, FREE_PORT_MIN + Math.floor(Math.random() * (low - FREE_PORT_MIN)));
       if (port !== undefined) return port;
     }
   }

@@ -91,10 +91,9 @@ class ChunkedDecoder {
       const line = this.line;
       this.line = '';
       if (this.stage === 'size') {
-        const size = parseInt(line.split(';')[0]!.trim(), 16);
-        if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+$/.test(line.split(';')[0]!.trim())) {
-          throw new Error(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
-        }
+        const hex = line.split(';')[0]!.trim();
+        if (!/^[0-9a-fA-F]{1,13}$/.test(hex)) throw new Error(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+        const size = parseInt(hex, 16);
         if (size === 0) this.stage = 'trailer';
         else {
           this.left = size;
@@ -114,7 +113,8 @@ class ChunkedDecoder {
 /** One keep-alive connection to a node. */
 class Conn implements BodySource {
   readonly socket: net.Socket;
-  idle = false;
+  /** Closes the connection after it has been idle in its pool too long. */
+  idleTimer?: NodeJS.Timeout;
   private ex?: Exchange;
   private head?: Buffer;
   private body?: LeanBody;
@@ -143,7 +143,6 @@ class Conn implements BodySource {
   }
 
   send(r: LeanRequest, resolve: (x: LeanResponse) => void, reject: (e: Error) => void): void {
-    this.idle = false;
     this.inUse = true;
     this.socket.ref();
     const timer = setTimeout(() => {
@@ -305,7 +304,7 @@ class Conn implements BodySource {
 
   /** The socket ended, closed or failed. */
   private onGone(err: Error | null): void {
-    if (this.closed && !this.ex && !this.body) return;
+    if (this.closed) return; // closing cleared the exchange and the body
     if (this.body && this.framing === 'close' && !err) {
       this.finishBody();
       return;
@@ -342,7 +341,6 @@ class Conn implements BodySource {
 /** Connections to one node. */
 class NodePool {
   private readonly idle: Conn[] = [];
-  private readonly timers = new Map<Conn, NodeJS.Timeout>();
   private readonly waiting: Array<(c: Conn) => void> = [];
   private inUse = 0;
 
@@ -374,8 +372,7 @@ class NodePool {
     for (;;) {
       const c = this.idle.pop();
       if (!c) return new Conn(this);
-      clearTimeout(this.timers.get(c));
-      this.timers.delete(c);
+      clearTimeout(c.idleTimer);
       if (c.usable) return c;
     }
   }
@@ -385,19 +382,16 @@ class NodePool {
       c.close();
       return;
     }
-    c.idle = true;
     c.socket.unref();
     this.idle.push(c);
-    const t = setTimeout(() => c.close(), this.idleMs);
-    t.unref();
-    this.timers.set(c, t);
+    c.idleTimer = setTimeout(() => c.close(), this.idleMs);
+    c.idleTimer.unref();
   }
 
   forget(c: Conn): void {
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
-    clearTimeout(this.timers.get(c));
-    this.timers.delete(c);
+    clearTimeout(c.idleTimer);
   }
 
   closeAll(): void {

@@ -4,15 +4,13 @@
  * lean-http.ts; streamed PUT bodies (`open`) through node:http's keep-alive agent.
  */
 import http from 'node:http';
-import type { Readable } from 'node:stream';
 import { signRequest, AUTH_HEADER } from './hmac.js';
 import { H_TIMESTAMP } from './protocol.js';
-import { LeanHttp } from './lean-http.js';
+import type { LeanBody } from './lean-body.js';
+import { LeanHttp, MAX_CONNECTIONS_PER_NODE } from './lean-http.js';
 
 export { NodeTimeout } from './lean-http.js';
 
-/** Sockets kept per node; enough for 16+ concurrent clients times a few requests each. */
-export const MAX_SOCKETS_PER_NODE = 256;
 /** Idle keep-alive sockets are closed before the node's own keep-alive timeout (60 s). */
 export const FREE_SOCKET_TIMEOUT_MS = 30_000;
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
@@ -33,8 +31,8 @@ export interface NodeRequest {
 export interface NodeResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
-  /** A LeanBody: piped into an http.ServerResponse it is relayed without copies. */
-  body: Readable;
+  /** Piped into an http.ServerResponse it is relayed without copies (lean-body.ts). */
+  body: LeanBody;
 }
 
 export class NodeClient {
@@ -42,7 +40,7 @@ export class NodeClient {
   private readonly lean = new LeanHttp(FREE_SOCKET_TIMEOUT_MS);
   constructor(readonly secret: string) {
     this.agent = new http.Agent({
-      keepAlive: true, maxSockets: MAX_SOCKETS_PER_NODE, maxFreeSockets: 64, timeout: FREE_SOCKET_TIMEOUT_MS,
+      keepAlive: true, maxSockets: MAX_CONNECTIONS_PER_NODE, maxFreeSockets: 64, timeout: FREE_SOCKET_TIMEOUT_MS,
       scheduling: 'lifo',
     });
   }
@@ -63,14 +61,13 @@ export class NodeClient {
   }
 
   /** A complete request; resolves with the response head (the body is left to read). */
-  async request(r: NodeRequest): Promise<NodeResponse> {
-    const res = await this.lean.request({
+  request(r: NodeRequest): Promise<NodeResponse> {
+    return this.lean.request({
       host: r.host, port: r.port, method: r.method, path: r.path,
       headers: { ...this.signedHeaders(r.method, r.path, r.timestamp), ...r.headers },
       body: typeof r.body === 'string' ? Buffer.from(r.body) : r.body,
       timeoutMs: r.timeoutMs ?? DEFAULT_NODE_TIMEOUT_MS,
     });
-    return res;
   }
 
   /** A complete request whose body is read into a string. */

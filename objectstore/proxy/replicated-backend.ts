@@ -25,7 +25,6 @@ import {
 } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
-import { LeanBody } from '../node/lean-body.js';
 import {
   checkNames, decodeJsonHeader, encodeJsonHeader, H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_CONTENT_LENGTH,
   H_EXPECTED_ETAG, H_METADATA, nodePath, UNKNOWN_DEVICE_STATUS, TimestampClock, timestampMs, type NodeKind, type WireMetadata,
@@ -474,9 +473,9 @@ export class ReplicatedBackend implements ObjectBackend {
       const m = /^bytes (\d+)-(\d+)\//.exec(String(r.headers['content-range']));
       return { info, body, range: m ? { start: Number(m[1]), end: Number(m[2]) } : undefined };
     }
-    // A LeanBody framed by the node's Content-Length fails itself when fewer bytes come, and
-    // must reach the front end unwrapped to be relayed without copies (node/lean-body.ts).
-    if (body instanceof LeanBody && r.headers['content-length'] === String(info.contentLength)) return { info, body };
+    // A body framed by the node's Content-Length fails itself when fewer bytes come, and must
+    // reach the front end unwrapped to be relayed without copies (node/lean-body.ts).
+    if (r.headers['content-length'] === String(info.contentLength)) return { info, body };
     return { info, body: checkLength(body, info.contentLength) };
   }
 
@@ -525,8 +524,8 @@ async function readText(r: NodeResponse): Promise<string> {
 }
 
 /**
- * Passes a full-object body through and fails the stream unless exactly `length` bytes came.
- * The MD5 is checked by the storage node while it serves the object: it holds the last chunk
+ * Passes a full-object body through and fails the stream unless exactly `length` bytes came
+ * (for a node whose Content-Length disagrees with the object's recorded length). The MD5 is checked by the storage node while it serves the object: it holds the last chunk
  * back and cuts the response short on a mismatch (node/server.ts getObject), which fails this
  * stream, so the front end's response stays short of its Content-Length and the client sees
  * an error, never a complete wrong body. Hashing every byte again here cost the single proxy
@@ -545,7 +544,6 @@ function checkLength(body: Readable, length: number): Readable {
     },
   });
   body.on('error', (e) => t.destroy(e));
-  body.on('aborted', () => t.destroy(new Error('replica connection closed mid-body')));
   t.on('close', () => {
     if (!body.readableEnded) body.destroy();
   });
