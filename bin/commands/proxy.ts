@@ -27,6 +27,9 @@ export const proxyCommand: Command = {
     const cfg = await loadConfig(file);
     const proxy = await runProxy(cfg);
     io.out(`ringstack proxy listening on ${proxy.url}\n`);
+    if (proxy.receiveBuffer && 'kept' in proxy.receiveBuffer) {
+      io.err(`ringstack proxy: proxy.receiveBufferBytes not applied, the kernel's autotuning stays: ${proxy.receiveBuffer.kept}\n`);
+    }
     await untilSignal();
     await proxy.close();
     return 0;

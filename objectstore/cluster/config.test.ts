@@ -22,12 +22,20 @@ t.test('loadConfig', async (t) => {
   t.same(c.node.replicator, { intervalMs: 30_000, concurrency: 2, reclaimAgeSeconds: 604_800 }, 'replicator defaults');
   t.same(c.node.auditor, { intervalMs: 60_000, filesPerSecond: 20, bytesPerSecond: 10_485_760 }, 'auditor defaults');
   t.equal(c.node.ringWatchMs, 15_000);
+  t.equal(c.proxy.receiveBufferBytes, 4 * 1024 * 1024, 'each client connection gets a 4 MiB window by default');
+  t.equal((await loadConfig(f, { RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES: '0' })).proxy.receiveBufferBytes, 0, '0 = kernel autotuning');
+  await t.rejects(loadConfig(f, { RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES: '-1' }),
+    /RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES must be a whole number from 0 to 1073741824, got "-1"/);
   await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nnode:\n  ringWatchMs: 500\n'
     + '  replicator: {intervalMs: 1000, concurrency: 4, reclaimAgeSeconds: 60}\n  auditor: {filesPerSecond: 100}\n');
   const r = await loadConfig(f, { RINGSTACK_AUDITOR_BYTES_PER_SECOND: '1000', RINGSTACK_REPLICATOR_CONCURRENCY: '3' });
   t.same(r.node.replicator, { intervalMs: 1000, concurrency: 3, reclaimAgeSeconds: 60 }, 'file, then environment');
   t.same(r.node.auditor, { intervalMs: 60_000, filesPerSecond: 100, bytesPerSecond: 1000 });
   t.equal(r.node.ringWatchMs, 500);
+  await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nproxy:\n  receiveBufferBytes: 65536\n');
+  t.equal((await loadConfig(f, {})).proxy.receiveBufferBytes, 65536, 'from the file');
+  await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nproxy:\n  receiveBufferBytes: 4GB\n');
+  await t.rejects(loadConfig(f, {}), /proxy.receiveBufferBytes must be a whole number from 0 to 1073741824, got "4GB"/);
   await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nnode:\n  replicator: {interval: 1}\n');
   await t.rejects(loadConfig(f, {}), /unknown setting "node.replicator.interval"/);
   await writeFile(f, 'secret: 0123456789abcdef0123\nhashSuffix: s\nnode:\n  auditor: {filesPerSecond: 0}\n');

@@ -29,6 +29,8 @@
  *   port: 8080                      # RINGSTACK_PROXY_PORT
  *   region: us-east-1               # RINGSTACK_REGION (S3)
  *   nodeTimeoutMs: 10000            # RINGSTACK_NODE_TIMEOUT_MS
+ *   receiveBufferBytes: 4194304     # RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES: each client connection's
+ *                                   #   receive window (SO_RCVBUF); 0 = the kernel's autotuning
  *   credentialsFile: credentials.json  # RINGSTACK_CREDENTIALS_FILE ({accessKey, secretKey, account})
  * ```
  * Relative paths are relative to the config file's folder.
@@ -44,6 +46,12 @@ export const DEFAULT_RING_DIR = '/etc/ringstack/rings';
 export const DEFAULT_DEVICES_DIR = '/srv/ringstack';
 export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
+/**
+ * Every client connection's receive window at the proxy (see common/socket-buffer.ts: with
+ * autotuning, concurrent uploads progress unevenly on a busy host). The kernel caps it at
+ * net.core.rmem_max (4 MiB on Debian). Memory is taken only while a client's bytes wait unread.
+ */
+export const DEFAULT_PROXY_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_RING_WATCH_MS = 15_000;
 export const DEFAULT_REPLICATOR_INTERVAL_MS = 30_000;
 export const DEFAULT_REPLICATOR_CONCURRENCY = 2;
@@ -65,7 +73,11 @@ export interface ClusterConfig {
     host: string; port: number; devicesDir: string; reserveBytes: number; dbSync: boolean; ringWatchMs: number;
     replicator: ReplicatorConfig; auditor: AuditorConfig;
   };
-  proxy: { host: string; port: number; region: string; nodeTimeoutMs: number; credentialsFile?: string };
+  proxy: {
+    host: string; port: number; region: string; nodeTimeoutMs: number; credentialsFile?: string;
+    /** SO_RCVBUF of the listening socket, inherited by client connections; 0 = kernel autotuning. */
+    receiveBufferBytes: number;
+  };
 }
 
 /** The replicator of a storage node (objectstore/replicator). */
@@ -116,7 +128,9 @@ const KNOWN_NODE = ['host', 'port', 'devicesDir', 'reserveBytes', 'dbSync', 'rin
 const KNOWN_REPLICATOR = ['intervalMs', 'concurrency', 'reclaimAgeSeconds'];
 const KNOWN_AUDITOR = ['intervalMs', 'filesPerSecond', 'bytesPerSecond'];
 const DAY_MS = 86_400_000;
-const KNOWN_PROXY = ['host', 'port', 'region', 'nodeTimeoutMs', 'credentialsFile'];
+/** SO_RCVBUF takes a C int. */
+const MAX_RECEIVE_BUFFER_BYTES = 1024 * 1024 * 1024;
+const KNOWN_PROXY = ['host', 'port', 'region', 'nodeTimeoutMs', 'credentialsFile', 'receiveBufferBytes'];
 
 function checkKeys(o: Record<string, unknown>, known: string[], where: string): void {
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ConfigError(`unknown setting "${where}${k}"`);
@@ -191,6 +205,8 @@ export async function resolveConfig(raw: unknown, baseDir: string, env: Env = pr
       nodeTimeoutMs: int(env.RINGSTACK_NODE_TIMEOUT_MS, 'RINGSTACK_NODE_TIMEOUT_MS', 1, 3_600_000)
         ?? int(proxy.nodeTimeoutMs, 'proxy.nodeTimeoutMs', 1, 3_600_000) ?? DEFAULT_NODE_TIMEOUT_MS,
       credentialsFile: credentials ? path(credentials) : undefined,
+      receiveBufferBytes: num('RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES', proxy.receiveBufferBytes, 'proxy.receiveBufferBytes', 0,
+        MAX_RECEIVE_BUFFER_BYTES, DEFAULT_PROXY_RECEIVE_BUFFER_BYTES),
     },
   };
 }

@@ -74,6 +74,11 @@ t.test('ringstack objectstore', async (t) => {
   t.ok(creds.accessKey && creds.secretKey && creds.account);
   const nodes = childrenOf(first.child.pid!);
   t.equal(nodes.length, 3, 'three storage node processes');
+  if (process.getuid?.() === 0) {
+    // proxy.receiveBufferBytes' default (4 MiB), forced past rmem_max as root; Linux reports twice it.
+    const listener = execFileSync('ss', ['-Htlmn', `sport = :${port}`], { encoding: 'utf8' });
+    t.match(listener, /\brb8388608\b/, 'the proxy listens with a fixed 4 MiB receive buffer');
+  }
 
   const s3 = new S3Client({
     endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true,

@@ -236,9 +236,12 @@ export async function runLocalObjectStore(o: LocalOptions): Promise<RunningLocal
   let proxy: RunningProxy;
   try {
     const cfg: ClusterConfig = await loadConfig(proxyFile, {
-      ...Object.fromEntries(Object.entries(env).filter(([k]) => ['RINGSTACK_ACCESS_KEY', 'RINGSTACK_SECRET_KEY', 'RINGSTACK_ACCOUNT'].includes(k))),
+      ...Object.fromEntries(Object.entries(env).filter(([k]) => ['RINGSTACK_ACCESS_KEY', 'RINGSTACK_SECRET_KEY', 'RINGSTACK_ACCOUNT', 'RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES'].includes(k))),
     });
     proxy = await runProxy(cfg, { frontEnds: o.frontEnds });
+    if (proxy.receiveBuffer && 'kept' in proxy.receiveBuffer) {
+      log(`proxy: receive buffer left to the kernel's autotuning: ${proxy.receiveBuffer.kept}`);
+    }
   } catch (e) {
     await Promise.all(children.map(stopChild));
     throw e;

@@ -13,6 +13,7 @@ import { ReplicatedBackend } from './replicated-backend.js';
 import { createProxyServer, type FrontEnd } from './server.js';
 import { FRONT_ENDS } from './front-ends.js';
 import { StoreUserDirectory } from '../auth/store-user-directory.js';
+import { setReceiveBuffer, type ReceiveBufferResult } from '../common/socket-buffer.js';
 
 const RING_WATCH_MS = 15_000;
 
@@ -20,6 +21,8 @@ export interface RunningProxy {
   app: FastifyInstance;
   backend: ReplicatedBackend;
   url: string;
+  /** The listening socket's receive buffer (common/socket-buffer.ts); undefined when not configured. */
+  receiveBuffer?: ReceiveBufferResult;
   close(): Promise<void>;
 }
 
@@ -51,13 +54,21 @@ export async function runProxy(cfg: ClusterConfig, opts: { frontEnds?: FrontEnd[
   // Front ends get a key derived from the cluster secret, never the secret the nodes check.
   const feSecret = createHmac('sha256', cfg.secret).update('ringstack front-end tokens').digest('hex');
   const app = await createProxyServer({ backend, users, frontEnds, region: cfg.proxy.region, secret: feSecret, logger: opts.logger });
+  const close = async () => {
+    await app.close();
+    backend.close();
+    for (const r of Object.values(rings)) r.close();
+  };
   const url = await app.listen({ port: cfg.proxy.port, host: cfg.proxy.host });
+  let receiveBuffer: ReceiveBufferResult | undefined;
+  try {
+    // Set once on the listening socket; every client connection accepted from now on inherits it.
+    if (cfg.proxy.receiveBufferBytes > 0) receiveBuffer = setReceiveBuffer(app.server, cfg.proxy.receiveBufferBytes);
+  } catch (e) {
+    await close();
+    throw new ConfigError(`cannot set proxy.receiveBufferBytes (${cfg.proxy.receiveBufferBytes}): ${(e as Error).message}`);
+  }
   return {
-    app, backend, url,
-    close: async () => {
-      await app.close();
-      backend.close();
-      for (const r of Object.values(rings)) r.close();
-    },
+    app, backend, url, receiveBuffer, close,
   };
 }

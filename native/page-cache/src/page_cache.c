@@ -12,7 +12,8 @@
  * Both run in the libuv pool, one trip each; the callback gets an Error with `code` (errno
  * name) and `syscall` like Node's own fs errors, or null.
  *
- * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c).
+ * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
+ * the proxy's listening-socket receive buffer (socket_buffer.c): small system calls Node lacks.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "crc32c_binding.h"
+#include "socket_buffer.h"
 
 typedef struct {
   napi_async_work work;
@@ -123,5 +125,6 @@ NAPI_MODULE_INIT() {
   napi_create_function(env, "dropCache", NAPI_AUTO_LENGTH, drop_cache, NULL, &f);
   napi_set_named_property(env, exports, "dropCache", f);
   crc32c_register(env, exports);
+  socket_buffer_register(env, exports);
   return exports;
 }
