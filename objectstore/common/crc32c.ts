@@ -12,7 +12,7 @@
  * Chaining follows zlib.crc32: start from 0 (the default) and pass the previous result to
  * continue, so crc32c(b, crc32c(a)) === crc32c(a ‖ b).
  */
-import { createRequire } from 'node:module';
+import { nativeAddon } from './native-addon.js';
 
 const CRC32C_POLY_REFLECTED = 0x82f63b78;
 
@@ -22,17 +22,8 @@ interface Crc32cAddon {
   crc32cHardware: boolean;
 }
 
-const addon = loadAddon();
-
-function loadAddon(): Crc32cAddon | null {
-  try {
-    const a = createRequire(import.meta.url)('@ringstack/page-cache') as Partial<Crc32cAddon> | null;
-    // An addon built before it carried CRC-32C has no such function: use the JavaScript loop.
-    return a && typeof a.crc32c === 'function' ? (a as Crc32cAddon) : null;
-  } catch {
-    return null;
-  }
-}
+// An addon built before it carried CRC-32C has no such function: the JavaScript loop is used.
+const addon = nativeAddon<Crc32cAddon>('crc32c');
 
 /** True when the addon computes CRC-32C (the tests check that `npm ci` built it). */
 export const nativeCrc32c = addon !== null;

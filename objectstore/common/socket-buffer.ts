@@ -13,9 +13,9 @@
  * (native/page-cache, socket_buffer.c). Without the addon (no C toolchain when `npm ci` ran)
  * the kernel's autotuning stays, which is correct, only less even under load.
  */
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { nativeAddon } from './native-addon.js';
 
 interface SocketBufferAddon {
   setReceiveBuffer(fd: number, bytes: number, force: boolean): number;
@@ -23,16 +23,7 @@ interface SocketBufferAddon {
 
 const RMEM_MAX_FILE = '/proc/sys/net/core/rmem_max';
 
-const addon = loadAddon();
-
-function loadAddon(): SocketBufferAddon | null {
-  try {
-    const a = createRequire(import.meta.url)('@ringstack/page-cache') as Partial<SocketBufferAddon> | null;
-    return a && typeof a.setReceiveBuffer === 'function' ? (a as SocketBufferAddon) : null;
-  } catch {
-    return null;
-  }
-}
+const addon = nativeAddon<SocketBufferAddon>('setReceiveBuffer');
 
 /** True when the addon can set socket buffers (the tests check that `npm ci` built it). */
 export const socketBufferControl = addon !== null;

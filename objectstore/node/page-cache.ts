@@ -10,7 +10,7 @@
  * toolchain when `npm ci` ran) everything still works and stays correct; large objects just
  * stay cached.
  */
-import { createRequire } from 'node:module';
+import { nativeAddon } from '../common/native-addon.js';
 import { fsync } from 'node:fs';
 
 /** Objects up to this size stay cached (hot small objects are read from memory). */
@@ -21,15 +21,7 @@ interface PageCacheAddon {
   dropCache(fd: number, cb: (err: NodeJS.ErrnoException | null) => void): void;
 }
 
-const addon = loadAddon();
-
-function loadAddon(): PageCacheAddon | null {
-  try {
-    return createRequire(import.meta.url)('@ringstack/page-cache') as PageCacheAddon | null;
-  } catch {
-    return null;
-  }
-}
+const addon = nativeAddon<PageCacheAddon>('fsyncDropCache');
 
 /** True when the addon is built (the tests check that `npm ci` built it). */
 export const pageCacheControl = addon !== null;
