@@ -48,8 +48,9 @@ export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
 /**
  * Every client connection's receive window at the proxy (see common/socket-buffer.ts: with
- * autotuning, concurrent uploads progress unevenly on a busy host). The kernel caps it at
- * net.core.rmem_max (4 MiB on Debian). Memory is taken only while a client's bytes wait unread.
+ * autotuning, concurrent uploads progress unevenly on a busy host). Forced past
+ * net.core.rmem_max when the proxy may, else left to autotuning. Memory is taken only while a
+ * client's bytes wait unread.
  */
 export const DEFAULT_PROXY_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_RING_WATCH_MS = 15_000;
