@@ -27,9 +27,7 @@ export const proxyCommand: Command = {
     const cfg = await loadConfig(file);
     const proxy = await runProxy(cfg);
     io.out(`ringstack proxy listening on ${proxy.url}\n`);
-    if (proxy.receiveBuffer && 'kept' in proxy.receiveBuffer) {
-      io.err(`ringstack proxy: proxy.receiveBufferBytes not applied, the kernel's autotuning stays: ${proxy.receiveBuffer.kept}\n`);
-    }
+    if (proxy.warning) io.err(`ringstack proxy: ${proxy.warning}\n`);
     await untilSignal();
     await proxy.close();
     return 0;

@@ -239,9 +239,7 @@ export async function runLocalObjectStore(o: LocalOptions): Promise<RunningLocal
       ...Object.fromEntries(Object.entries(env).filter(([k]) => ['RINGSTACK_ACCESS_KEY', 'RINGSTACK_SECRET_KEY', 'RINGSTACK_ACCOUNT', 'RINGSTACK_PROXY_RECEIVE_BUFFER_BYTES'].includes(k))),
     });
     proxy = await runProxy(cfg, { frontEnds: o.frontEnds });
-    if (proxy.receiveBuffer && 'kept' in proxy.receiveBuffer) {
-      log(`proxy: receive buffer left to the kernel's autotuning: ${proxy.receiveBuffer.kept}`);
-    }
+    if (proxy.warning) log(`proxy: ${proxy.warning}`);
   } catch (e) {
     await Promise.all(children.map(stopChild));
     throw e;

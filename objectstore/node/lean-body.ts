@@ -82,10 +82,7 @@ export class LeanBody extends Readable {
       dest.write(chunk, () => {
         giveRelayBuffer(owned);
         this.inFlight--;
-        if (this.sourcePaused && this.inFlight < RELAY_IN_FLIGHT && !this.destroyed) {
-          this.sourcePaused = false;
-          this.source.resume();
-        }
+        if (this.inFlight < RELAY_IN_FLIGHT && !this.destroyed) this.resumeSource();
       });
       if (this.inFlight < RELAY_IN_FLIGHT) return true;
       this.sourcePaused = true;
@@ -135,18 +132,19 @@ export class LeanBody extends Readable {
       if (this.relayEnd) dest.end();
       return dest;
     }
-    if (this.sourcePaused) {
-      this.sourcePaused = false;
-      this.source.resume();
-    }
+    this.resumeSource();
     return dest;
   }
 
   override _read(): void {
-    if (this.sourcePaused && !this.relayTo) {
-      this.sourcePaused = false;
-      this.source.resume();
-    }
+    if (!this.relayTo) this.resumeSource();
+  }
+
+  /** The connection goes on reading if this body had paused it. */
+  private resumeSource(): void {
+    if (!this.sourcePaused) return;
+    this.sourcePaused = false;
+    this.source.resume();
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {

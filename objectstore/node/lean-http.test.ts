@@ -33,6 +33,27 @@ function pattern(seed: number, size: number): Buffer {
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
+/** A client closed with the test. */
+function leanClient(t: Test, maxPerNode?: number): LeanHttp {
+  const lean = new LeanHttp(5_000, maxPerNode);
+  t.teardown(() => lean.close());
+  return lean;
+}
+
+/** A GET through `lean` with no headers. */
+function leanGet(lean: LeanHttp, port: number, timeoutMs = 2_000, path = '/') {
+  return lean.request({ host: '127.0.0.1', port, method: 'GET', path, headers: {}, timeoutMs });
+}
+
+/** A port nothing listens on any more. */
+async function deadPort(): Promise<number> {
+  const closed = net.createServer();
+  const port = await listen(closed);
+  closed.close();
+  await once(closed, 'close');
+  return port;
+}
+
 function get(port: number, path = '/'): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     http.get({ host: '127.0.0.1', port, path, agent: false }, resolve).on('error', reject);
@@ -53,8 +74,7 @@ t.test('keep-alive: sequential requests share one connection; bodies and headers
   server.on('connection', () => connections++);
   const port = await listen(server);
   t.teardown(() => server.close());
-  const lean = new LeanHttp(5_000);
-  t.teardown(() => lean.close());
+  const lean = leanClient(t);
   for (const [method, body] of [['GET', undefined], ['PUT', Buffer.from('abc')], ['HEAD', undefined], ['DELETE', undefined], ['POST', undefined]] as const) {
     const r = await lean.request({ host: '127.0.0.1', port, method, path: `/p/${method}%2Fx`, headers: { 'x-a': 'v' }, body, timeoutMs: 2_000 });
     t.equal(r.status, 200);
@@ -80,14 +100,13 @@ t.test('chunked bodies with trailers, and bodies that end with the connection', 
   });
   const rawPort = await listen(raw);
   t.teardown(() => raw.close());
-  const lean = new LeanHttp(5_000);
-  t.teardown(() => lean.close());
+  const lean = leanClient(t);
   for (let round = 0; round < 2; round++) {
-    const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+    const r = await leanGet(lean, port);
     t.equal(r.headers['transfer-encoding'], 'chunked');
     t.equal((await readAll(r.body)).toString(), Array.from({ length: 50 }, (_, i) => `part ${i};`).join(''), `chunked body ${round}`);
   }
-  const c = await lean.request({ host: '127.0.0.1', port: rawPort, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+  const c = await leanGet(lean, rawPort);
   t.equal((await readAll(c.body)).toString(), 'until the end', 'read up to the close');
 });
 
@@ -95,15 +114,10 @@ t.test('no head in time is a NodeTimeout; a refused connection an error; bad hea
   const silent = net.createServer(() => undefined);
   const port = await listen(silent);
   t.teardown(() => silent.close());
-  const lean = new LeanHttp(5_000);
-  t.teardown(() => lean.close());
-  const timedOut = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 100 }).catch((e: Error) => e);
+  const lean = leanClient(t);
+  const timedOut = await leanGet(lean, port, 100).catch((e: Error) => e);
   t.ok(timedOut instanceof NodeTimeout, `a NodeTimeout: ${String(timedOut)}`);
-  const closed = net.createServer();
-  const deadPort = await listen(closed);
-  closed.close();
-  await once(closed, 'close');
-  await t.rejects(lean.request({ host: '127.0.0.1', port: deadPort, method: 'GET', path: '/', headers: {}, timeoutMs: 1_000 }), /ECONNREFUSED/);
+  await t.rejects(leanGet(lean, await deadPort(), 1_000), /ECONNREFUSED/);
   await t.rejects(lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: { 'x-a': 'v\r\nx-evil: 1' }, timeoutMs: 100 }),
     /invalid header x-a/);
   await t.rejects(lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/a b', headers: {}, timeoutMs: 100 }), /invalid request path/);
@@ -117,10 +131,9 @@ t.test('a node that sends more than it announced loses its connection; the next 
   });
   const port = await listen(raw);
   t.teardown(() => raw.close());
-  const lean = new LeanHttp(5_000);
-  t.teardown(() => lean.close());
+  const lean = leanClient(t);
   for (let i = 0; i < 2; i++) {
-    const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 1_000 });
+    const r = await leanGet(lean, port, 1_000);
     t.equal((await readAll(r.body)).toString(), 'ok', 'the announced bytes');
   }
   t.equal(connections, 2, 'the connection with stray bytes was not reused');
@@ -144,7 +157,7 @@ async function relayPair(t: Test, size: number) {
   const lean = new LeanHttp(5_000);
   const front = http.createServer(async (req, res) => {
     try {
-      const r = await lean.request({ host: '127.0.0.1', port: nodePort, method: 'GET', path: req.url!, headers: {}, timeoutMs: 5_000 });
+      const r = await leanGet(lean, nodePort, 5_000, req.url!);
       res.writeHead(r.status, { 'content-length': r.headers['content-length'] });
       r.body.on('error', () => res.destroy());
       r.body.pipe(res);
@@ -210,9 +223,8 @@ t.test('plain mode: a slow reader gets every byte in order', async (t) => {
   const node = http.createServer((req, res) => res.end(pattern(5, size)));
   const port = await listen(node);
   t.teardown(() => node.close());
-  const lean = new LeanHttp(5_000);
-  t.teardown(() => lean.close());
-  const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+  const lean = leanClient(t);
+  const r = await leanGet(lean, port);
   const chunks: Buffer[] = [];
   for await (const c of r.body) {
     chunks.push(c as Buffer);
@@ -229,9 +241,8 @@ t.test('a body nobody listens to fails quietly when its node dies mid-body (no c
   });
   const port = await listen(node);
   t.teardown(() => node.close());
-  const lean = new LeanHttp(5_000);
-  t.teardown(() => lean.close());
-  const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000 });
+  const lean = leanClient(t);
+  const r = await leanGet(lean, port);
   r.body.resume(); // discarded, as the proxy discards the answers it does not use
   await new Promise((resolve) => r.body.on('close', resolve)); // events.once would listen for 'error'
   t.ok(r.body.destroyed && !r.body.readableEnded, 'the body ended destroyed, and the process is still here');
@@ -250,20 +261,16 @@ t.test('at most maxPerNode connections per node: more requests wait for one and 
   });
   const port = await listen(node);
   t.teardown(() => node.close());
-  const lean = new LeanHttp(5_000, 2);
-  t.teardown(() => lean.close());
+  const lean = leanClient(t, 2);
   const texts = await Promise.all(Array.from({ length: 7 }, async (_, i) => {
-    const r = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: `/${i}`, headers: {}, timeoutMs: 5_000 });
+    const r = await leanGet(lean, port, 5_000, `/${i}`);
     return (await readAll(r.body)).toString();
   }));
   t.same(texts, Array.from({ length: 7 }, (_, i) => `done /${i}`), 'every request answered');
   t.equal(most, 2, 'never more than 2 connections at once');
   // A refused connection frees its slot too.
-  const closed = net.createServer();
-  const deadPort = await listen(closed);
-  closed.close();
-  await once(closed, 'close');
+  const dead = await deadPort();
   const fails = await Promise.all(Array.from({ length: 5 }, () =>
-    lean.request({ host: '127.0.0.1', port: deadPort, method: 'GET', path: '/', headers: {}, timeoutMs: 1_000 }).then(() => 'ok', () => 'refused')));
+    leanGet(lean, dead, 1_000).then(() => 'ok', () => 'refused')));
   t.same(fails, ['refused', 'refused', 'refused', 'refused', 'refused'], 'queued requests to a dead node fail, none hang');
 });

@@ -187,6 +187,14 @@ class Conn implements BodySource {
 
   private feedHead(buf: Buffer, at: number, n: number): number {
     const piece = buf.subarray(at, n);
+    if (!this.head) {
+      // The usual case: the whole head in this read, parsed where it lies (no copy).
+      const end = piece.indexOf(HEAD_END);
+      if (end >= 0) {
+        this.startResponse(piece.toString('latin1', 0, end));
+        return at + end + 4;
+      }
+    }
     const prev = this.head?.length ?? 0;
     this.head = this.head ? Buffer.concat([this.head, piece]) : Buffer.from(piece);
     const end = this.head.indexOf(HEAD_END, Math.max(0, prev - 3));
@@ -272,10 +280,7 @@ class Conn implements BodySource {
 
   /** Back to the pool, or closed when it cannot be reused. */
   private release(): void {
-    if (this.pausedByBody) {
-      this.pausedByBody = false;
-      this.socket.resume();
-    }
+    this.resume();
     if (!this.reusable || this.closed) this.close();
     else this.pool.putIdle(this);
     this.endUse();

@@ -21,8 +21,8 @@ export interface RunningProxy {
   app: FastifyInstance;
   backend: ReplicatedBackend;
   url: string;
-  /** The listening socket's receive buffer (common/socket-buffer.ts); undefined when not configured. */
-  receiveBuffer?: ReceiveBufferResult;
+  /** Set when a configured setting could not be applied: a line for the operator's log. */
+  warning?: string;
   close(): Promise<void>;
 }
 
@@ -69,6 +69,8 @@ export async function runProxy(cfg: ClusterConfig, opts: { frontEnds?: FrontEnd[
     throw new ConfigError(`cannot set proxy.receiveBufferBytes (${cfg.proxy.receiveBufferBytes}): ${(e as Error).message}`);
   }
   return {
-    app, backend, url, receiveBuffer, close,
+    app, backend, url, close,
+    warning: receiveBuffer && 'kept' in receiveBuffer
+      ? `proxy.receiveBufferBytes not applied, the kernel's autotuning stays: ${receiveBuffer.kept}` : undefined,
   };
 }

@@ -525,10 +525,11 @@ async function readText(r: NodeResponse): Promise<string> {
 
 /**
  * Passes a full-object body through and fails the stream unless exactly `length` bytes came
- * (for a node whose Content-Length disagrees with the object's recorded length). The MD5 is checked by the storage node while it serves the object: it holds the last chunk
- * back and cuts the response short on a mismatch (node/server.ts getObject), which fails this
- * stream, so the front end's response stays short of its Content-Length and the client sees
- * an error, never a complete wrong body. Hashing every byte again here cost the single proxy
+ * (for a node whose Content-Length disagrees with the object's recorded length). The MD5 is
+ * checked by the storage node while it serves the object: it holds the last chunk back and
+ * cuts the response short on a mismatch (node/server.ts getObject), which fails this stream, so
+ * the front end's response stays short of its Content-Length and the client sees an error,
+ * never a complete wrong body. Hashing every byte again here cost the single proxy
  * process a third of its CPU on large GETs.
  */
 function checkLength(body: Readable, length: number): Readable {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "crc32c_binding.h"
 #include "socket_buffer.h"
+#include "errno_error.h"
 
 typedef struct {
   napi_async_work work;
@@ -52,19 +53,6 @@ static void execute(napi_env env, void *data) {
   }
 }
 
-static const char *errno_name(int e) {
-  switch (e) {
-    case EBADF: return "EBADF";
-    case EIO: return "EIO";
-    case ENOSPC: return "ENOSPC";
-    case EDQUOT: return "EDQUOT";
-    case EINVAL: return "EINVAL";
-    case EROFS: return "EROFS";
-    case ESPIPE: return "ESPIPE";
-    default: return "EUNKNOWN";
-  }
-}
-
 static void complete(napi_env env, napi_status status, void *data) {
   Job *job = data;
   napi_value cb, global, arg, ignored;
@@ -72,16 +60,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_get_global(env, &global);
   if (status != napi_ok) job->err = job->err ? job->err : EIO;
   if (job->err) {
-    napi_value code, msg, syscall, errnum;
-    char text[128];
-    snprintf(text, sizeof text, "%s, %s", errno_name(job->err), strerror(job->err));
-    napi_create_string_utf8(env, errno_name(job->err), NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &arg);
-    napi_create_string_utf8(env, job->syscall, NAPI_AUTO_LENGTH, &syscall);
-    napi_create_int32(env, -job->err, &errnum);
-    napi_set_named_property(env, arg, "syscall", syscall);
-    napi_set_named_property(env, arg, "errno", errnum);
+    arg = errno_error(env, job->err, job->syscall);
   } else {
     napi_get_null(env, &arg);
   }

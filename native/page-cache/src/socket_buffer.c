@@ -18,23 +18,13 @@
 #include <node_api.h>
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 #include "socket_buffer.h"
+#include "errno_error.h"
 
+/* Throws the Error for a failed call; the function then returns NULL. */
 static napi_value fail(napi_env env, const char *syscall, int e) {
-  napi_value code, msg, err, sys;
-  char name[16], text[160];
-  snprintf(name, sizeof name, "%s", e == EBADF ? "EBADF" : e == ENOTSOCK ? "ENOTSOCK" : e == EINVAL ? "EINVAL"
-    : e == ENOPROTOOPT ? "ENOPROTOOPT" : e == EPERM ? "EPERM" : "EUNKNOWN");
-  snprintf(text, sizeof text, "%s, %s (%s)", name, strerror(e), syscall);
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &err);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
-  napi_set_named_property(env, err, "syscall", sys);
-  napi_throw(env, err);
+  napi_throw(env, errno_error(env, e, syscall));
   return NULL;
 }
 
