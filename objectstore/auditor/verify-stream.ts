@@ -34,7 +34,7 @@ export function bodyCheckOf(meta: DiskMetadata): BodyCheck {
 }
 
 /** An incremental digest for `check`: feed chunks, then compare. */
-interface Digest {
+export interface Digest {
   update(chunk: Buffer): void;
   /** The mismatch, or undefined when the bytes fed are the expected ones. */
   mismatch(): BodyMismatch | undefined;
@@ -42,7 +42,7 @@ interface Digest {
 
 const hex32 = (n: number) => n.toString(16).padStart(8, '0');
 
-function digestFor(check: BodyCheck): Digest {
+export function digestFor(check: BodyCheck): Digest {
   if (check.algorithm === 'crc32c') {
     let crc = 0;
     return {

@@ -15,9 +15,8 @@
 import { logToStderr } from '../common/log.js';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import {
   BadRequest, Conflict, IncompleteBody, InsufficientStorage, StoreError, TooLarge, Unauthorized,
   ChecksumMismatch,
@@ -34,7 +33,8 @@ import {
 } from './diskfile.js';
 import { join } from 'node:path';
 import { quarantineHashDir } from '../auditor/quarantine.js';
-import { BodyMismatch, bodyCheckOf, holdBack, verifyBody } from '../auditor/verify-stream.js';
+import { BodyMismatch, bodyCheckOf, verifyBody } from '../auditor/verify-stream.js';
+import { sendFileRange } from './send-file.js';
 import { dropAfterRead } from './page-cache.js';
 import { DeviceDbs } from './device-db.js';
 import { ContainerDb, type ObjectRow } from './container-db.js';
@@ -371,17 +371,17 @@ export class StorageNode {
         res.end();
         return;
       }
-      const stream = createReadStream('', { fd, start, end, autoClose: false, highWaterMark: 256 * 1024 });
       if (status !== 200) {
-        await pipeline(stream, res).catch(() => undefined);
+        await sendFileRange(fd, start, length, res).then(() => res.end(), () => res.destroy());
         await dropAfterRead(fd, length);
         return;
       }
       // Large whole object: checked while streaming; on a mismatch the last chunk is never sent
       // and the response is destroyed (the client sees an error, not a complete wrong body).
       let mismatch: BodyMismatch | undefined;
-      await pipeline(stream, holdBack(bodyCheckOf(meta)), res).catch((e) => {
+      await sendFileRange(fd, start, length, res, bodyCheckOf(meta)).then(() => res.end(), (e) => {
         if (e instanceof BodyMismatch) mismatch = e;
+        res.destroy();
       });
       await dropAfterRead(fd, length);
       if (mismatch) {
