@@ -1,5 +1,6 @@
 /**
- * The project's Node-API addon (native/page-cache: page-cache control, CRC-32C, SO_RCVBUF),
+ * The project's Node-API addon (native/page-cache: page-cache control, CRC-32C, SO_RCVBUF,
+ * the splice relay),
  * loaded once. It is absent when `npm ci` found no C toolchain, and an addon built from an older
  * source may lack newer functions: each caller asks for the function it needs and keeps its
  * JavaScript fallback when it gets null.

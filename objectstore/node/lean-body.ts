@@ -20,6 +20,7 @@
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
+import { plainSocketFd } from '../common/splice-relay.js';
 
 /** Bytes one socket read may bring; the relay's unit. */
 export const RELAY_BUFFER_BYTES = 128 * 1024;
@@ -31,6 +32,7 @@ const POOL_KEEP = 32;
 const PLAIN_HIGH_WATER_MARK = 256 * 1024;
 
 const free: Buffer[] = [];
+const EMPTY = Buffer.alloc(0);
 
 export function takeRelayBuffer(): Buffer {
   return free.pop() ?? Buffer.allocUnsafeSlow(RELAY_BUFFER_BYTES);
@@ -51,6 +53,28 @@ export interface BodySource {
   resume(): void;
   /** The consumer is gone before the end: the connection is closed, never reused. */
   abort(): void;
+  /**
+   * Bytes of the body still to come when the kernel could move them (common/splice-relay.ts:
+   * a Content-Length body large enough, on a plain socket, with the addon built); else 0.
+   */
+  spliceableBytes?(): number;
+  /**
+   * Stops reading and has the kernel move the rest of the body to socket `outFd` once
+   * `ready` calls back (everything written to that socket before is on its way); the body
+   * then completes, or fails, as if read.
+   */
+  spliceTo?(outFd: number, ready: (go: () => void) => void): void;
+}
+
+/**
+ * The body length a response announces, NaN when it has none or is chunked. Once the head is
+ * rendered (writeHead with an object never stores the headers for getHeader), Node's own
+ * record of it is the undocumented but long-stable `_contentLength`.
+ */
+function declaredLength(res: http.ServerResponse): number {
+  if (!res.headersSent) return Number(res.getHeader('content-length') ?? NaN);
+  const rendered = res as unknown as { _contentLength?: number | null; chunkedEncoding?: boolean };
+  return rendered.chunkedEncoding ? NaN : Number(rendered._contentLength ?? NaN);
 }
 
 export class LeanBody extends Readable {
@@ -60,6 +84,8 @@ export class LeanBody extends Readable {
   private inFlight = 0;
   private sourcePaused = false;
   private received = false;
+  /** Bytes written to `relayTo` so far. */
+  private relayed = 0;
 
   /** `relayable`: framed by Content-Length, so bytes arrive as plain slices of reads. */
   constructor(private readonly source: BodySource, private readonly relayable: boolean) {
@@ -74,6 +100,7 @@ export class LeanBody extends Readable {
   deliver(chunk: Buffer, owned?: Buffer): boolean {
     const dest = this.relayTo;
     if (dest) {
+      this.relayed += chunk.length;
       if (!owned) {
         dest.write(Buffer.from(chunk));
         return true;
@@ -125,15 +152,44 @@ export class LeanBody extends Readable {
     dest.emit('pipe', this);
     // What arrived before the pipe (copies) goes first.
     let chunk: Buffer | null;
-    while ((chunk = this.read() as Buffer | null) !== null) dest.write(chunk);
+    while ((chunk = this.read() as Buffer | null) !== null) {
+      this.relayed += chunk.length;
+      dest.write(chunk);
+    }
     if (this.received) {
       // It all came before the pipe and was pushed with its end: read() above drained it and
       // the Readable emits 'end' by itself.
       if (this.relayEnd) dest.end();
       return dest;
     }
-    this.resumeSource();
+    if (!this.spliceInto(dest)) this.resumeSource();
     return dest;
+  }
+
+  /**
+   * Has the kernel move the rest when the response is a plain TCP socket whose Content-Length
+   * is exactly what this body still brings (so no framing of Node's is skipped: never chunked,
+   * never a HEAD, never one body among several). Node's own writes to that socket (the head,
+   * bytes that came with it) must be on their way first: the empty write's callback comes
+   * after theirs.
+   */
+  private spliceInto(dest: http.ServerResponse): boolean {
+    const outFd = plainSocketFd(dest.socket);
+    const left = this.source.spliceableBytes?.() ?? 0;
+    if (outFd === undefined || left === 0 || !this.relayEnd || dest.req?.method === 'HEAD' ||
+      declaredLength(dest) !== this.relayed + left) return false;
+    const socket = dest.socket!;
+    this.source.spliceTo!(outFd, (go) => {
+      if (!dest.headersSent) dest.flushHeaders();
+      socket.write(EMPTY, (err) => {
+        if (err || this.destroyed || dest.destroyed) {
+          this.destroy(err ?? undefined);
+          return;
+        }
+        go();
+      });
+    });
+    return true;
   }
 
   override _read(): void {

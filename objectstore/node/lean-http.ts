@@ -11,13 +11,17 @@
  *
  * Reads: sockets read with `onread` into one shared scratch buffer, whose bytes are always
  * consumed (parsed or copied) before the callback returns, so one buffer serves every socket;
- * only a body being relayed reads into buffers of its own from the relay pool.
+ * only a body being relayed reads into buffers of its own from the relay pool, and a large one
+ * relayed to a plain socket is not read here at all: the kernel moves it (spliceTo).
  *
  * Bodies: Content-Length, chunked, or (without either) up to the connection's close. A socket is
  * reused only after its whole body was read and neither side asked to close.
  */
 import net from 'node:net';
 import { LeanBody, RELAY_BUFFER_BYTES, giveRelayBuffer, takeRelayBuffer, type BodySource } from './lean-body.js';
+import {
+  SPLICE_MIN_BYTES, cancelSplice, plainSocketFd, spliceRelay, spliceRelayAvailable, type SpliceHandle,
+} from '../common/splice-relay.js';
 
 /** Idle sockets kept per node. */
 const MAX_IDLE_PER_NODE = 64;
@@ -126,6 +130,8 @@ class Conn implements BodySource {
   private pausedByBody = false;
   /** Counted in its pool's connections in use, from `send` until released or closed. */
   private inUse = false;
+  /** The kernel relay moving the body's rest, while it runs. */
+  private splice?: SpliceHandle;
 
   constructor(private readonly pool: NodePool) {
     this.socket = net.connect({
@@ -300,6 +306,36 @@ class Conn implements BodySource {
     }
   }
 
+  spliceableBytes(): number {
+    const eligible = spliceRelayAvailable && this.body !== undefined && this.framing === 'length' &&
+      this.left >= SPLICE_MIN_BYTES && this.splice === undefined && plainSocketFd(this.socket) !== undefined;
+    return eligible ? this.left : 0;
+  }
+
+  spliceTo(outFd: number, ready: (go: () => void) => void): void {
+    const body = this.body;
+    // Node reads nothing more: every byte left is the kernel's to move.
+    this.pausedByBody = false;
+    this.socket.pause();
+    ready(() => {
+      if (this.closed || this.body !== body) return;
+      const inFd = plainSocketFd(this.socket);
+      if (inFd === undefined) return this.fail(new Error(`connection to ${this.pool.host}:${this.pool.port} closed`));
+      try {
+        this.splice = spliceRelay(inFd, outFd, this.left, (err) => {
+          this.splice = undefined;
+          if (this.closed || this.body !== body) return;
+          if (err) return this.fail(err);
+          this.left = 0;
+          this.socket.resume();
+          this.finishBody();
+        });
+      } catch (e) {
+        this.fail(e as Error);
+      }
+    });
+  }
+
   abort(): void {
     if (this.body) {
       this.body = undefined;
@@ -333,6 +369,7 @@ class Conn implements BodySource {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.splice) cancelSplice(this.splice);
     this.pool.forget(this);
     this.socket.destroy();
     this.endUse();

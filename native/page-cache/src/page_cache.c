@@ -13,7 +13,8 @@
  * name) and `syscall` like Node's own fs errors, or null.
  *
  * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
- * the proxy's listening-socket receive buffer (socket_buffer.c): small system calls Node lacks.
+ * the proxy's listening-socket receive buffer (socket_buffer.c) and its kernel-side relay of
+ * large GET bodies (splice_relay.c): small system calls Node lacks.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 #include "crc32c_binding.h"
 #include "socket_buffer.h"
+#include "splice_relay.h"
 #include "errno_error.h"
 
 typedef struct {
@@ -105,5 +107,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "dropCache", f);
   crc32c_register(env, exports);
   socket_buffer_register(env, exports);
+  splice_relay_register(env, exports);
   return exports;
 }
