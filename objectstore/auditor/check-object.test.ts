@@ -1,7 +1,7 @@
 /**
  * checkDataFile on real files written by the disk layer: good, flipped body, cut footer, wrong
  * folder, wrong length; the body CRC-32C the writer records, a wrong or malformed one, a file
- * from before the field (none). The hold-back streams, by MD5 and by CRC-32C.
+ * from before the field (none).
  */
 import t from 'tap';
 import { mkdtemp, open, readdir, rename, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
@@ -13,9 +13,7 @@ import { crc32c } from '../common/crc32c.js';
 import { hashPath } from '../ring/hash.js';
 import { checkDataFile } from './check-object.js';
 import { quarantineHashDir, QUARANTINE_SUBDIR } from './quarantine.js';
-import { holdBack, BodyMismatch, bodyCheckOf } from './verify-stream.js';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { bodyCheckOf } from './verify-stream.js';
 
 const HASH = { prefix: '', suffix: 'test' };
 const TS = '1700000000.00000';
@@ -121,37 +119,4 @@ t.test('the body CRC-32C in the footer', async (t) => {
   await ts.finish({ name: '/a/c/x', timestamp: TS, etag: '', contentLength: 0, contentType: '', meta: {}, headers: {} });
   const tsMeta = await footerOf(join(dir, 'd1', 'objects', '7', 'fff', 'f'.repeat(32), `${TS}.ts`));
   t.equal(tsMeta.crc32c, undefined, 'tombstones (no body) record none');
-});
-
-t.test('holdBack by CRC-32C never lets a wrong body complete', async (t) => {
-  const chunks = [Buffer.from('aaaa'), Buffer.from('bbbb'), Buffer.from('cccc')];
-  const good = crc32c(Buffer.concat(chunks));
-  const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), holdBack({ algorithm: 'crc32c', expected: good }), async function* (src) {
-    for await (const c of src) out.push(c as Buffer);
-  });
-  t.equal(Buffer.concat(out).toString(), 'aaaabbbbcccc', 'a good body passes whole');
-  const got: Buffer[] = [];
-  const err = await pipeline(Readable.from(chunks), holdBack({ algorithm: 'crc32c', expected: (good ^ 1) >>> 0 }), async function* (src) {
-    for await (const c of src) got.push(c as Buffer);
-  }).then(() => undefined, (e: unknown) => e);
-  t.ok(err instanceof BodyMismatch, 'fails with BodyMismatch');
-  t.equal((err as BodyMismatch).algorithm, 'crc32c', 'naming the CRC');
-  t.notOk(Buffer.concat(got).includes('cccc'), 'the last chunk is never sent');
-});
-
-t.test('holdBack against an ETag never lets a wrong body complete', async (t) => {
-  const chunks = [Buffer.from('aaaa'), Buffer.from('bbbb'), Buffer.from('cccc')];
-  const good = createHash('md5').update(Buffer.concat(chunks)).digest('hex');
-  const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), holdBack({ algorithm: 'md5', expected: good }), async function* (src) {
-    for await (const c of src) out.push(c as Buffer);
-  });
-  t.equal(Buffer.concat(out).toString(), 'aaaabbbbcccc', 'a good body passes whole');
-  const got: Buffer[] = [];
-  const err = await pipeline(Readable.from(chunks), holdBack({ algorithm: 'md5', expected: '0'.repeat(32) }), async function* (src) {
-    for await (const c of src) got.push(c as Buffer);
-  }).then(() => undefined, (e: unknown) => e);
-  t.ok(err instanceof BodyMismatch, 'fails with BodyMismatch');
-  t.ok(Buffer.concat(got).length < 12, 'a wrong body stops short of its length');
 });

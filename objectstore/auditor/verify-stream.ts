@@ -1,17 +1,13 @@
 /**
- * Checking bytes against what their footer records while they are served, without ever
- * completing a wrong body: the Transform passes chunks on one step late and keeps the last one
- * back until the checksum of everything is known. On a match the last chunk goes out and the
- * stream ends; on a mismatch the stream fails with BodyMismatch, so whoever pipes it into a
- * response destroys the response short of its Content-Length: the client sees an error, never
- * a complete body.
+ * Checking bytes against what their footer records: a whole body in memory (verifyBody), or
+ * chunk by chunk as it is served (digestFor; node/send-file.ts holds the last chunk back until
+ * the checksum of everything is known, so a wrong body never completes).
  *
  * The check is the body's CRC-32C when the footer records one (diskfile.ts; the hardware CRC
  * costs a fraction of an MD5), else its MD5 against the ETag (files written before the CRC
  * was recorded). The auditor keeps checking the MD5 against the ETag (check-object.ts).
  */
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { crc32c } from '../common/crc32c.js';
 import { storedCrc32c, type DiskMetadata } from '../node/diskfile.js';
 
@@ -65,23 +61,4 @@ export function verifyBody(check: BodyCheck, body: Buffer): BodyMismatch | undef
   const d = digestFor(check);
   d.update(body);
   return d.mismatch();
-}
-
-/** A pass-through that fails instead of sending its last chunk when the bytes do not pass `check`. */
-export function holdBack(check: BodyCheck): Transform {
-  const digest = digestFor(check);
-  let held: Buffer | undefined;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      digest.update(chunk);
-      const out = held;
-      held = chunk;
-      cb(null, out);
-    },
-    flush(cb) {
-      const bad = digest.mismatch();
-      if (bad) return cb(bad);
-      cb(null, held);
-    },
-  });
 }

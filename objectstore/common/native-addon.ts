@@ -1,9 +1,8 @@
 /**
  * The project's Node-API addon (native/page-cache: page-cache control, CRC-32C, SO_RCVBUF,
- * the splice relay),
- * loaded once. It is absent when `npm ci` found no C toolchain, and an addon built from an older
- * source may lack newer functions: each caller asks for the function it needs and keeps its
- * JavaScript fallback when it gets null.
+ * the splice relay), loaded once. It is absent when `npm ci` found no C toolchain, and an addon
+ * built from an older source may lack newer functions: each caller asks for the function it
+ * needs and keeps its JavaScript fallback when it gets null.
  */
 import { createRequire } from 'node:module';
 

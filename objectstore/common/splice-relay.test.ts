@@ -6,18 +6,11 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import {
   cancelSplice, completedSplices, plainSocketFd, spliceRelay, spliceRelayAvailable, type SpliceHandle,
 } from './splice-relay.js';
+import { md5, pattern } from '../../test/support/bodies.js';
 
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
-
-function pattern(size: number): Buffer {
-  const b = Buffer.alloc(size + 3);
-  for (let i = 0; i < size; i += 4) b.writeUInt32LE((i * 2654435761) >>> 0, i);
-  return b.subarray(0, size);
-}
 
 async function listen(onConn: (s: net.Socket) => void): Promise<number> {
   const server = net.createServer(onConn).listen(0, '127.0.0.1');
@@ -77,7 +70,7 @@ t.test('the addon built with spliceRelay (npm ci compiles it)', async (t) => {
 
 t.test('moves every byte in order and says so', async (t) => {
   const size = 16 * 1024 * 1024 + 13;
-  const body = pattern(size);
+  const body = pattern(0, size);
   const { input, out, received } = await rig(body, 'hold');
   const before = completedSplices();
   const { done } = relay(input, out, size);
@@ -96,7 +89,7 @@ t.test('moves every byte in order and says so', async (t) => {
 
 t.test('a sender that ends early is ECONNRESET with the bytes that went through', async (t) => {
   const size = 3 * 1024 * 1024;
-  const { input, out, received } = await rig(pattern(size), 'end');
+  const { input, out, received } = await rig(pattern(0, size), 'end');
   const { err, moved } = await relay(input, out, size + 4096).done;
   t.equal(err?.code, 'ECONNRESET');
   t.equal(err?.syscall, 'splice');
@@ -107,7 +100,7 @@ t.test('a sender that ends early is ECONNRESET with the bytes that went through'
 
 t.test('a receiver that leaves ends the relay with an error, not a hang', async (t) => {
   const size = 64 * 1024 * 1024;
-  const { input, out, receiver } = await rig(pattern(size), 'hold');
+  const { input, out, receiver } = await rig(pattern(0, size), 'hold');
   const { done } = relay(input, out, size);
   await new Promise((r) => setTimeout(r, 100));
   receiver.resetAndDestroy();
@@ -118,7 +111,7 @@ t.test('a receiver that leaves ends the relay with an error, not a hang', async 
 
 t.test('a cancelled relay calls back with ECANCELED; cancelling again does nothing', async (t) => {
   const size = 64 * 1024 * 1024;
-  const { input, out, receiver } = await rig(pattern(size), 'hold');
+  const { input, out, receiver } = await rig(pattern(0, size), 'hold');
   receiver.pause(); // nothing drains: the relay waits
   const { handle, done } = relay(input, out, size);
   await new Promise((r) => setTimeout(r, 100));

@@ -11,7 +11,9 @@
  * A body has two modes:
  *   - relay: `pipe()` into an `http.ServerResponse` (what fastify does with a stream payload)
  *     of a body framed by Content-Length. At most RELAY_IN_FLIGHT buffers are on their way to
- *     the client; beyond that the node's socket stops reading (backpressure end to end).
+ *     the client; beyond that the node's socket stops reading (backpressure end to end). When
+ *     the rest is large and both ends are plain sockets, the kernel moves it instead
+ *     (spliceInto, common/splice-relay.ts) and no byte of it passes through JavaScript.
  *   - plain Readable for every other consumer (for await, pipe into a Transform, resume): the
  *     bytes are copied out of the connection's read buffer, since that buffer is reused.
  * A buffer goes back to the pool only from the write's callback, which Node calls once the

@@ -7,11 +7,11 @@
 import t, { type Test } from 'tap';
 import http from 'node:http';
 import net from 'node:net';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { LeanHttp, NodeTimeout } from './lean-http.js';
 import { relayPoolSize } from './lean-body.js';
 import { SPLICE_MIN_BYTES, completedSplices } from '../common/splice-relay.js';
+import { md5, pattern } from '../../test/support/bodies.js';
 
 async function listen(server: http.Server | net.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -25,14 +25,6 @@ async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A body whose every byte depends on its seed and position, so a mixed-up buffer shows. */
-function pattern(seed: number, size: number): Buffer {
-  const b = Buffer.alloc(size + 3);
-  for (let i = 0; i < size; i += 4) b.writeUInt32LE(((i * 2654435761) ^ seed) >>> 0, i);
-  return b.subarray(0, size);
-}
-
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 /** A client closed with the test. */
 function leanClient(t: Test, maxPerNode?: number): LeanHttp {
