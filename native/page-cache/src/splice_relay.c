@@ -36,6 +36,9 @@
 /* The pipe between the sockets; bigger means fewer system calls per body (Linux allows 1 MiB
  * per pipe by default, fs.pipe-max-size; a smaller grant still works). */
 #define PIPE_BYTES (1024 * 1024)
+/* Bytes one wake-up moves at most before the relay yields to the event loop (other relays,
+ * requests): the sockets are still ready, so it is woken again on the next turn. */
+#define TURN_BYTES (4 * 1024 * 1024)
 
 typedef struct Relay Relay;
 
@@ -107,6 +110,7 @@ static void finish(Relay *r, int err, const char *syscall) {
 
 /* Moves what can move now, then waits for the one socket that holds things up. */
 static void pump(Relay *r) {
+  int64_t moved_before = r->moved;
   for (;;) {
     int progress = 0;
     if (r->to_read > 0 && r->in_pipe < r->pipe_cap) {
@@ -135,7 +139,7 @@ static void pump(Relay *r) {
       }
     }
     if (r->to_read == 0 && r->in_pipe == 0) return finish(r, 0, NULL);
-    if (!progress) break;
+    if (!progress || r->moved - moved_before >= TURN_BYTES) break;
   }
   /* Bytes in the pipe: only the receiver's socket can free it. An empty pipe: only the
    * sender's socket can fill it. Waiting on one side at a time never spins on a readable
