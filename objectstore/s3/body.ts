@@ -4,7 +4,7 @@
  * x-amz-checksum-* values (from headers or trailers) while the bytes flow to the store.
  * Nothing is buffered beyond a chunk, except `readSmallBody` for XML documents.
  */
-import { pipeline, type Readable } from 'node:stream';
+import { finished, pipeline, type Readable } from 'node:stream';
 import { AwsChunkedDecoder } from './chunked.js';
 import {
   BodyVerifier, CHECKSUM_ALGORITHMS, CHECKSUM_HEADER_PREFIX, isChecksumAlgorithm, type ChecksumAlgorithm,
@@ -102,7 +102,14 @@ export function openBody(req: S3Request): OpenedBody {
   // before the error answer is written (`abandon` drains what the client still sends).
   const stream = decoder ? pipeline(decoder, verifier, () => undefined) : verifier;
   const first = decoder ?? verifier;
-  source.on('error', (e) => stream.destroy(e));
+  // A request the client abandoned must fail its body, never leave it waiting: pipe() just
+  // stops, and a request reset before this point (while auth or a lock was awaited) was
+  // destroyed with nobody listening and emits nothing more. finished() reports both cases, an
+  // already closed stream included. (Seen: a PUT whose first attempt was reset early kept the
+  // proxy's per-name write lock for good, and the client's retry waited behind it forever.)
+  finished(source, (e) => {
+    if (e) stream.destroy(e);
+  });
   source.pipe(first);
   const abandon = () => {
     source.unpipe(first);
