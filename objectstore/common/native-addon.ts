@@ -19,3 +19,13 @@ export function nativeAddon<T extends object>(needed: keyof T & string): T | nul
   }
   return loaded && typeof loaded[needed] === 'function' ? (loaded as T) : null;
 }
+
+/**
+ * The file descriptor behind a Node socket or server, for the addon's system calls, or
+ * undefined when it has none (closed, not yet open). Node keeps it on the object's
+ * undocumented but long-stable `_handle`.
+ */
+export function handleFd(o: object): number | undefined {
+  const fd = (o as { _handle?: { fd?: number } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}

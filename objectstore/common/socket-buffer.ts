@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { nativeAddon } from './native-addon.js';
+import { handleFd, nativeAddon } from './native-addon.js';
 
 interface SocketBufferAddon {
   setReceiveBuffer(fd: number, bytes: number, force: boolean): number;
@@ -44,10 +44,9 @@ export type ReceiveBufferResult =
  */
 export function setReceiveBuffer(server: Server, bytes: number): ReceiveBufferResult {
   if (!Number.isInteger(bytes) || bytes <= 0 || bytes > 0x7fffffff) throw new RangeError(`receive buffer must be 1..2^31-1 bytes (got ${bytes})`);
-  // Node keeps the listening socket's descriptor on its (undocumented but long-stable) handle.
-  const fd = (server as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  const fd = handleFd(server);
   if (!addon) return { kept: 'the native addon is not built' };
-  if (typeof fd !== 'number' || fd < 0) return { kept: 'the server has no listening socket' };
+  if (fd === undefined) return { kept: 'the server has no listening socket' };
   try {
     return { set: addon.setReceiveBuffer(fd, bytes, true) };
   } catch (e) {

@@ -11,7 +11,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { nativeAddon } from './native-addon.js';
+import { handleFd, nativeAddon } from './native-addon.js';
 
 /** A running relay, for spliceCancel. */
 export type SpliceHandle = object;
@@ -34,12 +34,11 @@ export const SPLICE_MIN_BYTES = 1024 * 1024;
 
 /**
  * The descriptor of a plain TCP socket (never TLS: its bytes must be encrypted in user space),
- * or undefined. Node keeps it on the socket's (undocumented but long-stable) handle.
+ * or undefined.
  */
 export function plainSocketFd(socket: net.Socket | null | undefined): number | undefined {
   if (!socket || socket instanceof tls.TLSSocket || !(socket instanceof net.Socket) || socket.destroyed) return undefined;
-  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  return handleFd(socket);
 }
 
 /**

@@ -23,6 +23,7 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { plainSocketFd } from '../common/splice-relay.js';
+import { BufferPool } from '../common/buffer-pool.js';
 
 /** Bytes one socket read may bring; the relay's unit. */
 export const RELAY_BUFFER_BYTES = 128 * 1024;
@@ -33,21 +34,13 @@ const POOL_KEEP = 32;
 /** What a plain-mode body buffers before the node's socket pauses. */
 const PLAIN_HIGH_WATER_MARK = 256 * 1024;
 
-const free: Buffer[] = [];
+const pool = new BufferPool(RELAY_BUFFER_BYTES, POOL_KEEP);
 const EMPTY = Buffer.alloc(0);
 
-export function takeRelayBuffer(): Buffer {
-  return free.pop() ?? Buffer.allocUnsafeSlow(RELAY_BUFFER_BYTES);
-}
-
-export function giveRelayBuffer(b: Buffer): void {
-  if (free.length < POOL_KEEP) free.push(b);
-}
-
+export const takeRelayBuffer = (): Buffer => pool.take();
+export const giveRelayBuffer = (b: Buffer): void => pool.give(b);
 /** Free buffers in the pool (tests). */
-export function relayPoolSize(): number {
-  return free.length;
-}
+export const relayPoolSize = (): number => pool.size;
 
 /** What a body needs from the connection it arrives on. */
 export interface BodySource {

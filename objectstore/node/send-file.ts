@@ -17,6 +17,7 @@
 import { read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { digestFor, type BodyCheck } from '../auditor/verify-stream.js';
+import { BufferPool } from '../common/buffer-pool.js';
 
 /** Bytes per read and per socket write (what createReadStream was given before). */
 export const SEND_CHUNK_BYTES = 256 * 1024;
@@ -25,11 +26,7 @@ const CHUNKS_IN_FLIGHT = 4;
 /** Idle buffers kept for the next responses: 16 MiB, enough for 16 concurrent GETs. */
 const POOL_BUFFERS = 64;
 
-const pool: Buffer[] = [];
-const takeBuffer = () => pool.pop() ?? Buffer.allocUnsafeSlow(SEND_CHUNK_BYTES);
-const giveBack = (buf: Buffer) => {
-  if (pool.length < POOL_BUFFERS) pool.push(buf);
-};
+const pool = new BufferPool(SEND_CHUNK_BYTES, POOL_BUFFERS);
 
 /** Fills buf[0, want) from the file at `pos`; short only at the end of the file. */
 async function readFull(fd: number, buf: Buffer, want: number, pos: number): Promise<number> {
@@ -57,36 +54,29 @@ export async function sendFileRange(fd: number, start: number, length: number, r
   const closed = new Promise<false>((resolve) => res.once('close', () => resolve(false)));
   const inFlight: { buf: Buffer; taken: Promise<boolean> }[] = [];
   const settle = async (w: { buf: Buffer; taken: Promise<boolean> }) => {
-    if (await Promise.race([w.taken, closed])) giveBack(w.buf);
+    if (await Promise.race([w.taken, closed])) pool.give(w.buf);
   };
   const end = start + length;
   let pos = start;
   try {
     while (pos < end && !res.destroyed) {
       if (inFlight.length >= CHUNKS_IN_FLIGHT) await settle(inFlight.shift()!);
-      const buf = takeBuffer();
+      const buf = pool.take();
       const want = Math.min(SEND_CHUNK_BYTES, end - pos);
-      let n: number;
+      let chunk: Buffer;
       try {
-        n = await readFull(fd, buf, want, pos);
+        const n = await readFull(fd, buf, want, pos);
+        if (n < want) throw new Error(`object file ends at byte ${pos + n}, before the ${end} its footer records`);
+        chunk = buf.subarray(0, n);
+        digest?.update(chunk);
+        // The last chunk goes out only when the checksum of everything matched.
+        const bad = digest && pos + n === end ? digest.mismatch() : undefined;
+        if (bad) throw bad;
       } catch (e) {
-        giveBack(buf);
+        pool.give(buf); // never written: nothing else holds it
         throw e;
       }
-      if (n < want) {
-        giveBack(buf);
-        throw new Error(`object file ends at byte ${pos + n}, before the ${end} its footer records`);
-      }
-      const chunk = buf.subarray(0, n);
-      pos += n;
-      if (digest) {
-        digest.update(chunk);
-        const bad = pos === end ? digest.mismatch() : undefined;
-        if (bad) {
-          giveBack(buf);
-          throw bad;
-        }
-      }
+      pos += chunk.length;
       inFlight.push({ buf, taken: new Promise((resolve) => res.write(chunk, (e) => resolve(!e))) });
     }
   } finally {
