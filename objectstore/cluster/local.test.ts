@@ -100,6 +100,30 @@ t.test('ringstack objectstore', async (t) => {
   t.equal(await stop(second.child, 'SIGTERM'), 0);
 });
 
+t.test('storage nodes stop when the launcher is killed outright', async (t) => {
+  // kill -9 (or the OOM killer) gives the launcher no chance to stop its children: left
+  // running, they would hold their ports and devices, and the next start would fail.
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-local-'));
+  const port = await freePort('127.0.0.1');
+  let running: ChildProcess | undefined;
+  t.teardown(async () => {
+    if (running && running.exitCode === null) await stop(running, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const first = await start(dir, port);
+  running = first.child;
+  const nodes = childrenOf(first.child.pid!);
+  t.equal(nodes.length, 3, 'three storage node processes');
+  await stop(first.child, 'SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (nodes.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.same(nodes.filter(alive), [], 'every storage node exited after its launcher was killed');
+  const second = await start(dir, port);
+  running = second.child;
+  t.match(second.line, /ready at/, 'a new start on the same folder and port comes up');
+  t.equal(await stop(second.child, 'SIGTERM'), 0);
+});
+
 t.test('usage errors', async (t) => {
   const r = spawn(CLI, ['objectstore'], { env: { ...process.env, NODE_OPTIONS: '', RINGSTACK_DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';

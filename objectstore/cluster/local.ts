@@ -153,9 +153,11 @@ export function nodeEntry(): string {
 
 export function startChild(configFile: string, env: NodeJS.ProcessEnv, log: (l: string) => void, name: string): Promise<ChildProcess> {
   return new Promise((resolveChild, reject) => {
-    const child = spawn(process.execPath, [nodeEntry(), '--config', configFile], {
+    // The child's stdin is a pipe we never write: it closes when this process dies, however it
+    // dies, and the node then stops (entry.ts --launcher-pipe).
+    const child = spawn(process.execPath, [nodeEntry(), '--config', configFile, '--launcher-pipe'], {
       env: { ...env, UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? CHILD_THREADPOOL_SIZE },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
