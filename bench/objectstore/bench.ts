@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import net from 'node:net';
 import { runWorkload, swiftClient, type PhaseResult, type StoreClient, type WorkloadOptions } from './load.js';
 import { s3Client } from './s3-load.js';
-import { cpuSeconds, descendants } from './procs.js';
+import { cpuByName, descendants, processLabel } from './procs.js';
 import { measureDiskLimits } from './disk-limits.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +80,8 @@ export async function stopRingstack(child: ChildProcess): Promise<void> {
 interface System {
   label: string;
   pids: number[];
+  /** Each server process's name in the per-process CPU (procs.ts processLabel). */
+  names: Map<number, string>;
   client(api: Api): Promise<StoreClient>;
 }
 
@@ -93,13 +95,14 @@ const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
 
 async function measure(sys: System, api: Api, o: WorkloadOptions): Promise<ApiResult> {
   const client = await sys.client(api);
-  const cpu = () => sys.pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const byName = () => cpuByName(sys.pids, sys.names);
+  const total = () => Object.values(byName()).reduce((a, b) => a + b, 0);
   const loadBefore = load1();
-  const cpu0 = cpu();
+  const cpu0 = total();
   const t0 = Date.now();
-  const phases = await runWorkload(client, { ...o, container: `${o.container}-${api}` }, cpu);
+  const phases = await runWorkload(client, { ...o, container: `${o.container}-${api}` }, byName);
   const wall = (Date.now() - t0) / 1000;
-  return { phases, server_cpu_cores: Math.round(((cpu() - cpu0) / wall) * 100) / 100, loadavg_1m: [loadBefore, load1()] };
+  return { phases, server_cpu_cores: Math.round(((total() - cpu0) / wall) * 100) / 100, loadavg_1m: [loadBefore, load1()] };
 }
 
 async function measureAll(sys: System, apis: Api[], o: WorkloadOptions): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
@@ -111,10 +114,16 @@ async function measureAll(sys: System, apis: Api[], o: WorkloadOptions): Promise
   return out;
 }
 
+/** The four processes that took the most CPU per operation, e.g. `proxy 4.7 node2 6.1 …`. */
+function topProcesses(by: Record<string, number> | undefined): string {
+  return Object.entries(by ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(' ');
+}
+
 function summarise(label: string, api: Api, r: ApiResult): void {
   for (const p of r.phases) {
     process.stderr.write(`${label.padEnd(9)} ${api.padEnd(5)} ${p.phase.padEnd(9)} ${String(p.ops_s).padStart(7)} op/s ${String(p.mb_s).padStart(7)} MB/s`
-      + ` p50 ${p.p50_ms} p99 ${p.p99_ms} ms errors ${p.errors} cpu ${p.server_cpu_ms_per_op ?? '-'} ms/op  load ${r.loadavg_1m.join('->')}\n`);
+      + ` p50 ${p.p50_ms} p99 ${p.p99_ms} ms errors ${p.errors} cpu ${p.server_cpu_ms_per_op ?? '-'} ms/op`
+      + ` (${topProcesses(p.server_cpu_ms_per_op_by_process)}; client ${p.client_cpu_ms_per_op ?? '-'})  load ${r.loadavg_1m.join('->')}\n`);
   }
 }
 
@@ -124,9 +133,12 @@ async function withRingstack<T>(keep: boolean, fn: (sys: System) => Promise<T>):
   const rs = await startRingstack(dir, port!);
   const base = `http://127.0.0.1:${port}`;
   try {
+    const pids = descendants(rs.pid!);
     return await fn({
       label: 'ringstack',
-      pids: descendants(rs.pid!),
+      pids,
+      // The launcher's own process is the proxy; its children are the storage nodes.
+      names: new Map(pids.map((p) => [p, p === rs.pid ? 'proxy' : processLabel(p)])),
       client: (api) => api === 'swift' ? swiftClient(`${base}/auth/v1.0`, BENCH_KEY, BENCH_SECRET)
         : Promise.resolve(s3Client({ endpoint: base, accessKey: BENCH_KEY, secret: BENCH_SECRET })),
     });
@@ -148,9 +160,11 @@ async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Pro
     script('setup.sh');
     script('start.sh');
     const base = `http://127.0.0.1:${proxy}`;
+    const pids = script('pids.sh').trim().split(/\s+/).map(Number);
     return await fn({
       label: 'swift',
-      pids: script('pids.sh').trim().split(/\s+/).map(Number),
+      pids,
+      names: new Map(pids.map((p) => [p, processLabel(p)])),
       client: (api) => api === 'swift' ? swiftClient(`${base}/auth/v1.0`, SWIFT_USER, SWIFT_KEY)
         : Promise.resolve(s3Client({ endpoint: base, accessKey: SWIFT_USER, secret: SWIFT_KEY })),
     });

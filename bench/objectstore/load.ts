@@ -6,11 +6,15 @@
  * each with its own number of clients; each stops at its count or its time cap. Bodies are
  * generated once and reused.
  *
- * An API is a `StoreClient` (create a container, PUT and GET an object); this module holds the
+ * Requests go through the load generator's own HTTP client (http-client.ts), which counts response
+ * bodies without allocating per read. An API is a `StoreClient` (create a container, PUT and GET an object); this module holds the
  * Swift one (auth v1.0, X-Auth-Token), s3-load.ts the S3 one (SigV4).
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { send, type HttpReply } from './http-client.js';
+
+export { send, type HttpReply };
 
 export interface Endpoint {
   storageUrl: string;
@@ -31,6 +35,10 @@ export interface PhaseResult {
   server_cpu_cores?: number;
   /** CPU milliseconds of the server processes per successful operation. */
   server_cpu_ms_per_op?: number;
+  /** The same, per named server process (procs.ts processLabel: proxy, node1, object-1, …). */
+  server_cpu_ms_per_op_by_process?: Record<string, number>;
+  /** CPU milliseconds of the load generator itself per successful operation. */
+  client_cpu_ms_per_op?: number;
 }
 
 /** What the workload needs from an API. Paths are `container` and `container/key`. */
@@ -43,27 +51,8 @@ export interface StoreClient {
   get(container: string, key: string): Promise<number>;
 }
 
-export interface HttpReply {
-  status: number;
-  bytes: number;
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-/** One request on the shared keep-alive agent; counts the response body's bytes. */
-export function send(host: string, port: string | number, path: string, method: string,
-  headers: Record<string, string>, body?: Buffer): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method, headers, agent }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** Only for auth (its reply's headers are wanted); the workload's requests use http-client.ts. */
+const agent = new http.Agent({ keepAlive: true });
 
 export async function authV1(authUrl: string, user: string, key: string): Promise<Endpoint> {
   return new Promise((resolve, reject) => {
@@ -152,18 +141,27 @@ export interface WorkloadOptions {
 }
 
 /**
- * The standard workload through `client`; returns one result per phase. With `serverCpu`
- * (CPU seconds of the server's processes so far), each phase also carries the server's CPU.
+ * The standard workload through `client`; returns one result per phase, each with the load
+ * generator's CPU per operation. With `serverCpu` (CPU seconds so far of each named server
+ * process), each phase also carries the server's CPU, in all and per process.
  */
-export async function runWorkload(client: StoreClient, o: WorkloadOptions, serverCpu?: () => number): Promise<PhaseResult[]> {
+export async function runWorkload(client: StoreClient, o: WorkloadOptions,
+  serverCpu?: () => Record<string, number>): Promise<PhaseResult[]> {
   const out: PhaseResult[] = [];
+  const perOp = (ms: number, ops: number) => (ops ? Math.round((ms / ops) * 100) / 100 : 0);
   const phase = async (name: string, count: number, conc: number, bytes: number, op: (i: number) => Promise<boolean>) => {
     const cpu0 = serverCpu?.();
+    const self0 = process.cpuUsage();
     const r = await runPhase(name, count, conc, o.capSeconds, bytes, op);
-    if (serverCpu && cpu0 !== undefined) {
-      const cpu = serverCpu() - cpu0;
+    const self = process.cpuUsage(self0);
+    r.client_cpu_ms_per_op = perOp((self.user + self.system) / 1000, r.ops);
+    if (serverCpu && cpu0) {
+      const cpu1 = serverCpu();
+      const by = Object.fromEntries(Object.keys(cpu1).map((k) => [k, cpu1[k]! - (cpu0[k] ?? 0)]));
+      const cpu = Object.values(by).reduce((a, b) => a + b, 0);
       r.server_cpu_cores = r.seconds ? Math.round((cpu / r.seconds) * 100) / 100 : 0;
-      r.server_cpu_ms_per_op = r.ops ? Math.round((cpu * 1000 / r.ops) * 100) / 100 : 0;
+      r.server_cpu_ms_per_op = perOp(cpu * 1000, r.ops);
+      r.server_cpu_ms_per_op_by_process = Object.fromEntries(Object.entries(by).map(([k, v]) => [k, perOp(v * 1000, r.ops)]));
     }
     return r;
   };

@@ -1,6 +1,7 @@
 /** CPU time and memory of benchmarked server processes, from /proc (Linux). */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { basename, dirname } from 'node:path';
 
 const CLK_TCK = 100;
 
@@ -26,6 +27,37 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * A short name for a server process that stays the same from run to run, from its command line:
+ * a storage node's folder (`node1`, from `--config …/node1/node.yaml`), a Swift server's config
+ * (`object-1`, `proxy`), else its script (`swift-proxy-server`). Processes of one name (a proxy
+ * and its workers) are counted together.
+ */
+export function processLabel(pid: number): string {
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return String(pid);
+  }
+  const config = args.indexOf('--config');
+  if (config >= 0 && args[config + 1]) return basename(dirname(args[config + 1]!));
+  const conf = args.find((a) => a.endsWith('.conf'));
+  if (conf) return basename(conf, '.conf');
+  const script = args.find((a, i) => i > 0 && !a.startsWith('-'));
+  return basename(script ?? args[0] ?? String(pid)).replace(/\.js$/, '');
+}
+
+/** CPU seconds so far of each named group of `pids` (`names` gives a pid's name). */
+export function cpuByName(pids: number[], names: Map<number, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of pids) {
+    const name = names.get(p) ?? String(p);
+    out[name] = (out[name] ?? 0) + cpuSeconds(p);
+  }
+  return out;
 }
 
 /** Resident set size in MB. */
