@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { freePort } from './local.js';
+import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'bin', 'ringstack');
@@ -74,6 +75,10 @@ t.test('ringstack objectstore', async (t) => {
   t.ok(creds.accessKey && creds.secretKey && creds.account);
   const nodes = childrenOf(first.child.pid!);
   t.equal(nodes.length, 3, 'three storage node processes');
+  for (const pid of [first.child.pid!, ...nodes]) {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    t.ok(DATA_PATH_V8_FLAGS.every((f) => args.includes(f)), `process ${pid} runs with the data path's V8 flags`);
+  }
   if (process.getuid?.() === 0) {
     // proxy.receiveBufferBytes' default (4 MiB), forced past rmem_max as root; Linux reports twice it.
     const listener = execFileSync('ss', ['-Htlmn', `sport = :${port}`], { encoding: 'utf8' });

@@ -22,6 +22,7 @@ import { ensureLocalRings, LOCAL_REPLICAS } from './rings.js';
 import { runProxy, type RunningProxy } from '../proxy/main.js';
 import type { FrontEnd } from '../proxy/server.js';
 import { NODE_READY_PREFIX } from '../node/main.js';
+import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
 
 export const LOCAL_NODES = LOCAL_REPLICAS;
 const CHILD_THREADPOOL_SIZE = '64';
@@ -155,7 +156,7 @@ export function startChild(configFile: string, env: NodeJS.ProcessEnv, log: (l: 
   return new Promise((resolveChild, reject) => {
     // The child's stdin is a pipe we never write: it closes when this process dies, however it
     // dies, and the node then stops (entry.ts --launcher-pipe).
-    const child = spawn(process.execPath, [nodeEntry(), '--config', configFile, '--launcher-pipe'], {
+    const child = spawn(process.execPath, [...DATA_PATH_V8_FLAGS, nodeEntry(), '--config', configFile, '--launcher-pipe'], {
       env: { ...env, UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? CHILD_THREADPOOL_SIZE },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
