@@ -11,7 +11,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { freePort } from './local.js';
+import { freePort, storageNodeEnv } from './local.js';
 import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -136,4 +136,16 @@ t.test('usage errors', async (t) => {
   const code = await new Promise((res) => r.on('exit', res));
   t.equal(code, 2);
   t.match(err, /missing --data-dir/);
+});
+
+t.test('the storage nodes share the background workers\' settings, not the per-node ones', async (t) => {
+  const env = storageNodeEnv({
+    PATH: '/usr/bin', RINGSTACK_REPLICATOR_INTERVAL_MS: '86400000', RINGSTACK_AUDITOR_BYTES_PER_SECOND: '1048576',
+    RINGSTACK_RECLAIM_AGE_SECONDS: '3600', RINGSTACK_DEBUG: '1', RINGSTACK_NODE_PORT: '6200',
+    RINGSTACK_DEVICES_DIR: '/srv', RINGSTACK_PROXY_PORT: '8080', RINGSTACK_ACCESS_KEY: 'k',
+  });
+  t.same(env, {
+    PATH: '/usr/bin', RINGSTACK_REPLICATOR_INTERVAL_MS: '86400000', RINGSTACK_AUDITOR_BYTES_PER_SECOND: '1048576',
+    RINGSTACK_RECLAIM_AGE_SECONDS: '3600', RINGSTACK_DEBUG: '1',
+  });
 });

@@ -201,6 +201,23 @@ export async function stopChild(c: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Settings every local storage node shares, taken from the caller's environment: the background
+ * workers' pace (objectstore/cluster/config.ts), e.g. RINGSTACK_REPLICATOR_INTERVAL_MS.
+ */
+const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$)/;
+
+/**
+ * The environment of the local storage nodes: the caller's, without the RINGSTACK_ settings
+ * that differ per node (port, devices folder, …: each node reads them from its own file, and one
+ * value for all three would break them), but with those they share.
+ */
+export function storageNodeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const k of Object.keys(out)) if (k.startsWith('RINGSTACK_') && !SHARED_NODE_SETTING.test(k)) delete out[k];
+  return out;
+}
+
 /** Starts (or resumes) the one-machine object store in `dataDir`. */
 export async function runLocalObjectStore(o: LocalOptions): Promise<RunningLocal> {
   const env = o.env ?? process.env;
@@ -222,9 +239,7 @@ export async function runLocalObjectStore(o: LocalOptions): Promise<RunningLocal
     await writePrivate(file, toYaml({ ...base, node: { host, port: d.port, devicesDir: join(nodeDir, 'devices') } }));
     nodeConfigs.push(file);
   }
-  // Children read only their file: do not let the caller's env override it.
-  const childEnv: NodeJS.ProcessEnv = { ...env };
-  for (const k of Object.keys(childEnv)) if (k.startsWith('RINGSTACK_') && k !== 'RINGSTACK_DEBUG') delete childEnv[k];
+  const childEnv = storageNodeEnv(env);
   const children: ChildProcess[] = [];
   try {
     for (const [i, f] of nodeConfigs.entries()) children.push(await startChild(f, childEnv, log, `node${i + 1}`));
