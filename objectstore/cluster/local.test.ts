@@ -3,7 +3,7 @@
  * line, private secret and credentials files, S3 traffic through the proxy's front end,
  * Ctrl-C stops every child, and a second start resumes with the data.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'bin', 'ringstack');
 
-function start(dataDir: string, port: number): Promise<{ child: ChildProcess; line: string; out: string[] }> {
+function startStore(dataDir: string, port: number): Promise<{ child: ChildProcess; line: string; out: string[] }> {
   return new Promise((res, rej) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
     delete env.RINGSTACK_ACCESS_KEY;
@@ -58,7 +58,8 @@ function stop(child: ChildProcess, sig: NodeJS.Signals): Promise<number | null> 
   });
 }
 
-t.test('ringstack objectstore', async (t) => {
+/** A temp data folder and a free port for one test; what it started there is killed at its end. */
+async function scratchStore(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-local-'));
   const port = await freePort('127.0.0.1');
   let running: ChildProcess | undefined;
@@ -66,8 +67,19 @@ t.test('ringstack objectstore', async (t) => {
     if (running && running.exitCode === null) await stop(running, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
-  const first = await start(dir, port);
-  running = first.child;
+  return {
+    dir, port,
+    async start() {
+      const r = await startStore(dir, port);
+      running = r.child;
+      return r;
+    },
+  };
+}
+
+t.test('ringstack objectstore', async (t) => {
+  const { dir, port, start } = await scratchStore(t);
+  const first = await start();
   t.match(first.line, new RegExp(`ready at http://127\\.0\\.0\\.1:${port} \\(credentials in ${dir}/credentials\\.json\\)`));
   t.equal((await stat(join(dir, 'credentials.json'))).mode & 0o777, 0o600);
   t.equal((await stat(join(dir, 'cluster.yaml'))).mode & 0o777, 0o600);
@@ -98,8 +110,7 @@ t.test('ringstack objectstore', async (t) => {
   await new Promise((r) => setTimeout(r, 200));
   t.same(nodes.filter(alive), [], 'no storage node left running');
 
-  const second = await start(dir, port);
-  running = second.child;
+  const second = await start();
   const got = await s3.send(new GetObjectCommand({ Bucket: 'keep', Key: 'hello.txt' }));
   t.equal(await got.Body!.transformToString(), 'hello, ring', 'data survives a restart');
   t.equal(await stop(second.child, 'SIGTERM'), 0);
@@ -108,23 +119,15 @@ t.test('ringstack objectstore', async (t) => {
 t.test('storage nodes stop when the launcher is killed outright', async (t) => {
   // kill -9 (or the OOM killer) gives the launcher no chance to stop its children: left
   // running, they would hold their ports and devices, and the next start would fail.
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-local-'));
-  const port = await freePort('127.0.0.1');
-  let running: ChildProcess | undefined;
-  t.teardown(async () => {
-    if (running && running.exitCode === null) await stop(running, 'SIGKILL');
-    await rm(dir, { recursive: true, force: true });
-  });
-  const first = await start(dir, port);
-  running = first.child;
+  const { dir, port, start } = await scratchStore(t);
+  const first = await start();
   const nodes = childrenOf(first.child.pid!);
   t.equal(nodes.length, 3, 'three storage node processes');
   await stop(first.child, 'SIGKILL');
   const deadline = Date.now() + 15_000;
   while (nodes.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   t.same(nodes.filter(alive), [], 'every storage node exited after its launcher was killed');
-  const second = await start(dir, port);
-  running = second.child;
+  const second = await start();
   t.match(second.line, /ready at/, 'a new start on the same folder and port comes up');
   t.equal(await stop(second.child, 'SIGTERM'), 0);
 });
