@@ -75,9 +75,8 @@ export function s3Client(c: S3Credentials): StoreClient {
   const signer = new S3Signer(c);
   const url = new URL(c.endpoint);
   const call = (method: string, path: string, body?: Buffer) => {
-    const headers = signer.headers(method, path);
-    if (body) headers['content-length'] = String(body.length);
-    else if (method === 'PUT') headers['content-length'] = '0';
+    // The client sends `host` (the same value) and `content-length` itself.
+    const { host: _host, ...headers } = signer.headers(method, path);
     return send(url.hostname, url.port, path, method, headers, body);
   };
   const objectPath = (bucket: string, key: string) => `/${encodeSegment(bucket)}/${encodeSegment(key)}`;

@@ -16,6 +16,8 @@
  *     (spliceInto, common/splice-relay.ts) and no byte of it passes through JavaScript.
  *   - plain Readable for every other consumer (for await, pipe into a Transform, resume): the
  *     bytes are copied out of the connection's read buffer, since that buffer is reused.
+ *   - drain: `drain()` counts the bytes and drops them where they lie, for a caller that wants
+ *     only the length (the benchmark's load generator reads every GET body this way).
  * A buffer goes back to the pool only from the write's callback, which Node calls once the
  * socket no longer references it; a write whose callback never comes (a destroyed socket)
  * leaves its buffer to the garbage collector, never to a second reader.
@@ -81,6 +83,8 @@ export class LeanBody extends Readable {
   private received = false;
   /** Bytes written to `relayTo` so far. */
   private relayed = 0;
+  /** Set by drain(): the bytes dropped so far, and who waits for the total. */
+  private draining?: { bytes: number; resolve(n: number): void; reject(e: Error): void };
 
   /** `relayable`: framed by Content-Length, so bytes arrive as plain slices of reads. */
   constructor(private readonly source: BodySource, private readonly relayable: boolean) {
@@ -93,6 +97,11 @@ export class LeanBody extends Readable {
    * when the connection should stop reading.
    */
   deliver(chunk: Buffer, owned?: Buffer): boolean {
+    if (this.draining) {
+      this.draining.bytes += chunk.length;
+      if (owned) giveRelayBuffer(owned);
+      return true;
+    }
     const dest = this.relayTo;
     if (dest) {
       this.relayed += chunk.length;
@@ -120,6 +129,14 @@ export class LeanBody extends Readable {
   /** Every byte arrived. */
   complete(): void {
     this.received = true;
+    const draining = this.draining;
+    if (draining) {
+      this.draining = undefined;
+      this.push(null);
+      this.resume();
+      draining.resolve(draining.bytes);
+      return;
+    }
     const dest = this.relayTo;
     if (!dest) {
       this.push(null);
@@ -135,6 +152,27 @@ export class LeanBody extends Readable {
   fail(err: Error): void {
     this.received = true;
     this.destroy(err);
+  }
+
+  /**
+   * Reads the rest of the body without keeping it: no copy per read, unlike a Readable consumer.
+   * Resolves with the body's length in bytes (those read before included); rejects when the
+   * connection fails first.
+   */
+  drain(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.relayTo || this.draining || this.readableFlowing) throw new Error('the body is already being read');
+      let bytes = 0;
+      let chunk: Buffer | null;
+      while ((chunk = this.read() as Buffer | null) !== null) bytes += chunk.length;
+      if (this.destroyed) return reject(this.errored ?? new Error('the body was closed before its end'));
+      if (this.received) {
+        this.resume();
+        return resolve(bytes);
+      }
+      this.draining = { bytes, resolve, reject };
+      this.resumeSource();
+    });
   }
 
   override pipe<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }): T {
@@ -188,7 +226,7 @@ export class LeanBody extends Readable {
   }
 
   override _read(): void {
-    if (!this.relayTo) this.resumeSource();
+    if (!this.relayTo && !this.draining) this.resumeSource();
   }
 
   /** The connection goes on reading if this body had paused it. */
@@ -200,6 +238,7 @@ export class LeanBody extends Readable {
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     if (!this.received) this.source.abort();
+    this.draining?.reject(err ?? new Error('the body was closed before its end'));
     // As http.IncomingMessage does: a failure is an 'error' only for someone listening. A body
     // nobody reads (a discarded answer left to resume()) must not crash the process; a consumer
     // that comes later still sees a destroyed stream (premature close).

@@ -292,3 +292,66 @@ t.test('at most maxPerNode connections per node: more requests wait for one and 
     leanGet(lean, dead, 1_000).then(() => 'ok', () => 'refused')));
   t.same(fails, ['refused', 'refused', 'refused', 'refused', 'refused'], 'queued requests to a dead node fail, none hang');
 });
+
+t.test('drain: bodies in every framing are counted without copies; request bodies arrive whole', async (t) => {
+  const big = pattern(9, 3 * 1024 * 1024 + 7);
+  const connections = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    connections.add(req.socket);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/length') return res.end(big);
+      if (req.url === '/chunked') {
+        res.write(big.subarray(0, 1000));
+        res.write(big.subarray(1000, 300_000));
+        return res.end(big.subarray(300_000));
+      }
+      if (req.url === '/empty') return res.writeHead(204).end();
+      if (req.url === '/missing') return res.writeHead(404, { 'content-type': 'text/plain' }).end('no such object');
+      res.writeHead(201, { etag: md5(Buffer.concat(chunks)) }).end(String(Buffer.concat(chunks).length));
+    });
+  });
+  const port = await listen(server);
+  t.teardown(() => server.close());
+  const lean = leanClient(t);
+  const send = async (method: string, path: string, body?: Buffer) => {
+    const r = await lean.request({ host: '127.0.0.1', port, method, path, headers: {}, body, timeoutMs: 5_000 });
+    return { status: r.status, etag: r.headers.etag, bytes: await r.body.drain() };
+  };
+  const free = relayPoolSize();
+  t.same(await send('GET', '/length'), { status: 200, etag: undefined, bytes: big.length });
+  t.same(await send('GET', '/chunked'), { status: 200, etag: undefined, bytes: big.length });
+  t.same(await send('DELETE', '/empty'), { status: 204, etag: undefined, bytes: 0 });
+  t.same(await send('GET', '/missing'), { status: 404, etag: undefined, bytes: 'no such object'.length });
+  t.same(await send('HEAD', '/length'), { status: 200, etag: undefined, bytes: 0 }, 'HEAD: the length is not read as a body');
+  t.same(await send('PUT', '/put', big), { status: 201, etag: md5(big), bytes: String(big.length).length });
+  t.equal(connections.size, 1, 'one keep-alive connection served them all, one after another');
+  t.equal(relayPoolSize(), free, 'no relay buffer taken: the reads landed in the shared scratch buffer');
+
+  const many = await Promise.all(Array.from({ length: 8 }, () => send('GET', '/length')));
+  t.same(many.map((r) => r.bytes), Array(8).fill(big.length), 'eight at once');
+  t.ok(connections.size >= 8, 'requests in flight each have their own connection');
+
+  const early = await lean.request({ host: '127.0.0.1', port, method: 'GET', path: '/empty', headers: {}, timeoutMs: 5_000 });
+  t.equal(await early.body.drain(), 0, 'a body that was complete before drain() resolves too');
+});
+
+t.test('drain: a server that hangs up mid-body rejects; an idle connection it closed is replaced', async (t) => {
+  const server = net.createServer((s) => {
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part'));
+  });
+  const port = await listen(server);
+  t.teardown(() => server.close());
+  const lean = leanClient(t);
+  const r = await leanGet(lean, port);
+  await t.rejects(r.body.drain(), /closed/);
+
+  const keepAlive = http.createServer((_req, res) => res.end('ok'));
+  keepAlive.keepAliveTimeout = 50;
+  const kaPort = await listen(keepAlive);
+  t.teardown(() => keepAlive.close());
+  t.equal(await (await leanGet(lean, kaPort)).body.drain(), 2);
+  await new Promise((res) => setTimeout(res, 300));
+  t.equal(await (await leanGet(lean, kaPort)).body.drain(), 2);
+});
