@@ -36,6 +36,7 @@ import { join, dirname } from 'node:path';
 import type { WireMetadata } from './protocol.js';
 import { fsyncFile } from './page-cache.js';
 import { crc32c, nativeCrc32c } from '../common/crc32c.js';
+import { cancelReceive, receiveToFile, type ReceiveHandle } from '../common/receive-to-file.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -238,6 +239,12 @@ export interface ObjectWriter {
   /** Writes several buffers in one system call (large bodies are written in ~1 MiB batches). */
   writev(chunks: Buffer[]): Promise<void>;
   /**
+   * Takes the next `bytes` body bytes straight from socket `sockFd` into the file
+   * (common/receive-to-file.ts), continuing the CRC; only when `receiveToFileAvailable`.
+   * `signal` cancels it (the promise then rejects with ECANCELED).
+   */
+  receive(sockFd: number, bytes: number, signal?: AbortSignal): Promise<void>;
+  /**
    * Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files. A
    * `.data` footer gets the `crc32c` of the bytes written when the native CRC is there (a
    * `crc32c` in `meta` is never written).
@@ -408,6 +415,25 @@ export class DiskFiles {
         }
         await writeAll(fd, chunks);
       },
+      receive: (sockFd, count, signal) => new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        let handle: ReceiveHandle | undefined;
+        const onAbort = () => {
+          if (handle) cancelReceive(handle);
+        };
+        try {
+          handle = receiveToFile(sockFd, fd, count, crc, (err, written, newCrc) => {
+            signal?.removeEventListener('abort', onAbort);
+            bytes += written;
+            if (err) return reject(err);
+            crc = newCrc;
+            resolve();
+          });
+        } catch (e) {
+          return reject(e);
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
       finish: async (meta, whileDirSyncs, beforePlace) => {
         const inPool = bytes > SYNC_IO_BYTES;
         // Only the writer's own CRC is ever recorded (not one that came in with the metadata).

@@ -46,6 +46,14 @@ export const H_ETAG = 'etag';
  * `.meta` stays and applies to the new body.
  */
 export const H_REPLICATION = 'x-ringstack-replication';
+/**
+ * The `Upgrade` token of a large replica PUT whose body follows the head unframed (the
+ * proxy's raw-put-client.ts, the node's raw-put.ts): the node answers `100 Continue` with
+ * H_RAW_BODY, takes exactly H_CONTENT_LENGTH bytes, then a trailer block, answers and closes.
+ */
+export const RAW_BODY_PROTOCOL = 'ringstack-raw-body/1';
+/** On a node's `100 Continue` to a raw-body PUT: it takes the body unframed (older nodes lack it). */
+export const H_RAW_BODY = 'x-ringstack-raw-body';
 /** Row payload for container/account row updates (encodeURIComponent(JSON)). */
 export const H_ROW = 'x-ringstack-row';
 

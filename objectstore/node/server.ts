@@ -9,11 +9,14 @@
  * only then answers 201; it then sends the listing row to the container node the proxy named
  * (container-update.ts), queueing it durably when that fails. PUT supports
  * `Expect: 100-continue`, so the proxy learns of 507/409/401 before it streams anything.
+ * Large replica bodies come unframed instead (raw-put.ts) and go from the socket to the file
+ * outside JavaScript; they pass the same checks here.
  * Containers and accounts (container-db.ts, account-db.ts) live in the device's LevelDB;
  * container stats roll up to the account nodes (accountTargets) from a loop.
  */
 import { logToStderr } from '../common/log.js';
 import http from 'node:http';
+import type net from 'node:net';
 import { createHash } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -44,6 +47,7 @@ import { NodeClient } from './node-client.js';
 import {
   parseTarget, PendingQueue, type PendingUpdate, type Target,
 } from './container-update.js';
+import { acceptRawPuts, rawBodies } from './raw-put.js';
 import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /**
@@ -79,6 +83,11 @@ export interface NodeServerOptions {
    * cluster signature is checked; return true when the request was answered.
    */
   routes?: (method: string, url: string, req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
+  /**
+   * Take large replica bodies unframed (raw-put.ts); true unless false. False makes the node
+   * answer as one from before them, for the tests of a proxy meeting such a node.
+   */
+  rawBodies?: boolean;
 }
 
 export interface RunningNode {
@@ -116,7 +125,7 @@ export class StorageNode {
   readonly pending: PendingQueue;
   /** Listing rows to container nodes, coalesced per node (row-batch.ts). */
   readonly rows: RowBatcher;
-  private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log' | 'routes'>> & NodeServerOptions;
+  private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log' | 'routes' | 'rawBodies'>> & NodeServerOptions;
   private timers: NodeJS.Timeout[] = [];
   private busyUpdater = false;
   private busyRollup = false;
@@ -152,6 +161,7 @@ export class StorageNode {
       if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
       if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
       const p = parseNodePath(url);
+      if (rawBodies.has(req) && (method !== 'PUT' || p.kind !== 'obj')) throw new BadRequest('a raw body is for object PUTs only');
       this.checkPartition(p);
       if (!(await this.disk.hasDevice(p.device))) {
         return send(res, UNKNOWN_DEVICE_STATUS, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
@@ -174,7 +184,7 @@ export class StorageNode {
       const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
       if (e instanceof ObjectConflict) headers[H_BACKEND_TIMESTAMP] = e.existing;
       // A refused upload: do not read its body; close the connection instead.
-      if (req.method === 'PUT' && !req.complete) headers.connection = 'close';
+      if (req.method === 'PUT' && (!req.complete || rawBodies.has(req))) headers.connection = 'close';
       send(res, e instanceof ObjectConflict ? 409 : status, headers, `${(e as Error).message}\n`);
     }
   }
@@ -227,6 +237,10 @@ export class StorageNode {
     const headerTargets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     await this.disk.checkSpace(p.device, declared ?? 0);
     const replication = req.headers[H_REPLICATION] === '1';
+    const raw = rawBodies.get(req);
+    if (raw && (declared === undefined || req.headers[H_PROXY_HASHES] !== '1' || replication)) {
+      throw new BadRequest(`a raw body needs ${H_CONTENT_LENGTH} and ${H_PROXY_HASHES}`);
+    }
     const existing = await this.disk.newestTimestamp(p.device, p.part, hash, replication);
     if (existing && existing >= ts) throw new ObjectConflict(existing);
     if (expectContinue) res.writeContinue();
@@ -240,8 +254,13 @@ export class StorageNode {
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let inFlight: Promise<void> = Promise.resolve();
+    let trailers: Record<string, string | undefined> = req.trailers;
     try {
-      for await (const chunk of req) {
+      if (raw) {
+        trailers = await raw.receive(writer, declared!);
+        received = declared!;
+      }
+      for await (const chunk of raw ? [] : req) {
         const b = chunk as Buffer;
         received += b.length;
         if (received > (declared ?? MAX_OBJECT_BYTES)) throw new IncompleteBody('body longer than declared');
@@ -258,7 +277,7 @@ export class StorageNode {
       await inFlight;
       if (batch.length) await writer.writev(batch);
       if (declared !== undefined && received !== declared) throw new IncompleteBody(`body has ${received} bytes, ${declared} declared`);
-      const trailer = req.trailers[T_ETAG] ?? (req.headers[T_ETAG] as string | undefined);
+      const trailer = trailers[T_ETAG] ?? (req.headers[T_ETAG] as string | undefined);
       let etag: string;
       if (md5) {
         etag = md5.digest('hex');
@@ -268,7 +287,7 @@ export class StorageNode {
         etag = trailer;
       }
       if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
-      const targets = [...headerTargets, ...parseTargets(req.trailers[H_CONTAINER_TARGET])];
+      const targets = [...headerTargets, ...parseTargets(trailers[H_CONTAINER_TARGET])];
       const meta: DiskMetadata = { ...wire, name, timestamp: ts, etag, contentLength: received };
       const row: ObjectRow = { ts, size: received, etag, contentType: wire.contentType };
       await this.finishWithUpdates(p, hash, writer, meta, targets, row);
@@ -277,7 +296,7 @@ export class StorageNode {
       await inFlight.catch(() => undefined);
       await writer.abort();
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new InsufficientStorage('device full');
-      if (!(e instanceof StoreError) && !(e instanceof ObjectConflict) && !req.complete) {
+      if (!(e instanceof StoreError) && !(e instanceof ObjectConflict) && !(raw ? raw.complete : req.complete)) {
         // The sender went away mid-body: nothing was written; no one is listening.
         res.destroy();
         return;
@@ -717,6 +736,8 @@ export async function startNodeServer(opts: NodeServerOptions, port = 0, host = 
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS });
   server.on('request', (req, res) => void node.handle(req, res, false));
   server.on('checkContinue', (req, res) => void node.handle(req, res, true));
+  const rawSockets = opts.rawBodies === false ? new Set<net.Socket>()
+    : acceptRawPuts(server, (req, res, expectContinue) => node.handle(req, res, expectContinue));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -731,6 +752,7 @@ export async function startNodeServer(opts: NodeServerOptions, port = 0, host = 
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
+        for (const s of rawSockets) s.destroy();
       });
       await node.close();
     },

@@ -21,6 +21,7 @@ import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '../common/errors.js';
 import type { NodeClient } from '../node/node-client.js';
+import { RawPutRequest } from './raw-put-client.js';
 import { H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_PROXY_HASHES, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
 
 /** How long a node may take to say 100 Continue, or to drain, before it is given up. */
@@ -42,9 +43,27 @@ export interface FanoutNode {
   headers: Record<string, string>;
 }
 
+/**
+ * What the fan-out uses of a replica request: an http.ClientRequest (chunked framing) or a
+ * RawPutRequest (raw-put-client.ts: the body unframed, for large bodies of known length).
+ */
+interface ReplicaRequest {
+  write(b: Buffer): boolean;
+  readonly writableLength: number;
+  readonly writableFinished: boolean;
+  addTrailers(t: Record<string, string>): void;
+  end(): void;
+  destroy(err?: Error): void;
+  flushHeaders(): void;
+  on(event: 'response', listener: (r: http.IncomingMessage) => void): unknown;
+  on(event: 'error' | 'continue' | 'drain', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+}
+
 interface Conn {
   node: FanoutNode;
-  req: http.ClientRequest;
+  req: ReplicaRequest;
   dead: boolean;
   response?: Promise<{ status: number; headers: http.IncomingHttpHeaders }>;
   deathWaiters: Array<() => void>;
@@ -59,15 +78,42 @@ export interface FanoutResult {
 
 type OpenResult = { ok: true; conn: Conn } | { ok: false; status: number; timestamp?: string };
 
-function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeoutMs: number): Promise<OpenResult> {
+/**
+ * Bodies of at least this many bytes, of known length, go to the nodes unframed
+ * (raw-put-client.ts) unless RINGSTACK_RAW_BODY=0: below it, the connection of its own that
+ * each costs is more than node:http's framing.
+ */
+export const RAW_BODY_MIN_BYTES = 1024 * 1024;
+
+function useRawBodies(contentLength: number | undefined): boolean {
+  return contentLength !== undefined && contentLength >= RAW_BODY_MIN_BYTES && process.env.RINGSTACK_RAW_BODY !== '0';
+}
+
+function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeoutMs: number, raw: boolean): Promise<OpenResult> {
   return new Promise((resolve) => {
-    const req = client.open({
-      host: node.host, port: node.port, method: 'PUT', path: node.path, timestamp,
-      headers: {
-        ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', [H_PROXY_HASHES]: '1',
-        trailer: `${H_CONTAINER_TARGET}, ${T_ETAG}`,
-      },
-    });
+    let req: ReplicaRequest;
+    if (raw) {
+      const r = new RawPutRequest({
+        host: node.host, port: node.port, path: node.path,
+        headers: { ...client.signedHeaders('PUT', node.path, timestamp), ...node.headers, [H_PROXY_HASHES]: '1' },
+      });
+      // A node of an older version: the same node again, with chunked framing.
+      r.once('unsupported', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(openConn(client, node, timestamp, timeoutMs, false));
+      });
+      req = r;
+    } else {
+      req = client.open({
+        host: node.host, port: node.port, method: 'PUT', path: node.path, timestamp,
+        headers: {
+          ...node.headers, expect: '100-continue', 'transfer-encoding': 'chunked', [H_PROXY_HASHES]: '1',
+          trailer: `${H_CONTAINER_TARGET}, ${T_ETAG}`,
+        },
+      });
+    }
     const conn: Conn = { node, req, dead: false, deathWaiters: [] };
     let settled = false;
     const timer = setTimeout(() => {
@@ -82,7 +128,7 @@ function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeo
       for (const w of conn.deathWaiters.splice(0)) w();
     };
     conn.response = new Promise((res) => {
-      req.on('response', (r) => {
+      req.on('response', (r: http.IncomingMessage) => {
         r.resume();
         const out = { status: r.statusCode ?? 0, headers: r.headers };
         if (!settled) {
@@ -121,14 +167,14 @@ function openConn(client: NodeClient, node: FanoutNode, timestamp: string, timeo
  * Returns the open connections and the 409 timestamps seen.
  */
 async function connectAll(client: NodeClient, nodes: Iterator<FanoutNode>, want: number, timestamp: string,
-  timeoutMs: number): Promise<{ conns: Conn[]; conflicts: string[] }> {
+  timeoutMs: number, raw: boolean): Promise<{ conns: Conn[]; conflicts: string[] }> {
   const conns: Conn[] = [];
   const conflicts: string[] = [];
   const worker = async () => {
     for (;;) {
       const n = nodes.next();
       if (n.done) return;
-      const r = await openConn(client, n.value, timestamp, timeoutMs);
+      const r = await openConn(client, n.value, timestamp, timeoutMs, raw);
       if (r.ok) {
         conns.push(r.conn);
         return;
@@ -232,7 +278,7 @@ export async function fanoutPut(client: NodeClient, opts: {
 }): Promise<FanoutResult> {
   const quorum = Math.floor(opts.replicas / 2) + 1;
   const { conns, conflicts } = await connectAll(client, opts.nodes, opts.replicas, opts.timestamp,
-    opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, useRawBodies(opts.contentLength));
   const abortAll = () => {
     for (const c of conns) c.req.destroy();
   };

@@ -27,6 +27,7 @@
 #include "crc32c_binding.h"
 #include "socket_buffer.h"
 #include "splice_relay.h"
+#include "receive_file.h"
 #include "errno_error.h"
 
 typedef struct {
@@ -108,5 +109,6 @@ NAPI_MODULE_INIT() {
   crc32c_register(env, exports);
   socket_buffer_register(env, exports);
   splice_relay_register(env, exports);
+  receive_file_register(env, exports);
   return exports;
 }
