@@ -35,35 +35,40 @@ export class RawBody {
   /** Receives the body (exactly `length` bytes) into `writer`; returns the trailers. */
   async receive(writer: ObjectWriter, length: number): Promise<Record<string, string>> {
     const socket = this.socket;
-    // What node:http read past the head, then what waits in the socket's buffer.
+    const fd = handleFd(socket);
+    const native = length > 0 && receiveToFileEnabled() && fd !== undefined;
+    // What node:http read past the head, then what waits in the socket's buffer; when the
+    // addon takes the rest, Node stops reading at once (no await in between), or bytes read
+    // meanwhile would sit in Node's buffer while the addon reads those after them.
     const parts = [this.head];
     for (let c: Buffer | null; (c = socket.read() as Buffer | null) !== null;) parts.push(c);
+    if (native) stopReading(socket);
     let pending = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     this.head = Buffer.alloc(0);
-    const first = pending.subarray(0, length);
-    pending = pending.subarray(first.length);
-    if (first.length) await writer.write(first);
-    let left = length - first.length;
-    const fd = handleFd(socket);
-    if (left > 0 && receiveToFileEnabled() && fd !== undefined) {
-      stopReading(socket);
-      try {
-        await writer.receive(fd, left);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') throw new IncompleteBody(`body ended ${left} bytes short`);
-        throw e;
-      } finally {
-        startReading(socket);
+    try {
+      const first = pending.subarray(0, length);
+      pending = pending.subarray(first.length);
+      if (first.length) await writer.write(first);
+      let left = length - first.length;
+      if (left > 0 && native) {
+        try {
+          await writer.receive(fd, left);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') throw new IncompleteBody(`body ended ${left} bytes short`);
+          throw e;
+        }
+        left = 0;
       }
-      left = 0;
-    }
-    while (left > 0) {
-      const c = await nextChunk(socket);
-      if (c === null) throw new IncompleteBody(`body ended ${left} bytes short`);
-      const take = c.length <= left ? c : c.subarray(0, left);
-      pending = c.subarray(take.length);
-      left -= take.length;
-      await writer.write(take);
+      while (left > 0) {
+        const c = await nextChunk(socket);
+        if (c === null) throw new IncompleteBody(`body ended ${left} bytes short`);
+        const take = c.length <= left ? c : c.subarray(0, left);
+        pending = c.subarray(take.length);
+        left -= take.length;
+        await writer.write(take);
+      }
+    } finally {
+      if (native) startReading(socket);
     }
     const trailers = await this.readTrailers(pending);
     this.complete = true;

@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include "crc32c.h"
 #include "errno_error.h"
+#include "native_job.h"
 #include "receive_file.h"
 
 /* One read's most: enough that a read empties a large socket buffer in a few calls, small
@@ -64,11 +65,6 @@ static void give_buffer(uint8_t *b) {
   else free(b);
 }
 
-/* What JavaScript holds of a receive: outlives it, forgets it when it ends (see splice_relay.c). */
-typedef struct {
-  Receive *receive;
-} Token;
-
 struct Receive {
   uv_poll_t poll;
   int sock_fd, file_fd;
@@ -80,35 +76,27 @@ struct Receive {
   int finished;
   int err;
   const char *syscall;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
-  Token *token;
-  napi_ref token_ref;
+  JobToken *token;
+  JobCallback cb;
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
+
+static size_t callback_args(napi_env env, void *data, napi_value *argv) {
+  Receive *r = data;
+  if (r->err) argv[0] = errno_error(env, r->err, r->syscall);
+  else napi_get_null(env, &argv[0]);
+  napi_create_double(env, (double)r->written, &argv[1]);
+  napi_create_uint32(env, r->crc, &argv[2]);
+  return 3;
+}
 
 /* Runs the callback once the poll handle is closed, then frees the receive. */
 static void on_closed(uv_handle_t *handle) {
   Receive *r = handle->data;
   close(r->sock_fd);
   close(r->file_fd);
-  napi_env env = r->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value cb, recv, argv[3];
-  napi_get_reference_value(env, r->callback, &cb);
-  napi_get_global(env, &recv);
-  if (r->err) argv[0] = errno_error(env, r->err, r->syscall);
-  else napi_get_null(env, &argv[0]);
-  napi_create_double(env, (double)r->written, &argv[1]);
-  napi_create_uint32(env, r->crc, &argv[2]);
-  napi_make_callback(env, r->context, recv, cb, 3, argv, NULL);
-  napi_close_handle_scope(env, scope);
-  napi_delete_reference(env, r->callback);
-  napi_delete_reference(env, r->token_ref);
-  napi_async_destroy(env, r->context);
+  job_callback_call(&r->cb, callback_args, r);
   give_buffer(r->buf);
   free(r);
 }
@@ -116,7 +104,7 @@ static void on_closed(uv_handle_t *handle) {
 static void finish(Receive *r, int err, const char *syscall) {
   if (r->finished) return;
   r->finished = 1;
-  r->token->receive = NULL;
+  r->token->job = NULL;
   r->err = err;
   r->syscall = syscall;
   uv_close((uv_handle_t *)&r->poll, on_closed);
@@ -178,11 +166,6 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   if (status < 0 && !r->finished) finish(r, -status, "poll");
 }
 
-static void free_token(napi_env env, void *data, void *hint) {
-  (void)env, (void)hint;
-  free(data);
-}
-
 static napi_value fail(napi_env env, const char *syscall, int e) {
   napi_throw(env, errno_error(env, e, syscall));
   return NULL;
@@ -210,14 +193,9 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "receiveToFile: no event loop");
     return NULL;
   }
-  Token *token = malloc(sizeof *token);
   napi_value handle;
-  if (!token) return fail(env, "malloc", ENOMEM);
-  token->receive = NULL;
-  if (napi_create_external(env, token, free_token, NULL, &handle) != napi_ok) {
-    free(token);
-    return fail(env, "napi_create_external", ENOMEM);
-  }
+  JobToken *token = job_token_new(env, &handle);
+  if (!token) return NULL;
   Receive *r = calloc(1, sizeof *r);
   if (!r) return fail(env, "calloc", ENOMEM);
   r->sock_fd = r->file_fd = -1;
@@ -241,32 +219,17 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   r->poll.data = r;
   r->to_read = bytes;
   r->crc = crc;
-  r->env = env;
   r->token = token;
-  token->receive = r;
-  napi_value name;
-  napi_create_reference(env, handle, 1, &r->token_ref);
-  napi_create_string_utf8(env, "ringstack:receiveToFile", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, argv[4], 1, &r->callback);
-  napi_async_init(env, NULL, name, &r->context);
+  token->job = r;
+  job_callback_init(&r->cb, env, handle, argv[4], "ringstack:receiveToFile");
   /* Bytes may already wait in the socket: the poll reports them on the next turn. */
   set_polling(r, 1);
   return handle;
 }
 
 static napi_value receive_cancel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_valuetype t = napi_undefined;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1) napi_typeof(env, argv[0], &t);
-  void *data = NULL;
-  if (t != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "receiveCancel: expected the handle receiveToFile returned");
-    return NULL;
-  }
-  Token *token = data;
-  if (token->receive) finish(token->receive, ECANCELED, "read");
+  JobToken *token = job_token_arg(env, info, "receiveCancel: expected the handle receiveToFile returned");
+  if (token && token->job) finish(token->job, ECANCELED, "read");
   return NULL;
 }
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "errno_error.h"
+#include "native_job.h"
 #include "splice_relay.h"
 
 /* The pipe between the sockets; bigger means fewer system calls per body (Linux allows 1 MiB
@@ -41,12 +42,6 @@
 #define TURN_BYTES (4 * 1024 * 1024)
 
 typedef struct Relay Relay;
-
-/* What JavaScript holds of a relay: outlives it (freed with the JavaScript object), forgets it
- * when it ends, so a late spliceCancel finds nothing. */
-typedef struct {
-  Relay *relay;
-} Token;
 
 struct Relay {
   uv_poll_t in_poll, out_poll;
@@ -59,31 +54,18 @@ struct Relay {
   int finished;
   int err;
   const char *syscall;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context context;
-  Token *token;
-  napi_ref token_ref; /* keeps the token alive while the relay runs */
+  JobToken *token;
+  JobCallback cb;
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
 
-static void call_back(Relay *r) {
-  napi_env env = r->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value cb, recv, argv[2];
-  napi_get_reference_value(env, r->callback, &cb);
-  napi_get_global(env, &recv); /* make_callback wants an object as `this` */
+static size_t callback_args(napi_env env, void *data, napi_value *argv) {
+  Relay *r = data;
   if (r->err) argv[0] = errno_error(env, r->err, r->syscall);
   else napi_get_null(env, &argv[0]);
   napi_create_double(env, (double)r->moved, &argv[1]);
-  /* make_callback, not call_function: promises resolved by the callback settle right after it. */
-  napi_make_callback(env, r->context, recv, cb, 2, argv, NULL);
-  napi_close_handle_scope(env, scope);
-  napi_delete_reference(env, r->callback);
-  napi_delete_reference(env, r->token_ref);
-  napi_async_destroy(env, r->context);
+  return 2;
 }
 
 static void on_closed(uv_handle_t *handle) {
@@ -93,7 +75,7 @@ static void on_closed(uv_handle_t *handle) {
   close(r->out_fd);
   close(r->pipe_r);
   close(r->pipe_w);
-  call_back(r);
+  job_callback_call(&r->cb, callback_args, r);
   free(r);
 }
 
@@ -101,7 +83,7 @@ static void on_closed(uv_handle_t *handle) {
 static void finish(Relay *r, int err, const char *syscall) {
   if (r->finished) return;
   r->finished = 1;
-  r->token->relay = NULL;
+  r->token->job = NULL;
   r->err = err;
   r->syscall = syscall;
   uv_close((uv_handle_t *)&r->in_poll, on_closed);
@@ -160,11 +142,6 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 
 static void free_after_close(uv_handle_t *handle) { free(handle->data); }
 
-static void free_token(napi_env env, void *data, void *hint) {
-  (void)env, (void)hint;
-  free(data);
-}
-
 static napi_value fail(napi_env env, const char *syscall, int e) {
   napi_throw(env, errno_error(env, e, syscall));
   return NULL;
@@ -190,14 +167,9 @@ static napi_value splice_relay(napi_env env, napi_callback_info info) {
     return NULL;
   }
   /* The handle first: once the relay runs, nothing may fail without its callback. */
-  Token *token = malloc(sizeof *token);
   napi_value handle;
-  if (!token) return fail(env, "malloc", ENOMEM);
-  token->relay = NULL;
-  if (napi_create_external(env, token, free_token, NULL, &handle) != napi_ok) {
-    free(token);
-    return fail(env, "napi_create_external", ENOMEM);
-  }
+  JobToken *token = job_token_new(env, &handle);
+  if (!token) return NULL;
   Relay *r = calloc(1, sizeof *r);
   if (!r) return fail(env, "calloc", ENOMEM);
   r->in_fd = r->out_fd = r->pipe_r = r->pipe_w = -1;
@@ -236,34 +208,19 @@ static napi_value splice_relay(napi_env env, napi_callback_info info) {
     return fail(env, syscall, e);
   }
   r->to_read = bytes;
-  r->env = env;
   r->in_poll.data = r;
   r->out_poll.data = r;
   r->token = token;
-  token->relay = r;
-  napi_value name;
-  napi_create_reference(env, handle, 1, &r->token_ref);
-  napi_create_string_utf8(env, "ringstack:spliceRelay", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, argv[3], 1, &r->callback);
-  napi_async_init(env, NULL, name, &r->context);
+  token->job = r;
+  job_callback_init(&r->cb, env, handle, argv[3], "ringstack:spliceRelay");
   int rc = uv_poll_start(&r->in_poll, UV_READABLE, on_poll);
   if (rc) finish(r, -rc, "uv_poll_start");
   return handle;
 }
 
 static napi_value splice_cancel(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_valuetype t = napi_undefined;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1) napi_typeof(env, argv[0], &t);
-  void *data = NULL;
-  if (t != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
-    napi_throw_type_error(env, NULL, "spliceCancel: expected the handle spliceRelay returned");
-    return NULL;
-  }
-  Token *token = data;
-  if (token->relay) finish(token->relay, ECANCELED, "splice");
+  JobToken *token = job_token_arg(env, info, "spliceCancel: expected the handle spliceRelay returned");
+  if (token && token->job) finish(token->job, ECANCELED, "splice");
   return NULL;
 }
 
