@@ -17,6 +17,7 @@
  * Bodies: Content-Length, chunked, or (without either) up to the connection's close. A socket is
  * reused only after its whole body was read and neither side asked to close.
  */
+import { checkRequestHead, HEAD_END, parseResponseHead, requestHead } from './http-head.js';
 import net from 'node:net';
 import { LeanBody, RELAY_BUFFER_BYTES, giveRelayBuffer, takeRelayBuffer, type BodySource } from './lean-body.js';
 import {
@@ -32,9 +33,6 @@ const MAX_IDLE_PER_NODE = 64;
 export const MAX_CONNECTIONS_PER_NODE = 256;
 /** Largest response head accepted (object metadata travels in a header of up to ~200 KB). */
 const MAX_HEAD_BYTES = 512 * 1024;
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const BAD_HEADER_CHAR = /[\r\n\0]/;
-const BAD_PATH_CHAR = /[\s\0]/;
 
 const scratch = Buffer.allocUnsafeSlow(RELAY_BUFFER_BYTES);
 
@@ -155,11 +153,9 @@ class Conn implements BodySource {
       this.fail(new NodeTimeout(`${r.method} ${this.pool.host}:${this.pool.port} timed out`));
     }, r.timeoutMs);
     this.ex = { head: r.method === 'HEAD', resolve, reject, timer };
-    let text = `${r.method} ${r.path} HTTP/1.1\r\nhost: ${this.pool.host}:${this.pool.port}\r\n`;
-    for (const name in r.headers) text += `${name}: ${r.headers[name]}\r\n`;
-    if (r.body) text += `content-length: ${r.body.length}\r\n`;
-    else if (r.method !== 'GET' && r.method !== 'HEAD') text += 'content-length: 0\r\n';
-    text += '\r\n';
+    const length = r.body ? `content-length: ${r.body.length}\r\n`
+      : r.method !== 'GET' && r.method !== 'HEAD' ? 'content-length: 0\r\n' : '';
+    const text = requestHead(r.method, r.path, this.pool.host, this.pool.port, r.headers, length);
     if (r.body && r.body.length > 0) {
       this.socket.cork();
       this.socket.write(text, 'latin1');
@@ -216,22 +212,10 @@ class Conn implements BodySource {
   }
 
   private startResponse(text: string): void {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0]!);
-    if (!m) throw new Error(`bad status line ${JSON.stringify(lines[0]!.slice(0, 60))}`);
-    const status = Number(m[2]);
+    const { minor, status, headers } = parseResponseHead(text);
     if (status >= 100 && status < 200) return; // interim (100 Continue): the real head follows
-    const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const c = line.indexOf(':');
-      if (c <= 0) throw new Error(`bad header line ${JSON.stringify(line.slice(0, 60))}`);
-      const name = line.slice(0, c).trim().toLowerCase();
-      const value = line.slice(c + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
     const connection = (headers.connection ?? '').toLowerCase();
-    if (m[1] === '0' ? connection !== 'keep-alive' : connection.includes('close')) this.reusable = false;
+    if (minor === '0' ? connection !== 'keep-alive' : connection.includes('close')) this.reusable = false;
     const ex = this.ex!;
     clearTimeout(ex.timer);
     this.ex = undefined;
@@ -448,10 +432,7 @@ export class LeanHttp {
 
   request(r: LeanRequest): Promise<LeanResponse> {
     return new Promise((resolve, reject) => {
-      if (BAD_PATH_CHAR.test(r.path) || !r.path.startsWith('/')) throw new TypeError(`invalid request path ${JSON.stringify(r.path)}`);
-      for (const name in r.headers) {
-        if (BAD_HEADER_CHAR.test(name) || BAD_HEADER_CHAR.test(r.headers[name]!)) throw new TypeError(`invalid header ${name}`);
-      }
+      checkRequestHead(r.path, r.headers);
       const key = `${r.host}:${r.port}`;
       let pool = this.pools.get(key);
       if (!pool) {

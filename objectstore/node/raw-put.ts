@@ -21,6 +21,7 @@ import { receiveToFileEnabled } from '../common/receive-to-file.js';
 import { handleFd } from '../common/native-addon.js';
 import type { ObjectWriter } from './diskfile.js';
 import { H_RAW_BODY, RAW_BODY_PROTOCOL } from './protocol.js';
+import { HEAD_END, parseHeaderLines } from './http-head.js';
 
 /** A trailer block longer than this is refused. */
 const MAX_TRAILER_BYTES = 64 * 1024;
@@ -79,7 +80,7 @@ export class RawBody {
   private async readTrailers(start: Buffer): Promise<Record<string, string>> {
     let buf = start;
     for (;;) {
-      const end = buf.subarray(0, 2).toString('latin1') === '\r\n' ? 0 : buf.indexOf('\r\n\r\n');
+      const end = buf.subarray(0, 2).toString('latin1') === '\r\n' ? 0 : buf.indexOf(HEAD_END);
       if (end >= 0) return parseTrailers(buf.subarray(0, end).toString('latin1'));
       if (buf.length > MAX_TRAILER_BYTES) throw new BadRequest(`raw body trailers longer than ${MAX_TRAILER_BYTES} bytes`);
       const c = await nextChunk(this.socket);
@@ -90,23 +91,22 @@ export class RawBody {
 }
 
 function parseTrailers(block: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (block === '') return out;
-  for (const line of block.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new BadRequest(`bad raw body trailer line ${JSON.stringify(line.slice(0, 80))}`);
-    out[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  if (block === '') return {};
+  try {
+    return parseHeaderLines(block.split('\r\n'));
+  } catch (e) {
+    throw new BadRequest(`raw body trailers: ${(e as Error).message}`);
   }
-  return out;
 }
 
-/**
- * Stops Node reading the socket, so the addon's reads get every byte. Node keeps the reading
- * state on the undocumented, long-stable `_handle` (as handleFd reads its descriptor); its
- * next read() starts reading again.
- */
+/** Node's stream handle of a socket: the undocumented, long-stable `_handle` (as handleFd reads). */
+function streamHandle(socket: net.Socket): { reading?: boolean; readStop?: () => number; readStart?: () => number } | undefined {
+  return (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number; readStart?: () => number } | null })._handle ?? undefined;
+}
+
+/** Stops Node reading the socket, so the addon's reads get every byte. */
 function stopReading(socket: net.Socket): void {
-  const h = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } | null })._handle;
+  const h = streamHandle(socket);
   if (h?.reading && h.readStop) {
     h.reading = false;
     h.readStop();
@@ -118,7 +118,7 @@ function stopReading(socket: net.Socket): void {
  * may still count a read as pending from before stopReading, and would then not ask again.
  */
 function startReading(socket: net.Socket): void {
-  const h = (socket as unknown as { _handle?: { reading?: boolean; readStart?: () => number } | null })._handle;
+  const h = streamHandle(socket);
   if (h && !h.reading && h.readStart && !socket.destroyed) {
     h.reading = true;
     h.readStart();

@@ -248,15 +248,14 @@ export class StorageNode {
     const writer = await this.disk.createWriter(p.device, p.part, hash, 'data', { ignoreMeta: replication });
     // Replication pushes are always hashed here: they must prove the copy is intact.
     const md5 = req.headers[H_PROXY_HASHES] === '1' && !replication ? undefined : createHash('md5');
-    let received = 0;
+    let received: number;
     let trailers: Record<string, string | undefined> = req.trailers;
-    const framed = { inFlight: Promise.resolve() };
     try {
       if (raw) {
         trailers = await raw.receive(writer, declared!);
         received = declared!;
       } else {
-        received = await this.receiveFramed(req, writer, declared, md5, framed);
+        received = await this.receiveFramed(req, writer, declared, md5);
       }
       if (declared !== undefined && received !== declared) throw new IncompleteBody(`body has ${received} bytes, ${declared} declared`);
       const trailer = trailers[T_ETAG] ?? (req.headers[T_ETAG] as string | undefined);
@@ -275,7 +274,6 @@ export class StorageNode {
       await this.finishWithUpdates(p, hash, writer, meta, targets, row);
       send(res, 201, { etag, [H_BACKEND_TIMESTAMP]: ts });
     } catch (e) {
-      await framed.inFlight.catch(() => undefined);
       await writer.abort();
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new InsufficientStorage('device full');
       if (!(e instanceof StoreError) && !(e instanceof ObjectConflict) && !(raw ? raw.complete : req.complete)) {
@@ -290,29 +288,35 @@ export class StorageNode {
   /**
    * Reads a node:http request body into `writer` (hashing it when `md5`); returns its length.
    * Chunks are gathered into ~1 MiB batches and written with one writev while the next batch
-   * is read: few system calls, at most two batches in memory per upload. `framed.inFlight` is
-   * the write under way, for the caller to wait out when this throws.
+   * is read: few system calls, at most two batches in memory per upload. When it throws, no
+   * write is under way any more.
    */
   private async receiveFramed(req: http.IncomingMessage, writer: ObjectWriter, declared: number | undefined,
-    md5: ReturnType<typeof createHash> | undefined, framed: { inFlight: Promise<void> }): Promise<number> {
+    md5: ReturnType<typeof createHash> | undefined): Promise<number> {
     let received = 0;
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    for await (const chunk of req) {
-      const b = chunk as Buffer;
-      received += b.length;
-      if (received > (declared ?? MAX_OBJECT_BYTES)) throw new IncompleteBody('body longer than declared');
-      md5?.update(b);
-      batch.push(b);
-      batchBytes += b.length;
-      if (batchBytes >= WRITE_BATCH_BYTES) {
-        await framed.inFlight;
-        framed.inFlight = writer.writev(batch);
-        batch = [];
-        batchBytes = 0;
+    let inFlight: Promise<void> = Promise.resolve();
+    try {
+      for await (const chunk of req) {
+        const b = chunk as Buffer;
+        received += b.length;
+        if (received > (declared ?? MAX_OBJECT_BYTES)) throw new IncompleteBody('body longer than declared');
+        md5?.update(b);
+        batch.push(b);
+        batchBytes += b.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) {
+          await inFlight;
+          inFlight = writer.writev(batch);
+          batch = [];
+          batchBytes = 0;
+        }
       }
+      await inFlight;
+    } catch (e) {
+      await inFlight.catch(() => undefined);
+      throw e;
     }
-    await framed.inFlight;
     if (batch.length) await writer.writev(batch);
     return received;
   }

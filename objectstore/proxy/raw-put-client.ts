@@ -14,6 +14,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { H_RAW_BODY, RAW_BODY_PROTOCOL } from '../node/protocol.js';
+import { checkRequestHead, HEAD_END, parseResponseHead, requestHead } from '../node/http-head.js';
 
 /** Response heads larger than this are refused (a node's are a few hundred bytes). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -24,22 +25,19 @@ export type RawPutResponse = PassThrough & { statusCode: number; headers: http.I
 interface ParsedHead {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** The body's length (the node's answers are Content-Length framed). */
   length: number;
 }
 
 function parseHead(text: string): ParsedHead | Error {
-  const lines = text.split('\r\n');
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-  if (!m) return new Error(`bad response line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`);
-  const headers: Record<string, string> = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return new Error(`bad response header line ${JSON.stringify(line.slice(0, 80))}`);
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  try {
+    const { status, headers } = parseResponseHead(text);
+    const length = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
+    if (!Number.isSafeInteger(length) || length < 0) return new Error('bad Content-Length in the response');
+    return { status, headers, length };
+  } catch (e) {
+    return e as Error;
   }
-  const length = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
-  if (!Number.isSafeInteger(length) || length < 0) return new Error('bad Content-Length in the response');
-  return { status: Number(m[1]), headers, length };
 }
 
 /** One raw-body PUT to one node. */
@@ -54,15 +52,12 @@ export class RawPutRequest extends EventEmitter {
 
   constructor(opts: { host: string; port: number; path: string; headers: Record<string, string> }) {
     super();
-    const lines = [`PUT ${opts.path} HTTP/1.1`, `host: ${opts.host}:${opts.port}`];
-    for (const [k, v] of Object.entries(opts.headers)) {
-      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new TypeError(`raw PUT header ${k} holds a line break`);
-      lines.push(`${k}: ${v}`);
-    }
-    lines.push('connection: Upgrade', `upgrade: ${RAW_BODY_PROTOCOL}`, 'expect: 100-continue', '', '');
+    checkRequestHead(opts.path, opts.headers);
+    const head = requestHead('PUT', opts.path, opts.host, opts.port, opts.headers,
+      `connection: Upgrade\r\nupgrade: ${RAW_BODY_PROTOCOL}\r\nexpect: 100-continue\r\n`);
     this.socket = net.connect({ host: opts.host, port: opts.port });
     this.socket.setNoDelay(true);
-    this.socket.write(lines.join('\r\n'));
+    this.socket.write(head, 'latin1');
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('drain', () => this.emit('drain'));
     this.socket.on('error', (e) => this.fail(e));
@@ -111,7 +106,7 @@ export class RawPutRequest extends EventEmitter {
         if (this.inbox.length < this.final.length) return;
         return this.respond(this.final, this.inbox.subarray(0, this.final.length));
       }
-      const end = this.inbox.indexOf('\r\n\r\n');
+      const end = this.inbox.indexOf(HEAD_END);
       if (end < 0) {
         if (this.inbox.length > MAX_HEAD_BYTES) this.fail(new Error('response head too long'));
         return;

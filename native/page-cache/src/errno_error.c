@@ -27,3 +27,8 @@ napi_value errno_error(napi_env env, int err, const char *syscall) {
   napi_set_named_property(env, error, "errno", num);
   return error;
 }
+
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_throw(env, errno_error(env, err, syscall));
+  return NULL;
+}

@@ -12,13 +12,13 @@ static void free_token(napi_env env, void *data, void *hint) {
 JobToken *job_token_new(napi_env env, napi_value *handle) {
   JobToken *token = malloc(sizeof *token);
   if (!token) {
-    napi_throw(env, errno_error(env, ENOMEM, "malloc"));
+    throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
   token->job = NULL;
   if (napi_create_external(env, token, free_token, NULL, handle) != napi_ok) {
     free(token);
-    napi_throw(env, errno_error(env, ENOMEM, "napi_create_external"));
+    throw_errno(env, ENOMEM, "napi_create_external");
     return NULL;
   }
   return token;
@@ -38,27 +38,52 @@ JobToken *job_token_arg(napi_env env, napi_callback_info info, const char *messa
   return data;
 }
 
-void job_callback_init(JobCallback *c, napi_env env, napi_value handle, napi_value fn, const char *name) {
+void job_start(Job *j, napi_env env, JobToken *token, void *owner, napi_value handle, napi_value fn, const char *name) {
   napi_value n;
-  c->env = env;
-  napi_create_reference(env, handle, 1, &c->token_ref);
+  j->token = token;
+  token->job = owner;
+  j->finished = 0;
+  j->err = 0;
+  j->syscall = NULL;
+  j->env = env;
+  napi_create_reference(env, handle, 1, &j->token_ref);
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n);
-  napi_create_reference(env, fn, 1, &c->callback);
-  napi_async_init(env, NULL, n, &c->context);
+  napi_create_reference(env, fn, 1, &j->callback);
+  napi_async_init(env, NULL, n, &j->context);
 }
 
-void job_callback_call(JobCallback *c, size_t (*args)(napi_env env, void *data, napi_value *argv), void *data) {
-  napi_env env = c->env;
+int job_end(Job *j, int err, const char *syscall) {
+  if (j->finished) return 0;
+  j->finished = 1;
+  j->token->job = NULL;
+  j->err = err;
+  j->syscall = syscall;
+  return 1;
+}
+
+void job_call(Job *j, size_t (*more)(napi_env env, void *data, napi_value *argv), void *data) {
+  napi_env env = j->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value cb, recv, argv[4];
-  napi_get_reference_value(env, c->callback, &cb);
+  napi_get_reference_value(env, j->callback, &cb);
   napi_get_global(env, &recv); /* make_callback wants an object as `this` */
-  size_t argc = args(env, data, argv);
+  if (j->err) argv[0] = errno_error(env, j->err, j->syscall);
+  else napi_get_null(env, &argv[0]);
+  size_t argc = 1 + more(env, data, argv + 1);
   /* make_callback, not call_function: promises resolved by the callback settle right after it. */
-  napi_make_callback(env, c->context, recv, cb, argc, argv, NULL);
+  napi_make_callback(env, j->context, recv, cb, argc, argv, NULL);
   napi_close_handle_scope(env, scope);
-  napi_delete_reference(env, c->callback);
-  napi_delete_reference(env, c->token_ref);
-  napi_async_destroy(env, c->context);
+  napi_delete_reference(env, j->callback);
+  napi_delete_reference(env, j->token_ref);
+  napi_async_destroy(env, j->context);
+}
+
+void job_export(napi_env env, napi_value exports, const char *start_name, napi_callback start,
+                const char *cancel_name, napi_callback cancel) {
+  napi_value f;
+  napi_create_function(env, start_name, NAPI_AUTO_LENGTH, start, NULL, &f);
+  napi_set_named_property(env, exports, start_name, f);
+  napi_create_function(env, cancel_name, NAPI_AUTO_LENGTH, cancel, NULL, &f);
+  napi_set_named_property(env, exports, cancel_name, f);
 }

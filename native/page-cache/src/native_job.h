@@ -12,22 +12,34 @@ typedef struct {
   void *job;
 } JobToken;
 
-/* The job's callback and what keeps it and the handle alive until it runs. */
+/* How a job ends: its state, its callback and what keeps the callback and handle alive. */
 typedef struct {
+  JobToken *token;
+  int finished;
+  int err;             /* 0, or the errno it ended with */
+  const char *syscall; /* the call that failed */
   napi_env env;
   napi_ref callback;
   napi_ref token_ref;
   napi_async_context context;
-} JobCallback;
+} Job;
 
 /* A new token and its handle; NULL (an exception pending) when out of memory. */
 JobToken *job_token_new(napi_env env, napi_value *handle);
 /* The token of the handle in the first argument of a cancel call; NULL (a TypeError thrown
  * with `message`) when it is not one. */
 JobToken *job_token_arg(napi_env env, napi_callback_info info, const char *message);
-/* Holds `fn` and `handle` until job_callback_call; `name` names the async resource. */
-void job_callback_init(JobCallback *c, napi_env env, napi_value handle, napi_value fn, const char *name);
-/* Calls the callback with what `args` puts in argv (returning their count, at most 4), inside
- * a handle scope, then lets go of everything job_callback_init held. */
-void job_callback_call(JobCallback *c, size_t (*args)(napi_env env, void *data, napi_value *argv), void *data);
+/* Binds `owner` to the token of `handle` and holds `fn` and `handle` until job_call; `name`
+ * names the async resource. */
+void job_start(Job *j, napi_env env, JobToken *token, void *owner, napi_value handle, napi_value fn, const char *name);
+/* Marks the job ended with `err` (0: done); the token forgets it. Returns 0 when it had
+ * already ended. */
+int job_end(Job *j, int err, const char *syscall);
+/* Calls the callback with null or the job's Error first, then what `more` puts after it in
+ * argv (returning their count, at most 3), inside a handle scope; then lets go of everything
+ * job_start held. */
+void job_call(Job *j, size_t (*more)(napi_env env, void *data, napi_value *argv), void *data);
+/* Exports a job's start function and its cancel function under their names. */
+void job_export(napi_env env, napi_value exports, const char *start_name, napi_callback start,
+                const char *cancel_name, napi_callback cancel);
 #endif

@@ -73,22 +73,16 @@ struct Receive {
   uint32_t crc;
   uint8_t *buf;
   int polling;
-  int finished;
-  int err;
-  const char *syscall;
-  JobToken *token;
-  JobCallback cb;
+  Job job;
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
 
-static size_t callback_args(napi_env env, void *data, napi_value *argv) {
+static size_t more_args(napi_env env, void *data, napi_value *argv) {
   Receive *r = data;
-  if (r->err) argv[0] = errno_error(env, r->err, r->syscall);
-  else napi_get_null(env, &argv[0]);
-  napi_create_double(env, (double)r->written, &argv[1]);
-  napi_create_uint32(env, r->crc, &argv[2]);
-  return 3;
+  napi_create_double(env, (double)r->written, &argv[0]);
+  napi_create_uint32(env, r->crc, &argv[1]);
+  return 2;
 }
 
 /* Runs the callback once the poll handle is closed, then frees the receive. */
@@ -96,17 +90,13 @@ static void on_closed(uv_handle_t *handle) {
   Receive *r = handle->data;
   close(r->sock_fd);
   close(r->file_fd);
-  job_callback_call(&r->cb, callback_args, r);
+  job_call(&r->job, more_args, r);
   give_buffer(r->buf);
   free(r);
 }
 
 static void finish(Receive *r, int err, const char *syscall) {
-  if (r->finished) return;
-  r->finished = 1;
-  r->token->job = NULL;
-  r->err = err;
-  r->syscall = syscall;
+  if (!job_end(&r->job, err, syscall)) return;
   uv_close((uv_handle_t *)&r->poll, on_closed);
 }
 
@@ -161,14 +151,9 @@ static void pump(Receive *r) {
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
   Receive *r = handle->data;
-  if (r->finished) return;
+  if (r->job.finished) return;
   pump(r); /* the next read() names a socket error that libuv reports as a status */
-  if (status < 0 && !r->finished) finish(r, -status, "poll");
-}
-
-static napi_value fail(napi_env env, const char *syscall, int e) {
-  napi_throw(env, errno_error(env, e, syscall));
-  return NULL;
+  if (status < 0 && !r->job.finished) finish(r, -status, "poll");
 }
 
 static napi_value receive_to_file(napi_env env, napi_callback_info info) {
@@ -197,7 +182,7 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   JobToken *token = job_token_new(env, &handle);
   if (!token) return NULL;
   Receive *r = calloc(1, sizeof *r);
-  if (!r) return fail(env, "calloc", ENOMEM);
+  if (!r) return throw_errno(env, ENOMEM, "calloc");
   r->sock_fd = r->file_fd = -1;
   int e = 0;
   const char *syscall = NULL;
@@ -214,14 +199,12 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
     if (r->file_fd >= 0) close(r->file_fd);
     give_buffer(r->buf);
     free(r);
-    return fail(env, syscall, e);
+    return throw_errno(env, e, syscall);
   }
   r->poll.data = r;
   r->to_read = bytes;
   r->crc = crc;
-  r->token = token;
-  token->job = r;
-  job_callback_init(&r->cb, env, handle, argv[4], "ringstack:receiveToFile");
+  job_start(&r->job, env, token, r, handle, argv[4], "ringstack:receiveToFile");
   /* Bytes may already wait in the socket: the poll reports them on the next turn. */
   set_polling(r, 1);
   return handle;
@@ -234,9 +217,5 @@ static napi_value receive_cancel(napi_env env, napi_callback_info info) {
 }
 
 void receive_file_register(napi_env env, napi_value exports) {
-  napi_value f;
-  napi_create_function(env, "receiveToFile", NAPI_AUTO_LENGTH, receive_to_file, NULL, &f);
-  napi_set_named_property(env, exports, "receiveToFile", f);
-  napi_create_function(env, "receiveCancel", NAPI_AUTO_LENGTH, receive_cancel, NULL, &f);
-  napi_set_named_property(env, exports, "receiveCancel", f);
+  job_export(env, exports, "receiveToFile", receive_to_file, "receiveCancel", receive_cancel);
 }

@@ -22,12 +22,6 @@
 #include "socket_buffer.h"
 #include "errno_error.h"
 
-/* Throws the Error for a failed call; the function then returns NULL. */
-static napi_value fail(napi_env env, const char *syscall, int e) {
-  napi_throw(env, errno_error(env, e, syscall));
-  return NULL;
-}
-
 static napi_value set_receive_buffer(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], out;
@@ -46,10 +40,10 @@ static napi_value set_receive_buffer(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "setReceiveBuffer: expected (fd: non-negative integer, bytes: positive integer, force: boolean)");
     return NULL;
   }
-  if (setsockopt(fd, SOL_SOCKET, force ? SO_RCVBUFFORCE : SO_RCVBUF, &bytes, sizeof bytes) != 0) return fail(env, "setsockopt", errno);
+  if (setsockopt(fd, SOL_SOCKET, force ? SO_RCVBUFFORCE : SO_RCVBUF, &bytes, sizeof bytes) != 0) return throw_errno(env, errno, "setsockopt");
   int granted = 0;
   socklen_t len = sizeof granted;
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) != 0) return fail(env, "getsockopt", errno);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) != 0) return throw_errno(env, errno, "getsockopt");
   napi_create_int32(env, granted, &out);
   return out;
 }

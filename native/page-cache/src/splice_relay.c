@@ -51,21 +51,15 @@ struct Relay {
   int64_t pipe_cap;
   int64_t moved;    /* bytes given to out_fd */
   int open_handles;
-  int finished;
-  int err;
-  const char *syscall;
-  JobToken *token;
-  JobCallback cb;
+  Job job;
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
 
-static size_t callback_args(napi_env env, void *data, napi_value *argv) {
+static size_t more_args(napi_env env, void *data, napi_value *argv) {
   Relay *r = data;
-  if (r->err) argv[0] = errno_error(env, r->err, r->syscall);
-  else napi_get_null(env, &argv[0]);
-  napi_create_double(env, (double)r->moved, &argv[1]);
-  return 2;
+  napi_create_double(env, (double)r->moved, &argv[0]);
+  return 1;
 }
 
 static void on_closed(uv_handle_t *handle) {
@@ -75,17 +69,13 @@ static void on_closed(uv_handle_t *handle) {
   close(r->out_fd);
   close(r->pipe_r);
   close(r->pipe_w);
-  job_callback_call(&r->cb, callback_args, r);
+  job_call(&r->job, more_args, r);
   free(r);
 }
 
 /* Ends the relay with `err` (0: done); the callback runs once both poll handles are closed. */
 static void finish(Relay *r, int err, const char *syscall) {
-  if (r->finished) return;
-  r->finished = 1;
-  r->token->job = NULL;
-  r->err = err;
-  r->syscall = syscall;
+  if (!job_end(&r->job, err, syscall)) return;
   uv_close((uv_handle_t *)&r->in_poll, on_closed);
   uv_close((uv_handle_t *)&r->out_poll, on_closed);
 }
@@ -134,18 +124,13 @@ static void pump(Relay *r) {
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
   Relay *r = handle->data;
-  if (r->finished) return;
+  if (r->job.finished) return;
   /* libuv reports a socket error as a status; the next splice() names the real one. */
   pump(r);
-  if (status < 0 && !r->finished) finish(r, -status, "poll");
+  if (status < 0 && !r->job.finished) finish(r, -status, "poll");
 }
 
 static void free_after_close(uv_handle_t *handle) { free(handle->data); }
-
-static napi_value fail(napi_env env, const char *syscall, int e) {
-  napi_throw(env, errno_error(env, e, syscall));
-  return NULL;
-}
 
 static napi_value splice_relay(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -171,7 +156,7 @@ static napi_value splice_relay(napi_env env, napi_callback_info info) {
   JobToken *token = job_token_new(env, &handle);
   if (!token) return NULL;
   Relay *r = calloc(1, sizeof *r);
-  if (!r) return fail(env, "calloc", ENOMEM);
+  if (!r) return throw_errno(env, ENOMEM, "calloc");
   r->in_fd = r->out_fd = r->pipe_r = r->pipe_w = -1;
   int pipefd[2];
   int e = 0;
@@ -205,14 +190,12 @@ static napi_value splice_relay(napi_env env, napi_callback_info info) {
     if (r->pipe_r >= 0) close(r->pipe_r);
     if (r->pipe_w >= 0) close(r->pipe_w);
     if (r->open_handles == 0) free(r);
-    return fail(env, syscall, e);
+    return throw_errno(env, e, syscall);
   }
   r->to_read = bytes;
   r->in_poll.data = r;
   r->out_poll.data = r;
-  r->token = token;
-  token->job = r;
-  job_callback_init(&r->cb, env, handle, argv[3], "ringstack:spliceRelay");
+  job_start(&r->job, env, token, r, handle, argv[3], "ringstack:spliceRelay");
   int rc = uv_poll_start(&r->in_poll, UV_READABLE, on_poll);
   if (rc) finish(r, -rc, "uv_poll_start");
   return handle;
@@ -225,9 +208,5 @@ static napi_value splice_cancel(napi_env env, napi_callback_info info) {
 }
 
 void splice_relay_register(napi_env env, napi_value exports) {
-  napi_value f;
-  napi_create_function(env, "spliceRelay", NAPI_AUTO_LENGTH, splice_relay, NULL, &f);
-  napi_set_named_property(env, exports, "spliceRelay", f);
-  napi_create_function(env, "spliceCancel", NAPI_AUTO_LENGTH, splice_cancel, NULL, &f);
-  napi_set_named_property(env, exports, "spliceCancel", f);
+  job_export(env, exports, "spliceRelay", splice_relay, "spliceCancel", splice_cancel);
 }
