@@ -204,9 +204,10 @@ export async function stopChild(c: ChildProcess): Promise<void> {
 /**
  * Settings every local storage node shares, taken from the caller's environment: the background
  * workers' pace (objectstore/cluster/config.ts), e.g. RINGSTACK_REPLICATOR_INTERVAL_MS, and
- * whether large bodies are received outside JavaScript (RINGSTACK_NODE_RECEIVE).
+ * whether large bodies are received outside JavaScript (RINGSTACK_NODE_RECEIVE) and their
+ * write-back started on the way (RINGSTACK_NODE_WRITEBACK).
  */
-const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_RECEIVE$)/;
+const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_RECEIVE$|NODE_WRITEBACK$)/;
 
 /**
  * The environment of the local storage nodes: the caller's, without the RINGSTACK_ settings

@@ -2,7 +2,8 @@
  * Raw-body PUTs (raw-put.ts, the proxy's raw-put-client.ts) against a real storage node: the
  * body lands whole, with its CRC-32C and the proxy's MD5, and reads back byte for byte; a
  * body cut short, a wrong MD5 trailer or a missing one store nothing; the node refuses a raw
- * body where it does not belong; and a request whose node answers a plain `100 Continue`
+ * body where it does not belong; with write-back started on the way or left to the fsync, the
+ * body lands the same; and a request whose node answers a plain `100 Continue`
  * (an older node) reports 'unsupported' instead of sending anything.
  */
 import t, { type Test } from 'tap';
@@ -19,6 +20,7 @@ import {
 import { readFooter } from './diskfile.js';
 import { crc32c } from '../common/crc32c.js';
 import { receiveToFileAvailable } from '../common/receive-to-file.js';
+import { nativeAddon } from '../common/native-addon.js';
 import { RawPutRequest } from '../proxy/raw-put-client.js';
 import { signRequest, AUTH_HEADER } from './hmac.js';
 
@@ -26,6 +28,10 @@ const BIG = 5 * 1024 * 1024 + 12_345;
 
 t.test('the addon that receives bodies was built', async (t) => {
   t.ok(receiveToFileAvailable, 'receiveToFile is there (npm ci builds native/page-cache)');
+  const addon = nativeAddon<{ receiveToFile(...args: unknown[]): unknown }>('receiveToFile')!;
+  t.throws(() => addon.receiveToFile(0, 1, 10, 0, () => undefined, -1), /writebackBytes\?: non-negative integer/,
+    'a negative write-back interval is refused before anything starts');
+  t.throws(() => addon.receiveToFile(0, 1, 10, 0, () => undefined, 'often'), TypeError);
 });
 
 t.test('raw-body PUTs against a real node', async (t) => {
@@ -135,6 +141,21 @@ t.test('raw-body PUTs against a real node', async (t) => {
     t.equal(r.status, 201);
     t.equal(r.headers.etag, md5(body));
     const back = await get('js');
+    t.ok(back.body.equals(body), 'GET returns the same bytes');
+  });
+
+  await t.test('with write-back left to the fsync (RINGSTACK_NODE_WRITEBACK=0) the same body lands the same way', async (t) => {
+    const was = process.env.RINGSTACK_NODE_WRITEBACK;
+    process.env.RINGSTACK_NODE_WRITEBACK = '0';
+    t.teardown(() => {
+      if (was === undefined) delete process.env.RINGSTACK_NODE_WRITEBACK;
+      else process.env.RINGSTACK_NODE_WRITEBACK = was;
+    });
+    const body = randomBytes(BIG);
+    const r = await rawPut('no-writeback', body);
+    t.equal(r.status, 201);
+    t.equal(r.headers.etag, md5(body));
+    const back = await get('no-writeback');
     t.ok(back.body.equals(body), 'GET returns the same bytes');
   });
 

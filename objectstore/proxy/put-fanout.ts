@@ -5,8 +5,9 @@
  *    refuses (507, 404 unknown device, 5xx) is replaced by the next handoff. A 409 (the node
  *    already holds something newer) is remembered, not replaced.
  * 2. Stream: every chunk goes to every live node; when any node's socket buffer is full we
- *    wait for it to drain (the slowest replica paces the upload, memory stays flat). MD5 and
- *    length are computed on the way. A node failing mid-body is dropped; the upload goes on
+ *    wait for it to drain (the slowest replica paces the upload, memory stays flat). The
+ *    length is counted on the way and the MD5 computed beside it, off the event loop when the
+ *    addon is there (common/body-md5.ts: the bodies of concurrent uploads hashed together). A node failing mid-body is dropped; the upload goes on
  *    while a majority remains.
  * 3. End: the proxy hashed the body once on the way (H_PROXY_HASHES) and sends the MD5 to
  *    every node in a trailer; a node stores it with the bytes and answers 201 with it only once
@@ -16,9 +17,9 @@
  *    is checked here before the trailers go (a mismatch aborts every replica: nothing is
  *    stored) and again by the nodes (422).
  */
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
+import { bodyMd5 } from '../common/body-md5.js';
 import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '../common/errors.js';
 import type { NodeClient } from '../node/node-client.js';
 import { RawPutRequest } from './raw-put-client.js';
@@ -293,7 +294,7 @@ export async function fanoutPut(client: NodeClient, opts: {
     throw new QuorumNotReached(`only ${conns.length} of ${opts.replicas} storage nodes accepted the write`);
   }
   let length = 0;
-  const md5 = createHash('md5');
+  const md5 = bodyMd5();
   const limit = opts.contentLength ?? MAX_OBJECT_BYTES;
   const writeTimeout = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
   try {
@@ -304,8 +305,9 @@ export async function fanoutPut(client: NodeClient, opts: {
         if (length > limit) {
           throw opts.contentLength === undefined ? new TooLarge('object too large') : new IncompleteBody('body longer than Content-Length');
         }
-        md5.update(b);
         const waits: Promise<void>[] = [];
+        const hashing = md5.update(b);
+        if (hashing) waits.push(hashing);
         for (const c of conns) {
           if (c.dead) continue;
           c.req.write(b);
@@ -325,7 +327,7 @@ export async function fanoutPut(client: NodeClient, opts: {
     if (opts.contentLength !== undefined && length !== opts.contentLength) {
       throw new IncompleteBody(`body has ${length} bytes, Content-Length says ${opts.contentLength}`);
     }
-    const proxyEtag = md5.digest('hex');
+    const proxyEtag = await md5.digest();
     if (opts.expectedMd5 !== undefined && opts.expectedMd5 !== proxyEtag) {
       throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
     }
@@ -354,6 +356,7 @@ export async function fanoutPut(client: NodeClient, opts: {
       ? `replicas disagree on the stored body's MD5 (${stored} of ${opts.replicas} stored it)`
       : `only ${stored} of ${opts.replicas} replicas stored the object`);
   } catch (e) {
+    md5.discard();
     abortAll();
     opts.body.resume();
     throw e;

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "crc32c_binding.h"
+#include "md5_hasher.h"
 #include "socket_buffer.h"
 #include "splice_relay.h"
 #include "receive_file.h"
@@ -110,5 +111,6 @@ NAPI_MODULE_INIT() {
   socket_buffer_register(env, exports);
   splice_relay_register(env, exports);
   receive_file_register(env, exports);
+  md5_hasher_register(env, exports);
   return exports;
 }
