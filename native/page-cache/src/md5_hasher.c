@@ -19,8 +19,9 @@
  * plain C loop); the rest waits for the next job, which starts at once, or, when a job began
  * with fewer than LANE_MIN streams, is hashed one stream at a time.
  *
- * Everything but the pool job's hashing runs on the JavaScript thread; the job only touches
- * each stream's state, carry and the segments handed to it.
+ * Everything but the pool job's hashing runs on the one JavaScript thread that made the first
+ * stream (the proxy's main thread); the job only touches each stream's state, carry and the
+ * segments handed to it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,18 @@ static Stream *stream_arg(napi_env env, napi_value v, const char *message) {
   return s;
 }
 
+/* The call's arguments into argv (want of them, the first a stream) and that stream; NULL (a
+ * TypeError thrown with `usage`) when they are not there. */
+static Stream *stream_call(napi_env env, napi_callback_info info, napi_value *argv, size_t want, const char *usage) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < want) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return stream_arg(env, argv[0], usage);
+}
+
 static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   Stream *s = data;
@@ -357,6 +370,14 @@ static void finalize(napi_env env, void *data, void *hint) {
 
 static napi_value md5_new(napi_env env, napi_callback_info info) {
   (void)info;
+  /* The job queue is the process's: streams of a second JavaScript thread (a worker) would
+   * have their jobs completed on the first one's loop. */
+  static napi_env owner;
+  if (owner && owner != env) {
+    napi_throw_error(env, NULL, "md5New: the hasher serves one JavaScript thread per process");
+    return NULL;
+  }
+  owner = env;
   Stream *s = calloc(1, sizeof *s);
   napi_value ext;
   if (!s) {
@@ -371,14 +392,8 @@ static napi_value md5_new(napi_env env, napi_callback_info info) {
 
 static napi_value md5_update(napi_env env, napi_callback_info info) {
   static const char *usage = "md5Update: expected (stream: Md5Stream, bytes: Uint8Array)";
-  size_t argc = 2;
   napi_value argv[2], out;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, usage);
-    return NULL;
-  }
-  Stream *s = stream_arg(env, argv[0], usage);
+  Stream *s = stream_call(env, info, argv, 2, usage);
   if (!s) return NULL;
   bool is_typed = false;
   napi_typedarray_type type;
@@ -413,16 +428,14 @@ static napi_value md5_update(napi_env env, napi_callback_info info) {
 
 static napi_value md5_flush(napi_env env, napi_callback_info info) {
   static const char *usage = "md5Flush: expected (stream: Md5Stream, callback: function)";
-  size_t argc = 2;
   napi_value argv[2], out;
   napi_valuetype t = napi_undefined;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+  Stream *s = stream_call(env, info, argv, 2, usage);
+  if (!s) return NULL;
+  if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  Stream *s = stream_arg(env, argv[0], usage);
-  if (!s) return NULL;
   int waits = s->hashed < s->queued;
   if (waits) {
     Waiter *w = calloc(1, sizeof *w);
@@ -442,10 +455,8 @@ static napi_value md5_flush(napi_env env, napi_callback_info info) {
 
 static napi_value md5_digest(napi_env env, napi_callback_info info) {
   static const char *usage = "md5Digest: expected (stream: Md5Stream)";
-  size_t argc = 1;
   napi_value argv[1], out;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Stream *s = argc < 1 ? (napi_throw_type_error(env, NULL, usage), NULL) : stream_arg(env, argv[0], usage);
+  Stream *s = stream_call(env, info, argv, 1, usage);
   if (!s) return NULL;
   if (s->finished || s->in_job || s->hashed != s->queued) {
     napi_throw_error(env, NULL, s->finished ? "md5Digest: the stream was digested or discarded"
@@ -461,10 +472,8 @@ static napi_value md5_digest(napi_env env, napi_callback_info info) {
 
 static napi_value md5_discard(napi_env env, napi_callback_info info) {
   static const char *usage = "md5Discard: expected (stream: Md5Stream)";
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  Stream *s = argc < 1 ? (napi_throw_type_error(env, NULL, usage), NULL) : stream_arg(env, argv[0], usage);
+  Stream *s = stream_call(env, info, argv, 1, usage);
   if (!s) return NULL;
   uint64_t dropped = 0;
   for (size_t i = 0; i < s->pending.n; i++) dropped += s->pending.v[i].len;
