@@ -7,8 +7,9 @@
  * 2. Stream: every chunk goes to every live node; when any node's socket buffer is full we
  *    wait for it to drain (the slowest replica paces the upload, memory stays flat). The
  *    length is counted on the way and the MD5 computed beside it, off the event loop when the
- *    addon is there (common/body-md5.ts: the bodies of concurrent uploads hashed together). A node failing mid-body is dropped; the upload goes on
- *    while a majority remains.
+ *    addon is there (common/body-md5.ts: the bodies of concurrent uploads hashed together; a
+ *    chunk is hashed after it was written, so chunks are never reused). A node failing
+ *    mid-body is dropped; the upload goes on while a majority remains.
  * 3. End: the proxy hashed the body once on the way (H_PROXY_HASHES) and sends the MD5 to
  *    every node in a trailer; a node stores it with the bytes and answers 201 with it only once
  *    they are fsynced. Success needs a majority of 201s carrying that MD5. One MD5 pass per
