@@ -59,7 +59,8 @@ typedef struct Stream {
   SegList pending;         /* queued, not yet in a job */
   SegList job;             /* the current job's bytes (the pool thread's) */
   size_t job_si, job_off;  /* the job's cursor: segment, offset in it */
-  uint64_t job_left;       /* bytes of the job not consumed yet */
+  uint64_t job_bytes;      /* bytes handed to the job */
+  uint64_t job_left;       /* of those, not consumed yet */
   int in_job, dirty, finished;
   struct Stream *next_dirty;
   napi_ref self; /* strong while bytes are queued or in a job */
@@ -249,9 +250,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_open_handle_scope(env, &scope);
   for (size_t i = 0; i < job_n; i++) {
     Stream *s = job_streams[i];
-    uint64_t total = 0;
-    for (size_t k = 0; k < s->job.n; k++) total += s->job.v[k].len;
-    s->hashed += total - s->job_left;
+    s->hashed += s->job_bytes - s->job_left;
     release(env, s->job.v, s->job_si);
     size_t rest = s->job.n - s->job_si;
     if (rest > 0) {
@@ -319,7 +318,7 @@ static void start_job(napi_env env) {
       s->job = head;
     }
     s->job_si = s->job_off = 0;
-    s->job_left = bytes;
+    s->job_bytes = s->job_left = bytes;
     s->in_job = 1;
     job_streams[job_n++] = s;
   }

@@ -3,6 +3,8 @@
 #include "errno_error.h"
 #include "native_job.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static void free_token(napi_env env, void *data, void *hint) {
   (void)env, (void)hint;
@@ -86,4 +88,38 @@ void job_export(napi_env env, napi_value exports, const char *start_name, napi_c
   napi_set_named_property(env, exports, start_name, f);
   napi_create_function(env, cancel_name, NAPI_AUTO_LENGTH, cancel, NULL, &f);
   napi_set_named_property(env, exports, cancel_name, f);
+}
+
+int job_fd_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, napi_valuetype *t,
+                int32_t fds[2], int64_t *bytes, uv_loop_t **loop, const char *usage) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  for (size_t i = 0; i < n; i++) {
+    t[i] = napi_undefined;
+    if (i < argc) napi_typeof(env, argv[i], &t[i]);
+  }
+  if (n < 3 || t[0] != napi_number || t[1] != napi_number || t[2] != napi_number
+      || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok
+      || napi_get_value_int64(env, argv[2], bytes) != napi_ok || fds[0] < 0 || fds[1] < 0 || *bytes <= 0) {
+    napi_throw_type_error(env, NULL, usage);
+    return -1;
+  }
+  if (napi_get_uv_event_loop(env, loop) != napi_ok) {
+    napi_throw_error(env, NULL, "no event loop");
+    return -1;
+  }
+  return 0;
+}
+
+int job_dup_fds(const int32_t fds[2], int out[2]) {
+  out[0] = out[1] = -1;
+  for (int i = 0; i < 2; i++) {
+    if ((out[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0)) < 0) {
+      int e = errno;
+      if (i == 1) close(out[0]);
+      out[0] = out[1] = -1;
+      return e;
+    }
+  }
+  return 0;
 }

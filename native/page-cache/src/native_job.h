@@ -5,6 +5,8 @@
 #ifndef RINGSTACK_NATIVE_JOB_H
 #define RINGSTACK_NATIVE_JOB_H
 #include <node_api.h>
+#include <stdint.h>
+#include <uv.h>
 
 /* The object behind a job's JavaScript handle: outlives the job (freed with the handle) and
  * forgets it when it ends, so a late cancel finds nothing. */
@@ -42,4 +44,14 @@ void job_call(Job *j, size_t (*more)(napi_env env, void *data, napi_value *argv)
 /* Exports a job's start function and its cancel function under their names. */
 void job_export(napi_env env, napi_value exports, const char *start_name, napi_callback start,
                 const char *cancel_name, napi_callback cancel);
+/* The arguments of a two-descriptor job (spliceRelay, receiveToFile): up to n of them into argv
+ * and their types into t (napi_undefined where missing); then its common head, checked: argv[0]
+ * and argv[1] non-negative 32-bit descriptors, argv[2] a positive byte count. Gives the
+ * descriptors, the count and the event loop; returns -1 (a TypeError with `usage`, or an
+ * Error, thrown) when the head is wrong. The caller checks the arguments after it. */
+int job_fd_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, napi_valuetype *t,
+                int32_t fds[2], int64_t *bytes, uv_loop_t **loop, const char *usage);
+/* Duplicates both descriptors (close-on-exec) into out[0], out[1]: Node may close its own
+ * meanwhile and the numbers be reused. Returns 0, or the errno (out left at -1). */
+int job_dup_fds(const int32_t fds[2], int out[2]);
 #endif

@@ -175,26 +175,19 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 }
 
 static napi_value receive_to_file(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
+  static const char *usage = "receiveToFile: expected (sockFd, fileFd: non-negative integers, bytes: positive integer, "
+                             "crc: unsigned 32-bit integer, callback, writebackBytes?: non-negative integer)";
   napi_value argv[6];
-  napi_valuetype t[6] = {napi_undefined, napi_undefined, napi_undefined, napi_undefined, napi_undefined, napi_undefined};
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  for (size_t i = 0; i < argc && i < 6; i++) napi_typeof(env, argv[i], &t[i]);
-  int32_t sock_fd = -1, file_fd = -1;
+  napi_valuetype t[6];
+  int32_t fds[2];
   int64_t bytes = 0, writeback = 0;
   uint32_t crc = 0;
-  if (t[0] != napi_number || t[1] != napi_number || t[2] != napi_number || t[3] != napi_number || t[4] != napi_function
-      || napi_get_value_int32(env, argv[0], &sock_fd) != napi_ok || napi_get_value_int32(env, argv[1], &file_fd) != napi_ok
-      || napi_get_value_int64(env, argv[2], &bytes) != napi_ok || napi_get_value_uint32(env, argv[3], &crc) != napi_ok
-      || (t[5] != napi_undefined && (t[5] != napi_number || napi_get_value_int64(env, argv[5], &writeback) != napi_ok))
-      || sock_fd < 0 || file_fd < 0 || bytes <= 0 || writeback < 0) {
-    napi_throw_type_error(env, NULL,
-      "receiveToFile: expected (sockFd, fileFd: non-negative integers, bytes: positive integer, crc: unsigned 32-bit integer, callback, writebackBytes?: non-negative integer)");
-    return NULL;
-  }
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, NULL, "receiveToFile: no event loop");
+  if (job_fd_args(env, info, 6, argv, t, fds, &bytes, &loop, usage) != 0) return NULL;
+  if (t[3] != napi_number || t[4] != napi_function || napi_get_value_uint32(env, argv[3], &crc) != napi_ok
+      || (t[5] != napi_undefined && (t[5] != napi_number || napi_get_value_int64(env, argv[5], &writeback) != napi_ok))
+      || writeback < 0) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   napi_value handle;
@@ -203,13 +196,16 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   Receive *r = calloc(1, sizeof *r);
   if (!r) return throw_errno(env, ENOMEM, "calloc");
   r->sock_fd = r->file_fd = -1;
+  int dups[2];
   int e = 0;
   const char *syscall = NULL;
   if (!(r->buf = take_buffer())) {
     e = ENOMEM, syscall = "malloc";
-  } else if ((r->sock_fd = fcntl(sock_fd, F_DUPFD_CLOEXEC, 0)) < 0 || (r->file_fd = fcntl(file_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-    e = errno, syscall = "fcntl";
+  } else if ((e = job_dup_fds(fds, dups))) {
+    syscall = "fcntl";
   } else {
+    r->sock_fd = dups[0];
+    r->file_fd = dups[1];
     int rc = uv_poll_init(loop, &r->poll, r->sock_fd);
     if (rc != 0) e = -rc, syscall = "uv_poll_init";
   }

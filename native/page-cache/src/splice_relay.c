@@ -133,22 +133,15 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 static void free_after_close(uv_handle_t *handle) { free(handle->data); }
 
 static napi_value splice_relay(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  static const char *usage = "spliceRelay: expected (inFd, outFd: non-negative integers, bytes: positive integer, callback)";
   napi_value argv[4];
-  napi_valuetype t[4] = {napi_undefined, napi_undefined, napi_undefined, napi_undefined};
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  for (size_t i = 0; i < argc && i < 4; i++) napi_typeof(env, argv[i], &t[i]);
-  int32_t in_fd = -1, out_fd = -1;
+  napi_valuetype t[4];
+  int32_t fds[2];
   int64_t bytes = 0;
-  if (t[0] != napi_number || t[1] != napi_number || t[2] != napi_number || t[3] != napi_function
-      || napi_get_value_int32(env, argv[0], &in_fd) != napi_ok || napi_get_value_int32(env, argv[1], &out_fd) != napi_ok
-      || napi_get_value_int64(env, argv[2], &bytes) != napi_ok || in_fd < 0 || out_fd < 0 || bytes <= 0) {
-    napi_throw_type_error(env, NULL, "spliceRelay: expected (inFd, outFd: non-negative integers, bytes: positive integer, callback)");
-    return NULL;
-  }
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, NULL, "spliceRelay: no event loop");
+  if (job_fd_args(env, info, 4, argv, t, fds, &bytes, &loop, usage) != 0) return NULL;
+  if (t[3] != napi_function) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   /* The handle first: once the relay runs, nothing may fail without its callback. */
@@ -161,8 +154,12 @@ static napi_value splice_relay(napi_env env, napi_callback_info info) {
   int pipefd[2];
   int e = 0;
   const char *syscall = NULL;
-  if ((r->in_fd = fcntl(in_fd, F_DUPFD_CLOEXEC, 0)) < 0 || (r->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-    e = errno, syscall = "fcntl";
+  int dups[2];
+  e = job_dup_fds(fds, dups); /* both -1 when it fails */
+  r->in_fd = dups[0];
+  r->out_fd = dups[1];
+  if (e) {
+    syscall = "fcntl";
   } else if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
     e = errno, syscall = "pipe2";
   } else {
