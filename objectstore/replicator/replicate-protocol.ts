@@ -14,7 +14,7 @@
  * "recalculated"; `list` names the suffixes whose per-object live files the caller wants.
  */
 import type http from 'node:http';
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadRequest } from '../common/errors.js';
 import { NodeClient } from '../node/node-client.js';
@@ -62,7 +62,13 @@ export async function handleReplicate(devicesDir: string, method: string, url: s
   checkDevice(device);
   if (!/^\d{1,10}$/.test(segs[1]!) || Number(segs[1]) >= MAX_PARTITION) throw new BadRequest('bad partition');
   const part = Number(segs[1]);
-  const isDir = await stat(join(devicesDir, device)).then((s) => s.isDirectory(), () => false);
+  // Synchronous like the readdirs that follow (suffix-hashes.ts): a pool trip here cost more than the stat.
+  let isDir = false;
+  try {
+    isDir = statSync(join(devicesDir, device)).isDirectory();
+  } catch {
+    // missing or unreadable: unknown here
+  }
   if (!isDir) {
     res.writeHead(UNKNOWN_DEVICE_STATUS, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
     res.end(`unknown device ${device}\n`);

@@ -78,3 +78,30 @@ t.test('tombstone reclaim', async (t) => {
   t.same(await readdir(suffix), [H2], 'its folder is gone, the young tombstone stays');
   t.ok(r.listing[H2]?.ts);
 });
+
+t.test('a partition is hashed a suffix folder at a time, with other work between', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-suffix-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const part = join(dir, '9');
+  const suffixes = Array.from({ length: 40 }, (_, i) => (0x100 + i).toString(16));
+  const ts = nowTs(10);
+  for (const s of suffixes) {
+    const h = 'c'.repeat(29) + s;
+    await mkdir(join(part, s, h), { recursive: true });
+    await writeFile(join(part, s, h, `${ts}.data`), s);
+  }
+  // Callbacks queued while hashing run before it ends: a request waiting on a busy node is not
+  // held up for the whole partition.
+  let turns = 0;
+  let hashing = true;
+  const tick = () => {
+    if (!hashing) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  const r = await partitionHashes(part, opts);
+  hashing = false;
+  t.equal(Object.keys(r.hashes).length, suffixes.length, 'every suffix hashed');
+  t.ok(turns >= suffixes.length / 2, `the event loop turned while hashing (${turns} turns for ${suffixes.length} suffixes)`);
+});
