@@ -12,8 +12,20 @@ import { until } from '../../test/support/wait.js';
 import { NodeClient } from '../node/node-client.js';
 import { RECON_PATHS, type ReplicationRecon } from '../node/recon.js';
 import { ACCOUNT, CONTAINER, filesOn, get, partitionDirOn, placement, put } from './test-helpers.js';
+import { shuffled } from './replicator.js';
 
 const REPLICATOR = { replicator: { intervalMs: 300 } };
+
+t.test('each pass takes the partitions in a new random order', async (t) => {
+  const parts = Array.from({ length: 64 }, (_, i) => i);
+  const orders = Array.from({ length: 4 }, () => shuffled(parts));
+  for (const o of orders) t.same([...o].sort((a, b) => a - b), parts, 'every partition, once');
+  t.same(parts, Array.from({ length: 64 }, (_, i) => i), 'the list given is left as it was');
+  // Two nodes walking the same partitions in the same order push a returning peer's missing
+  // objects twice; four equal orders of 64 would be a broken shuffle (chance 64!^-3).
+  t.ok(new Set(orders.map((o) => o.join())).size > 1, 'orders differ');
+  t.not(orders[0]!.join(), parts.join(), 'not the listed order');
+});
 
 t.test('a node back from the dead is brought up to date and handoffs are handed back', async (t) => {
   const c = await TestCluster.start({ nodes: 4, extra: () => REPLICATOR });

@@ -48,6 +48,16 @@ export interface ReplicatorOptions {
   log?: (m: string) => void;
 }
 
+/** A copy of `a` in random order (Fisher-Yates). */
+export function shuffled<T>(a: readonly T[]): T[] {
+  const out = a.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 async function dirNames(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
@@ -117,7 +127,9 @@ export class Replicator {
     const counters: SyncCounters = { suffixesPushed: 0, objectsPushed: 0, tombstonesReclaimed: 0, errors: 0 };
     let reverted = 0;
     let done = 0;
-    const parts = await this.partitions();
+    // In a random order, as Swift's replicator does: nodes holding the same partitions would
+    // otherwise reach each one at the same moment and both push what a returning peer lacks.
+    const parts = shuffled(await this.partitions());
     this.recon.lastPassStarted = started;
     this.recon.inProgress = { started, partitionsDone: 0, partitionsTotal: parts.length };
     await this.writeRecon();
