@@ -186,9 +186,8 @@ export class Replicator {
     if (!me) return revertHandoff(this.client, p, primaries, opts, counters, log, onPeerError);
     const hashes = await localHashes(p, opts, counters); // once for every peer: pushing does not change them
     let unmounted = 0;
-    // The peers at once: each exchange mostly waits on its peer, and a peer already in step
-    // then costs this partition no time.
-    await Promise.all(primaries.filter((peer) => peer !== me).map(async (peer) => {
+    for (const peer of primaries) {
+      if (peer === me) continue;
       try {
         await syncPartitionTo(this.client, p, peer, opts, counters, log, hashes);
       } catch (e) {
@@ -196,7 +195,7 @@ export class Replicator {
         onPeerError(peer, e as Error);
         if (e instanceof PeerError && (e.status === 507 || e.status === UNKNOWN_DEVICE_STATUS)) unmounted++;
       }
-    }));
+    }
     if (unmounted > 0) await this.pushToHandoffs(p, me, unmounted, hashes, counters);
     return false;
   }
