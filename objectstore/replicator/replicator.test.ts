@@ -12,7 +12,7 @@ import { until } from '../../test/support/wait.js';
 import { NodeClient } from '../node/node-client.js';
 import { RECON_PATHS, type ReplicationRecon } from '../node/recon.js';
 import { ACCOUNT, CONTAINER, filesOn, get, partitionDirOn, placement, put } from './test-helpers.js';
-import { shuffled } from './replicator.js';
+import { shuffled } from '../ring/prng.js';
 
 const REPLICATOR = { replicator: { intervalMs: 300 } };
 

@@ -19,6 +19,7 @@ import { PassLoop } from '../common/pass-loop.js';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ring, RingDevice } from '../ring/ring.js';
+import { shuffled } from '../ring/prng.js';
 import { NodeClient } from '../node/node-client.js';
 import { UNKNOWN_DEVICE_STATUS } from '../node/protocol.js';
 import {
@@ -46,16 +47,6 @@ export interface ReplicatorOptions {
   concurrency: number;
   reclaimAgeSeconds: number;
   log?: (m: string) => void;
-}
-
-/** A copy of `a` in random order (Fisher-Yates). */
-export function shuffled<T>(a: readonly T[]): T[] {
-  const out = a.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 async function dirNames(dir: string): Promise<string[]> {

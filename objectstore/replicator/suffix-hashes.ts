@@ -146,7 +146,7 @@ export async function hashSuffix(suffixDir: string, opts: HashOptions): Promise<
 }
 
 /** The suffix folders of a partition folder. */
-export async function suffixesOf(partDir: string): Promise<string[]> {
+export function suffixesOf(partDir: string): string[] {
   return entries(partDir).filter((s) => SUFFIX_RE.test(s)).sort();
 }
 
@@ -154,7 +154,7 @@ export async function suffixesOf(partDir: string): Promise<string[]> {
 export async function partitionHashes(partDir: string, opts: HashOptions): Promise<{ hashes: Record<string, string>; reclaimed: number }> {
   const hashes: Record<string, string> = {};
   let reclaimed = 0;
-  for (const s of await suffixesOf(partDir)) {
+  for (const s of suffixesOf(partDir)) {
     await nextTurn(); // requests waiting on this node go between suffix folders
     const r = await hashSuffix(join(partDir, s), opts);
     reclaimed += r.reclaimed;

@@ -1,5 +1,6 @@
 /**
- * A small seeded pseudo-random generator (mulberry32) so `rebalance --seed N` is repeatable.
+ * A small seeded pseudo-random generator (mulberry32) so `rebalance --seed N` is repeatable,
+ * and the Fisher–Yates shuffle the ring builder and the replicator (Math.random) use.
  */
 
 export type Random = () => number;
@@ -16,12 +17,19 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-/** Shuffles an Int32Array in place (Fisher–Yates). */
-export function shuffleInPlace(a: Int32Array, rnd: Random): void {
+/** Shuffles an array (or an Int32Array) in place (Fisher–Yates). */
+export function shuffleInPlace<T>(a: { length: number; [i: number]: T }, rnd: Random): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
     const t = a[i]!;
     a[i] = a[j]!;
     a[j] = t;
   }
+}
+
+/** A copy of `a` in random order. */
+export function shuffled<T>(a: readonly T[], rnd: Random = Math.random): T[] {
+  const out = a.slice();
+  shuffleInPlace(out, rnd);
+  return out;
 }

@@ -111,13 +111,14 @@ int job_fd_args(napi_env env, napi_callback_info info, size_t n, napi_value *arg
   return 0;
 }
 
-int job_dup_fds(const int32_t fds[2], int out[2]) {
-  out[0] = out[1] = -1;
+int job_dup_fds(const int32_t fds[2], int *first, int *second) {
+  int *out[2] = { first, second };
+  *first = *second = -1;
   for (int i = 0; i < 2; i++) {
-    if ((out[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0)) < 0) {
+    if ((*out[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0)) < 0) {
       int e = errno;
-      if (i == 1) close(out[0]);
-      out[0] = out[1] = -1;
+      if (i == 1) close(*first);
+      *first = *second = -1;
       return e;
     }
   }

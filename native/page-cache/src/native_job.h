@@ -51,7 +51,8 @@ void job_export(napi_env env, napi_value exports, const char *start_name, napi_c
  * Error, thrown) when the head is wrong. The caller checks the arguments after it. */
 int job_fd_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, napi_valuetype *t,
                 int32_t fds[2], int64_t *bytes, uv_loop_t **loop, const char *usage);
-/* Duplicates both descriptors (close-on-exec) into out[0], out[1]: Node may close its own
- * meanwhile and the numbers be reused. Returns 0, or the errno (out left at -1). */
-int job_dup_fds(const int32_t fds[2], int out[2]);
+/* Duplicates both descriptors (close-on-exec) into *first and *second, the job's own fields:
+ * Node may close its own meanwhile and the numbers be reused. Returns 0, or the errno (both
+ * left at -1). */
+int job_dup_fds(const int32_t fds[2], int *first, int *second);
 #endif

@@ -196,16 +196,13 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   Receive *r = calloc(1, sizeof *r);
   if (!r) return throw_errno(env, ENOMEM, "calloc");
   r->sock_fd = r->file_fd = -1;
-  int dups[2];
   int e = 0;
   const char *syscall = NULL;
   if (!(r->buf = take_buffer())) {
     e = ENOMEM, syscall = "malloc";
-  } else if ((e = job_dup_fds(fds, dups))) {
+  } else if ((e = job_dup_fds(fds, &r->sock_fd, &r->file_fd))) {
     syscall = "fcntl";
   } else {
-    r->sock_fd = dups[0];
-    r->file_fd = dups[1];
     int rc = uv_poll_init(loop, &r->poll, r->sock_fd);
     if (rc != 0) e = -rc, syscall = "uv_poll_init";
   }

@@ -154,11 +154,7 @@ static napi_value splice_relay(napi_env env, napi_callback_info info) {
   int pipefd[2];
   int e = 0;
   const char *syscall = NULL;
-  int dups[2];
-  e = job_dup_fds(fds, dups); /* both -1 when it fails */
-  r->in_fd = dups[0];
-  r->out_fd = dups[1];
-  if (e) {
+  if ((e = job_dup_fds(fds, &r->in_fd, &r->out_fd))) {
     syscall = "fcntl";
   } else if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
     e = errno, syscall = "pipe2";
