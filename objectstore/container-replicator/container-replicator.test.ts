@@ -49,12 +49,13 @@ t.test('a container replica that was down gets the rows, metadata and deletion i
   const { part, nodes } = cluster.rings.container.getNodes(ACCOUNT, C);
   const clock = new TimestampClock();
   const sendRow = async (dev: RingDevice, name: string, row: ObjectRow) => {
-    const r = await cluster.backend.client.request({
+    const r = await cluster.backend.client.fetchText({
       host: dev.ip, port: dev.port, method: row.deleted ? 'DELETE' : 'PUT', timestamp: row.ts,
       path: nodePath('cont', dev.device, part, ACCOUNT, C, name), headers: { [H_ROW]: encodeJsonHeader(row) },
     });
-    r.body.resume();
-    t.equal(r.status, 201, `row ${name} applied on ${dev.device}`);
+    // 202: the replica had the row already; the container replicator (a pass every second) may
+    // have pushed it from a replica the test wrote first.
+    t.ok(r.status === 201 || r.status === 202, `row ${name} stored on ${dev.device}${r.status < 300 ? '' : `: ${r.status} ${r.text.trim()}`}`);
   };
   // A row every replica has; it is deleted while one replica is down.
   const gone: ObjectRow = { ts: clock.next(), size: 5, etag: 'e0', contentType: 'text/plain' };
