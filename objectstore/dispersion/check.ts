@@ -56,6 +56,8 @@ export interface CheckOptions {
   client?: NodeClient;
   concurrency?: number;
   timeoutMs?: number;
+  /** Told how many copies each object misses (lets a watcher re-check only the incomplete). */
+  onObject?: (name: ObjectName, missingCopies: number) => void;
 }
 
 type Probe = { status: number; timestamp?: string };
@@ -108,6 +110,7 @@ export async function checkDispersion(names: Iterable<ObjectName>, o: CheckOptio
     });
     result.objects++;
     const missing = nodes.length - found;
+    o.onObject?.(n, missing);
     if (missing === 0) result.complete++;
     else {
       result.missingCopies[missing] = (result.missingCopies[missing] ?? 0) + 1;

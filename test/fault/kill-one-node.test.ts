@@ -11,6 +11,7 @@ import { until } from '../support/wait.js';
 import {
   ACCOUNT, namesOf, replicaListings, quickNodes, report, scaled, verifyAll, waitFullDispersion, writeMany, REPLICATOR_INTERVAL_MS, REPLICATION_SLACK_MS,
 } from './support.js';
+import { readRecon, REPLICATION_RECON_FILE, type ReplicationRecon } from '../../objectstore/node/recon.js';
 
 const WRITES = scaled(2000);
 const CONCURRENCY = 8;
@@ -37,6 +38,11 @@ t.test('kill -9 one of 3 nodes during writes', async (t) => {
   await cluster.startNode(victim);
   const limit = REPLICATOR_INTERVAL_MS + REPLICATION_SLACK_MS;
   const { seconds, last } = await waitFullDispersion(cluster, { names: namesOf(CONTAINER, acked) }, limit);
+  // What the replicators did meanwhile (their recon), to tell a slow pass from a slow push.
+  for (const n of cluster.nodes) {
+    const r = await readRecon<ReplicationRecon>(n.devicesDir, REPLICATION_RECON_FILE);
+    t.comment(`node${n.index + 1} replicator: ${r?.passes} passes, last ${r?.lastPassSeconds} s, ${r?.objectsPushed} objects pushed in it`);
+  }
   t.equal(last.objects, acked.length, 'dispersion over every acknowledged object');
   t.ok(seconds !== null, `full replica count within ${limit / 1000} s (missing: ${JSON.stringify(last.missingCopies)})`);
   // Every container replica names every acknowledged object (the updater replays what the
