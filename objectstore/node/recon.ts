@@ -39,6 +39,8 @@ export interface ReplicationRecon {
   partitionsChecked: number;
   /** Partition folders on this node's devices at the start of that pass. */
   partitionsTotal: number;
+  /** Partitions worked on again at the end of that pass for a peer that came back during it. */
+  partitionsRetried: number;
   /** Suffixes whose files were pushed to a peer. */
   suffixesPushed: number;
   /** Object files (.data, .ts, .meta) pushed to peers. */
@@ -89,7 +91,7 @@ export interface DevicesRecon {
 
 export function emptyReplicationRecon(): ReplicationRecon {
   return {
-    partitionsChecked: 0, partitionsTotal: 0, suffixesPushed: 0, objectsPushed: 0,
+    partitionsChecked: 0, partitionsTotal: 0, partitionsRetried: 0, suffixesPushed: 0, objectsPushed: 0,
     handoffPartitionsReverted: 0, tombstonesReclaimed: 0, errors: 0, passes: 0,
   };
 }

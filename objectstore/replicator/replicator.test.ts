@@ -5,7 +5,7 @@
  * and the nodes' recon shows the work.
  */
 import t from 'tap';
-import { access, rename } from 'node:fs/promises';
+import { access, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCluster } from '../cluster/test-cluster.js';
 import { until } from '../../test/support/wait.js';
@@ -13,6 +13,7 @@ import { NodeClient } from '../node/node-client.js';
 import { RECON_PATHS, type ReplicationRecon } from '../node/recon.js';
 import { ACCOUNT, CONTAINER, filesOn, get, partitionDirOn, placement, put } from './test-helpers.js';
 import { shuffled } from '../ring/prng.js';
+import { Replicator } from './replicator.js';
 
 const REPLICATOR = { replicator: { intervalMs: 300 } };
 
@@ -204,4 +205,53 @@ t.test('a node that missed a PUT but got the POST after it gets the new body und
   for (const i of placement(c, name).primaries) {
     t.same(await filesOn(c, i, name), await filesOn(c, victim, name), `node ${i} holds the same files`);
   }
+});
+
+t.test('a peer that comes back while a pass runs gets what it missed at the end of that pass', async (t) => {
+  const idle = { replicator: { intervalMs: 3_600_000 }, auditor: { intervalMs: 3_600_000 } };
+  const c = await TestCluster.start({ extra: () => idle });
+  t.teardown(() => c.stop());
+  await c.backend.putContainer(ACCOUNT, CONTAINER);
+  const DOWN = 2;
+  await c.killNode(DOWN);
+  const names = Array.from({ length: 12 }, (_, i) => `missed-${i}`);
+  for (const n of names) await put(c, n, Buffer.from(n));
+  await c.startNode(DOWN);
+  // Node 0's replicator, run here so the test decides when node 2 is reachable: its REPLICATE
+  // requests to node 2 fail as "connection refused" for the first `refuse` of them.
+  const r = new Replicator({
+    devicesDir: c.nodes[0]!.devicesDir, ring: c.rings.object, secret: c.secret, host: '127.0.0.1',
+    port: c.nodes[0]!.port, intervalMs: 3_600_000, concurrency: 2, reclaimAgeSeconds: 604_800, log: () => undefined,
+  });
+  t.teardown(() => r.client.close());
+  const parts = (await readdir(join(c.devicePath(0), 'objects'))).length;
+  let refuse = 0;
+  let asked = 0;
+  const fetchText = r.client.fetchText.bind(r.client);
+  r.client.fetchText = async (q) => {
+    if (q.port === c.nodes[DOWN]!.port) {
+      asked++;
+      if (refuse > 0) {
+        refuse--;
+        throw new Error('connect ECONNREFUSED (test)');
+      }
+    }
+    return fetchText(q);
+  };
+  const onDown = async () => (await Promise.all(names.map((n) => filesOn(c, DOWN, n)))).filter((f) => f.length > 0).length;
+
+  // Down for every partition of the pass, and still down at its end: one probe, nothing more.
+  refuse = Infinity;
+  let recon = await r.runPass();
+  t.equal(asked, parts + 1, `one refused exchange per partition (${parts}) and one probe`);
+  t.equal(recon.partitionsRetried, 0, 'nothing retried while the peer stays away');
+  t.equal(await onDown(), 0, 'the peer got nothing');
+
+  // Down for every partition of the pass, back at its end: the missed partitions go at once.
+  refuse = parts;
+  asked = 0;
+  recon = await r.runPass();
+  t.equal(recon.partitionsRetried, parts, 'every partition it missed worked on again in the same pass');
+  t.equal(await onDown(), names.length, 'the peer holds every object after that one pass');
+  t.ok(recon.objectsPushed >= names.length, `the pushes are counted (${recon.objectsPushed})`);
 });
