@@ -16,24 +16,9 @@ import { until } from '../../test/support/wait.js';
 import { NodeClient } from '../node/node-client.js';
 import { RECON_PATHS, type AuditRecon } from '../node/recon.js';
 import { QUARANTINE_SUBDIR } from './quarantine.js';
-import { ACCOUNT, CONTAINER, filesOn, get, hashDirOn, md5, placement, put } from '../replicator/test-helpers.js';
+import { ACCOUNT, CONTAINER, dataFileOn, filesOn, flipByte, get, md5, placement, put } from '../replicator/test-helpers.js';
 
 const MiB = 1024 * 1024;
-
-/** Flips one byte of node i's .data file of `object` at `offset`. */
-async function flipByte(c: TestCluster, i: number, object: string, offset: number): Promise<void> {
-  const { part, hash } = placement(c, object);
-  const [f] = await filesOn(c, i, object);
-  const fh = await open(join(hashDirOn(c, i, part, hash), f!), 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, offset);
-    b[0] = b[0]! ^ 0xff;
-    await fh.write(b, 0, 1, offset);
-  } finally {
-    await fh.close();
-  }
-}
 
 async function quarantinedOn(c: TestCluster, i: number): Promise<string[]> {
   return readdir(join(c.devicePath(i), QUARANTINE_SUBDIR)).catch(() => [] as string[]);
@@ -41,10 +26,8 @@ async function quarantinedOn(c: TestCluster, i: number): Promise<string[]> {
 
 /** node i's stored body of `object` (the file without its footer). */
 async function storedBody(c: TestCluster, i: number, object: string, size: number): Promise<Buffer | undefined> {
-  const { part, hash } = placement(c, object);
-  const [f] = await filesOn(c, i, object);
-  if (!f?.endsWith('.data')) return undefined;
-  return (await readFile(join(hashDirOn(c, i, part, hash), f))).subarray(0, size);
+  const f = await dataFileOn(c, i, object);
+  return f === undefined ? undefined : (await readFile(f)).subarray(0, size);
 }
 
 t.test('GET never serves corrupt bytes', async (t) => {
@@ -120,9 +103,7 @@ t.test('the auditor quarantines damaged files and the replicator restores them',
   }
   const o3 = 'o3';
   const n3 = placement(c, o3).primaries[0]!;
-  const { part, hash } = placement(c, o3);
-  const [f3] = await filesOn(c, n3, o3);
-  const path3 = join(hashDirOn(c, n3, part, hash), f3!);
+  const path3 = (await dataFileOn(c, n3, o3))!;
   const fh = await open(path3, 'r+');
   await fh.truncate((await fh.stat()).size - 3); // the footer's magic is cut
   await fh.close();

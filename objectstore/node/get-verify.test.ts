@@ -19,6 +19,7 @@ import { VERIFY_BEFORE_SEND_BYTES } from './server.js';
 import { QUARANTINE_SUBDIR } from '../auditor/quarantine.js';
 import { crc32c } from '../common/crc32c.js';
 import { until } from '../../test/support/wait.js';
+import { flipByteInFile } from '../replicator/test-helpers.js';
 
 const SMALL_BYTES = 100_001;
 const LARGE_BYTES = VERIFY_BEFORE_SEND_BYTES * 3 + 12_345;
@@ -103,15 +104,7 @@ t.test('GET verification of stored bodies', async (t) => {
   }
 
   async function flipByte(o: string, at: number): Promise<void> {
-    const fh = await open(await dataFile(o), 'r+');
-    try {
-      const one = Buffer.alloc(1);
-      await fh.read(one, 0, 1, at);
-      one[0] = one[0]! ^ 0x10;
-      await fh.write(one, 0, 1, at);
-    } finally {
-      await fh.close();
-    }
+    await flipByteInFile(await dataFile(o), at, 0x10);
   }
 
   const quarantined = async (o: string) => (await readdir(join(dir, 'sda', QUARANTINE_SUBDIR)).catch(() => [] as string[]))

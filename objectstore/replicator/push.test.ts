@@ -6,15 +6,14 @@
  * raise LocalFileCorrupt so the replicator quarantines the copy.
  */
 import t from 'tap';
-import { open, readdir, truncate, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, truncate, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { TestCluster } from '../cluster/test-cluster.js';
 import { SYNC_IO_BYTES } from '../node/diskfile.js';
 import { nodePath } from '../node/protocol.js';
 import { LocalFileCorrupt, pushObject } from './push.js';
 import { liveState } from './suffix-hashes.js';
-import { ACCOUNT, CONTAINER, filesOn, hashDirOn, placement, put } from './test-helpers.js';
+import { ACCOUNT, CONTAINER, dataFileOn, flipByte, hashDirOn, placement, put } from './test-helpers.js';
 
 const QUIET = { replicator: { intervalMs: 3_600_000 }, auditor: { intervalMs: 3_600_000 } };
 const FROM = 0;
@@ -54,12 +53,6 @@ t.test('pushes land byte for byte; damaged copies are refused', async (t) => {
     for await (const ch of r.body) chunks.push(ch as Buffer);
     return r.status === 200 ? Buffer.concat(chunks) : undefined;
   };
-  /** Path of the object's .data file on node FROM. */
-  const dataFile = async (name: string) => {
-    const { part, hash } = placement(c, name);
-    return join(hashDirOn(c, FROM, part, hash), (await filesOn(c, FROM, name)).find((f) => f.endsWith('.data'))!);
-  };
-
   for (const name of ['small', 'at-limit', 'large']) {
     t.equal(await served(name), undefined, `${name}: the peer lacks it before the push`);
     t.equal(await push(name), 1, `${name}: one file sent`);
@@ -69,18 +62,13 @@ t.test('pushes land byte for byte; damaged copies are refused', async (t) => {
 
   // One byte of the body flipped in the local copy.
   for (const name of ['flipped-small', 'flipped-large']) {
-    const fh = await open(await dataFile(name), 'r+');
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, 10);
-    b[0] = b[0]! ^ 0xff;
-    await fh.write(b, 0, 1, 10);
-    await fh.close();
+    await flipByte(c, FROM, name, 10);
     t.type(await pushError(name), LocalFileCorrupt, `${name}: the peer refuses a body that does not match its ETag`);
     t.equal(await served(name), undefined, `${name}: the peer stores nothing`);
   }
 
   // The footer cut off: nothing says what the bytes are.
-  const file = await dataFile('no-footer');
+  const file = (await dataFileOn(c, FROM, 'no-footer'))!;
   await truncate(file, bodies.get('no-footer')!.length);
   t.equal((await stat(file)).size, 2000, 'footer removed');
   t.type(await pushError('no-footer'), LocalFileCorrupt, 'a copy without its footer is not sent');

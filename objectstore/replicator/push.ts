@@ -5,12 +5,12 @@
  * on the peer does not refuse it), a `.ts` as a DELETE, a `.meta` as a POST. No container target is sent, so a replication push never touches container listings.
  * A peer that already has the same or a newer version answers 409, which counts as done.
  */
-import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
+import { closeSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type http from 'node:http';
 import type { NodeClient } from '../node/node-client.js';
-import { readFooterSync, readObjectBody, SYNC_IO_BYTES, type DiskMetadata } from '../node/diskfile.js';
+import { openStoredFile, readObjectBody, SYNC_IO_BYTES, type DiskMetadata, type OpenObject } from '../node/diskfile.js';
 import {
   encodeJsonHeader, H_CONTENT_LENGTH, H_EXPECTED_ETAG, H_METADATA, H_REPLICATION, nodePath, type WireMetadata,
 } from '../node/protocol.js';
@@ -33,27 +33,21 @@ export function splitName(name: string): { account: string; container: string; o
   return { account: name.slice(1, i), container: name.slice(i + 1, j), object: name.slice(j + 1) };
 }
 
-/**
- * Opens a live file and reads its footer synchronously, as the node's GET path does
- * (diskfile.ts openObject): microseconds from the page cache, where three trips through the
- * libuv pool per pushed object were most of a push's cost on a busy node.
- */
-function openWithFooter(path: string): { fd: number; meta: DiskMetadata; bodySize: number } {
-  const fd = openSync(path, 'r');
+/** Opens a live file (node/diskfile.ts openStoredFile); a footer that cannot be read is LocalFileCorrupt. */
+function openWithFooter(path: string): OpenObject {
+  let f: OpenObject;
   try {
-    const size = fstatSync(fd).size;
-    let footer;
-    try {
-      footer = readFooterSync(fd, size);
-    } catch (e) {
-      throw new LocalFileCorrupt(`${path}: ${(e as Error).message}`);
-    }
-    if (typeof footer.meta.name !== 'string') throw new LocalFileCorrupt(`${path}: footer has no name`);
-    return { fd, meta: footer.meta, bodySize: size - footer.footerBytes };
+    f = openStoredFile(path);
   } catch (e) {
-    closeSync(fd);
-    throw e;
+    const syscall = (e as NodeJS.ErrnoException).syscall;
+    if (syscall === 'open' || syscall === 'fstat') throw e;
+    throw new LocalFileCorrupt(`${path}: ${(e as Error).message}`);
   }
+  if (typeof f.meta.name !== 'string') {
+    closeSync(f.fd);
+    throw new LocalFileCorrupt(`${path}: footer has no name`);
+  }
+  return f;
 }
 
 function wireOf(m: DiskMetadata): WireMetadata {

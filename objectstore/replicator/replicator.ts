@@ -249,7 +249,10 @@ export class Replicator {
     }
   }
 
-  /** Logs a failed exchange; a peer that cannot be reached is logged once per pass, not per partition. */
+  /**
+   * Notes a failed exchange: a peer that cannot be reached is logged once per pass, not per
+   * partition, and the partition is kept for the end-of-pass retry (retryReturnedPeers).
+   */
   private peerError(p: PartitionRef, peer: PeerDevice, e: Error): void {
     const key = `${peer.ip}:${peer.port}/${peer.device}`;
     if (e instanceof PeerError && e.status === 0) {

@@ -2,7 +2,7 @@
  * Test helpers for the replicator and auditor tests: where a cluster's node keeps an object
  * (real folders on disk), and small object writes and reads through the cluster's backend.
  */
-import { readdir } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,6 +31,31 @@ export function hashDirOn(c: TestCluster, i: number, part: number, hash: string)
 export async function filesOn(c: TestCluster, i: number, object: string): Promise<string[]> {
   const { part, hash } = placement(c, object);
   return (await readdir(hashDirOn(c, i, part, hash)).catch(() => [] as string[])).sort();
+}
+
+/** Path of the object's .data file on node i (undefined when it holds none). */
+export async function dataFileOn(c: TestCluster, i: number, object: string): Promise<string | undefined> {
+  const { part, hash } = placement(c, object);
+  const f = (await filesOn(c, i, object)).find((x) => x.endsWith('.data'));
+  return f && join(hashDirOn(c, i, part, hash), f);
+}
+
+/** XORs the byte at `offset` of a file with `mask` (damage that keeps the file's size). */
+export async function flipByteInFile(path: string, offset: number, mask = 0xff): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, offset);
+    b[0] = b[0]! ^ mask;
+    await fh.write(b, 0, 1, offset);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Flips one byte of node i's .data file of `object` at `offset`. */
+export async function flipByte(c: TestCluster, i: number, object: string, offset: number): Promise<void> {
+  await flipByteInFile((await dataFileOn(c, i, object))!, offset);
 }
 
 export async function put(c: TestCluster, object: string, body: Buffer): Promise<string> {

@@ -13,6 +13,7 @@ import { TestCluster } from '../../objectstore/cluster/test-cluster.js';
 import { hashPath } from '../../objectstore/ring/hash.js';
 import { QUARANTINE_SUBDIR } from '../../objectstore/auditor/quarantine.js';
 import { until } from '../support/wait.js';
+import { flipByteInFile } from '../../objectstore/replicator/test-helpers.js';
 import {
   ACCOUNT, md5, namesOf, quickNodes, readBack, report, scaled, waitFullDispersion, writeMany, type ReadOutcome, type Written,
   REPLICATOR_INTERVAL_MS, REPLICATION_SLACK_MS,
@@ -97,16 +98,7 @@ t.test('flipped bytes in 1 % of the .data files', async (t) => {
     for (let k = 0; k < 3; k++) for (const f of readByGet) outcomes[await readBack(b, CONTAINER, f.written)]++;
   })();
   for (const f of flipped) {
-    const fh = await open(f.file, 'r+');
-    try {
-      const at = Math.floor(Math.random() * f.written.size);
-      const one = Buffer.alloc(1);
-      await fh.read(one, 0, 1, at);
-      one[0] = one[0]! ^ 0xff;
-      await fh.write(one, 0, 1, at);
-    } finally {
-      await fh.close();
-    }
+    await flipByteInFile(f.file, Math.floor(Math.random() * f.written.size));
   }
   t.comment(`flipped one byte in ${flipped.length} of ${files.length} .data files`);
   const started = Date.now();

@@ -161,11 +161,9 @@ export async function waitFullDispersion(c: TestCluster, what: { containers?: st
     }
     const pending = names.filter((n) => !seenComplete.has(key(n)));
     const part = await check(pending);
-    if (part.complete === part.objects) {
-      const last = await check(names);
-      if (last.complete === last.objects) return { seconds: (Date.now() - start) / 1000, last };
-    }
-    if (Date.now() - start > timeoutMs) return { seconds: null, last: await check(names) };
+    const last = part.complete === part.objects ? await check(names) : undefined;
+    if (last && last.complete === last.objects) return { seconds: (Date.now() - start) / 1000, last };
+    if (Date.now() - start > timeoutMs) return { seconds: null, last: last ?? await check(names) };
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
