@@ -8,8 +8,11 @@
  *
  *   fsyncDropCache(fd, callback(err))  fsync(fd), then POSIX_FADV_DONTNEED over the whole file
  *   dropCache(fd, callback(err))       POSIX_FADV_DONTNEED only (after a read)
+ *   syncFs(fd, callback(err))          syncfs(fd): everything written to fd's filesystem made
+ *                                      durable at once, the group commit of small writes
+ *                                      (objectstore/node/sync-group.ts)
  *
- * Both run in the libuv pool, one trip each; the callback gets an Error with `code` (errno
+ * Each runs in the libuv pool, one trip each; the callback gets an Error with `code` (errno
  * name) and `syscall` like Node's own fs errors, or null.
  *
  * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
@@ -31,11 +34,15 @@
 #include "receive_file.h"
 #include "errno_error.h"
 
+/* What a job does with its descriptor. */
+enum Mode { DROP = 0, FSYNC_DROP = 1, SYNCFS = 2 };
+static const char *const MODE_NAMES[] = {"dropCache", "fsyncDropCache", "syncFs"};
+
 typedef struct {
   napi_async_work work;
   napi_ref callback;
   int fd;
-  int sync_first;
+  enum Mode mode;
   int err;
   const char *syscall;
 } Job;
@@ -44,7 +51,14 @@ static void execute(napi_env env, void *data) {
   Job *job = data;
   (void)env;
   job->err = 0;
-  if (job->sync_first && fsync(job->fd) != 0) {
+  if (job->mode == SYNCFS) {
+    if (syncfs(job->fd) != 0) {
+      job->err = errno;
+      job->syscall = "syncfs";
+    }
+    return;
+  }
+  if (job->mode == FSYNC_DROP && fsync(job->fd) != 0) {
     job->err = errno;
     job->syscall = "fsync";
     return;
@@ -74,7 +88,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_call_function(env, global, cb, 1, &arg, &ignored);
 }
 
-static napi_value start(napi_env env, napi_callback_info info, int sync_first) {
+static napi_value start(napi_env env, napi_callback_info info, enum Mode mode) {
   size_t argc = 2;
   napi_value argv[2], name;
   napi_valuetype t0, t1;
@@ -90,16 +104,17 @@ static napi_value start(napi_env env, napi_callback_info info, int sync_first) {
     return NULL;
   }
   napi_get_value_int32(env, argv[0], &job->fd);
-  job->sync_first = sync_first;
+  job->mode = mode;
   napi_create_reference(env, argv[1], 1, &job->callback);
-  napi_create_string_utf8(env, sync_first ? "fsyncDropCache" : "dropCache", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, MODE_NAMES[mode], NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
   napi_queue_async_work(env, job->work);
   return NULL;
 }
 
-static napi_value fsync_drop_cache(napi_env env, napi_callback_info info) { return start(env, info, 1); }
-static napi_value drop_cache(napi_env env, napi_callback_info info) { return start(env, info, 0); }
+static napi_value fsync_drop_cache(napi_env env, napi_callback_info info) { return start(env, info, FSYNC_DROP); }
+static napi_value drop_cache(napi_env env, napi_callback_info info) { return start(env, info, DROP); }
+static napi_value sync_fs(napi_env env, napi_callback_info info) { return start(env, info, SYNCFS); }
 
 NAPI_MODULE_INIT() {
   napi_value f;
@@ -107,6 +122,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "fsyncDropCache", f);
   napi_create_function(env, "dropCache", NAPI_AUTO_LENGTH, drop_cache, NULL, &f);
   napi_set_named_property(env, exports, "dropCache", f);
+  napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, sync_fs, NULL, &f);
+  napi_set_named_property(env, exports, "syncFs", f);
   crc32c_register(env, exports);
   socket_buffer_register(env, exports);
   splice_relay_register(env, exports);
