@@ -320,7 +320,7 @@ export class DiskFiles {
     return g;
   }
 
-  /** Syncs started and writes they served, over all devices (recon). */
+  /** Syncs started and writes they served, over all devices (how well small writes share). */
   groupSyncStats(): { syncs: number; joined: number } {
     let syncs = 0;
     let joined = 0;

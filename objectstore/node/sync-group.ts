@@ -94,7 +94,7 @@ export function syncFilesystem(path: string): Promise<void> {
 export class SyncGroup {
   private running: Promise<void> | undefined;
   private next: Promise<void> | undefined;
-  /** Syncs started (recon, tests). */
+  /** Syncs started. */
   syncs = 0;
   /** Callers served. */
   joined = 0;
