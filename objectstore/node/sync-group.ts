@@ -6,9 +6,10 @@
  * four flushes of the device, each its own trip through the libuv pool and its own wake-ups).
  * Under load many small writes on one device wait for a sync at the same moment. A SyncGroup
  * lets them share one: syncfs(2) on the device's filesystem makes everything written to it so
- * far durable, files and directories alike, with one flush. Measured on this project's 2-core
- * VM (16 writers of durable 4 KiB files, file per object): 0.71-1.16 ms of host CPU per object
- * with fsyncs, 0.33-0.47 ms with a syncfs per batch.
+ * far durable, files and directories alike, followed by an fsync of the device folder for one
+ * last flush of the disk's cache (native/page-cache/src/page_cache.c says why). Measured on
+ * this project's 2-core VM (16 writers of durable 4 KiB files, file per object): 0.71-1.16 ms
+ * of host CPU per object with fsyncs, 0.33-0.47 ms with a syncfs per batch.
  *
  * The order of a write does not change: its data is durable (one group sync) before it is
  * renamed into place, and the rename is durable (a second group sync) before the write is
@@ -72,7 +73,7 @@ export function unwrittenBytes(meminfo: string): number {
   return kb('Dirty') + kb('Writeback');
 }
 
-/** One syncfs(2) of the filesystem holding `path`, in the libuv pool. */
+/** syncfs(2) of the filesystem holding `path`, then fsync(2) of `path`, in one libuv pool trip. */
 export function syncFilesystem(path: string): Promise<void> {
   if (!addon) return Promise.reject(new Error('syncfs needs the native addon (native/page-cache)'));
   let fd: number;

@@ -8,9 +8,9 @@
  *
  *   fsyncDropCache(fd, callback(err))  fsync(fd), then POSIX_FADV_DONTNEED over the whole file
  *   dropCache(fd, callback(err))       POSIX_FADV_DONTNEED only (after a read)
- *   syncFs(fd, callback(err))          syncfs(fd): everything written to fd's filesystem made
- *                                      durable at once, the group commit of small writes
- *                                      (objectstore/node/sync-group.ts)
+ *   syncFs(fd, callback(err))          syncfs(fd), then fsync(fd): everything written to fd's
+ *                                      filesystem made durable at once, the group commit of
+ *                                      small writes (objectstore/node/sync-group.ts)
  *
  * Each runs in the libuv pool, one trip each; the callback gets an Error with `code` (errno
  * name) and `syscall` like Node's own fs errors, or null.
@@ -52,9 +52,17 @@ static void execute(napi_env env, void *data) {
   (void)env;
   job->err = 0;
   if (job->mode == SYNCFS) {
+    /* syncfs flushes the device's write cache before its last step, the write of the metadata
+     * kept in the block device's own buffers (sync_filesystem: sync_fs(wait) issues the flush,
+     * then sync_blockdev): on ext4 without a journal the directory blocks of the renames being
+     * made durable can still be in the device's cache when it returns. An fsync of the folder
+     * after it flushes once more (ext4 flushes on every fsync there). */
     if (syncfs(job->fd) != 0) {
       job->err = errno;
       job->syscall = "syncfs";
+    } else if (fsync(job->fd) != 0) {
+      job->err = errno;
+      job->syscall = "fsync";
     }
     return;
   }
