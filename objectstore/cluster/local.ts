@@ -25,13 +25,7 @@ import { NODE_READY_PREFIX } from '../node/main.js';
 import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
 
 export const LOCAL_NODES = LOCAL_REPLICAS;
-/**
- * libuv pool threads of each storage node: enough for the fsyncs of 16 large bodies at once.
- * 64 (the first choice, never measured) cost small writes: four interleaved pairs of runs
- * (S3, 16 clients) gave 4 KiB PUT 103-132 PUT/s with 16 against 94-115 with 64, and 16 MiB PUT
- * 184-203 MB/s against 173-202; with 8, 16 MiB PUT fell to 173-180.
- */
-const CHILD_THREADPOOL_SIZE = '16';
+const CHILD_THREADPOOL_SIZE = '64';
 const CHILD_READY_TIMEOUT_MS = 30_000;
 const CHILD_STOP_TIMEOUT_MS = 10_000;
 

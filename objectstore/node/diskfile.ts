@@ -21,9 +21,7 @@
  *
  * Durability: temp file written, fsynced, renamed into the hash dir, hash dir fsynced (and
  * the parents of any directory that had to be created; never the tmp dir: a temp file that a
- * crash loses was never acknowledged). Small versions (up to SYNC_IO_BYTES) on a host with
- * little unwritten data share these syncs with the device's other writes instead: one syncfs
- * before the rename, one after (sync-group.ts), in the same order. The newest timestamp wins: a write
+ * crash loses was never acknowledged). The newest timestamp wins: a write
  * older than or equal to what is there gets ObjectConflict; after a write lands, older files
  * in the hash dir are removed. A DELETE writes a `.ts` tombstone (footer only). A POST writes
  * a `.meta` file (footer only) whose metadata replaces the user metadata of the .data.
@@ -39,7 +37,6 @@ import type { WireMetadata } from './protocol.js';
 import { fsyncFile } from './page-cache.js';
 import { crc32c, nativeCrc32c } from '../common/crc32c.js';
 import { cancelReceive, receiveToFile, type ReceiveHandle } from '../common/receive-to-file.js';
-import { SyncGroup, groupSyncAvailable, littleUnwritten, syncFilesystem } from './sync-group.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -285,11 +282,6 @@ export interface DiskOptions {
   devicesDir: string;
   /** Refuse writes (507) that would leave less than this many bytes free (Swift's fallocate_reserve). */
   reserveBytes: number;
-  /**
-   * Small writes share their syncs (sync-group.ts) when the native syncfs is there; false: each
-   * fsyncs its own file and directories. Default true.
-   */
-  groupSync?: boolean;
 }
 
 interface HashDirListing {
@@ -302,34 +294,7 @@ interface HashDirListing {
 export class DiskFiles {
   private readonly freeCache = new Map<string, { at: number; free: number }>();
   private readonly deviceSeen = new Map<string, number>();
-  private readonly syncGroups = new Map<string, SyncGroup>();
   constructor(private readonly opts: DiskOptions) {}
-
-  /**
-   * The device's shared syncs, for a small write; undefined (fsync each file) without syncfs,
-   * when turned off, or while the host has much unwritten data (sync-group.ts).
-   */
-  private groupFor(device: string): SyncGroup | undefined {
-    if (!groupSyncAvailable || this.opts.groupSync === false || !littleUnwritten()) return undefined;
-    let g = this.syncGroups.get(device);
-    if (!g) {
-      const path = this.devicePath(device);
-      g = new SyncGroup(() => syncFilesystem(path));
-      this.syncGroups.set(device, g);
-    }
-    return g;
-  }
-
-  /** Syncs started and writes they served, over all devices (how well small writes share). */
-  groupSyncStats(): { syncs: number; joined: number } {
-    let syncs = 0;
-    let joined = 0;
-    for (const g of this.syncGroups.values()) {
-      syncs += g.syncs;
-      joined += g.joined;
-    }
-    return { syncs, joined };
-  }
 
   devicePath(device: string): string {
     return join(this.opts.devicesDir, device);
@@ -490,14 +455,7 @@ export class DiskFiles {
         // Only the writer's own CRC is ever recorded (not one that came in with the metadata).
         const { crc32c: _given, ...rest } = meta;
         writeAllSync(fd, [encodeFooter(recordCrc ? { ...rest, crc32c: crc } : rest)]);
-        // A small write shares its two syncs with the device's other small writes when it can.
-        const group = inPool ? undefined : this.groupFor(device);
-        if (group) {
-          close();
-          await Promise.all([group.sync(), beforePlace]);
-        } else {
-          await Promise.all([fsyncFile(fd, bytes), beforePlace]);
-        }
+        await Promise.all([fsyncFile(fd, bytes), beforePlace]);
         if (inPool) {
           closed = true;
           await new Promise<void>((res, rej) => fsClose(fd, (e) => (e ? rej(e) : res())));
@@ -523,7 +481,7 @@ export class DiskFiles {
         else renameSync(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
         done = true;
         // The hash dir, and the parents of every directory just created, fsynced at once
-        // (concurrent fsyncs share one journal commit), or all in the group's next sync.
+        // (concurrent fsyncs share one journal commit).
         const dirs = [dir];
         if (created) {
           let d = dirname(dir);
@@ -534,8 +492,7 @@ export class DiskFiles {
             d = dirname(d);
           }
         }
-        const syncs = group ? [group.sync()] : dirs.map(inPool ? fsyncDirInPool : fsyncDir);
-        await Promise.all([...syncs, whileDirSyncs?.()]);
+        await Promise.all([...dirs.map(inPool ? fsyncDirInPool : fsyncDir), whileDirSyncs?.()]);
         this.cleanup(dir, l, meta.timestamp, ext);
       },
       abort: async () => {

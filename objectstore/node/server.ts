@@ -138,10 +138,7 @@ export class StorageNode {
       reserveBytes: 0, dbSync: true, updaterIntervalMs: DEFAULT_UPDATER_INTERVAL_MS,
       rollupIntervalMs: DEFAULT_ROLLUP_INTERVAL_MS, ...opts,
     };
-    // RINGSTACK_GROUP_SYNC=0: every small write fsyncs its own file and directories (to compare).
-    this.disk = new DiskFiles({
-      devicesDir: opts.devicesDir, reserveBytes: this.opts.reserveBytes, groupSync: process.env.RINGSTACK_GROUP_SYNC !== '0',
-    });
+    this.disk = new DiskFiles({ devicesDir: opts.devicesDir, reserveBytes: this.opts.reserveBytes });
     this.dbs = new DeviceDbs(opts.devicesDir);
     this.client = new NodeClient(opts.secret);
     this.pending = new PendingQueue(this.dbs);

@@ -8,11 +8,8 @@
  *
  *   fsyncDropCache(fd, callback(err))  fsync(fd), then POSIX_FADV_DONTNEED over the whole file
  *   dropCache(fd, callback(err))       POSIX_FADV_DONTNEED only (after a read)
- *   syncFs(fd, callback(err))          syncfs(fd), then fsync(fd): everything written to fd's
- *                                      filesystem made durable at once, the group commit of
- *                                      small writes (objectstore/node/sync-group.ts)
  *
- * Each runs in the libuv pool, one trip each; the callback gets an Error with `code` (errno
+ * Both run in the libuv pool, one trip each; the callback gets an Error with `code` (errno
  * name) and `syscall` like Node's own fs errors, or null.
  *
  * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
@@ -34,15 +31,11 @@
 #include "receive_file.h"
 #include "errno_error.h"
 
-/* What a job does with its descriptor. */
-enum Mode { DROP = 0, FSYNC_DROP = 1, SYNCFS = 2 };
-static const char *const MODE_NAMES[] = {"dropCache", "fsyncDropCache", "syncFs"};
-
 typedef struct {
   napi_async_work work;
   napi_ref callback;
   int fd;
-  enum Mode mode;
+  int sync_first;
   int err;
   const char *syscall;
 } Job;
@@ -51,22 +44,7 @@ static void execute(napi_env env, void *data) {
   Job *job = data;
   (void)env;
   job->err = 0;
-  if (job->mode == SYNCFS) {
-    /* syncfs flushes the device's write cache before its last step, the write of the metadata
-     * kept in the block device's own buffers (sync_filesystem: sync_fs(wait) issues the flush,
-     * then sync_blockdev): on ext4 without a journal the directory blocks of the renames being
-     * made durable can still be in the device's cache when it returns. An fsync of the folder
-     * after it flushes once more (ext4 flushes on every fsync there). */
-    if (syncfs(job->fd) != 0) {
-      job->err = errno;
-      job->syscall = "syncfs";
-    } else if (fsync(job->fd) != 0) {
-      job->err = errno;
-      job->syscall = "fsync";
-    }
-    return;
-  }
-  if (job->mode == FSYNC_DROP && fsync(job->fd) != 0) {
+  if (job->sync_first && fsync(job->fd) != 0) {
     job->err = errno;
     job->syscall = "fsync";
     return;
@@ -96,7 +74,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_call_function(env, global, cb, 1, &arg, &ignored);
 }
 
-static napi_value start(napi_env env, napi_callback_info info, enum Mode mode) {
+static napi_value start(napi_env env, napi_callback_info info, int sync_first) {
   size_t argc = 2;
   napi_value argv[2], name;
   napi_valuetype t0, t1;
@@ -112,17 +90,16 @@ static napi_value start(napi_env env, napi_callback_info info, enum Mode mode) {
     return NULL;
   }
   napi_get_value_int32(env, argv[0], &job->fd);
-  job->mode = mode;
+  job->sync_first = sync_first;
   napi_create_reference(env, argv[1], 1, &job->callback);
-  napi_create_string_utf8(env, MODE_NAMES[mode], NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, sync_first ? "fsyncDropCache" : "dropCache", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
   napi_queue_async_work(env, job->work);
   return NULL;
 }
 
-static napi_value fsync_drop_cache(napi_env env, napi_callback_info info) { return start(env, info, FSYNC_DROP); }
-static napi_value drop_cache(napi_env env, napi_callback_info info) { return start(env, info, DROP); }
-static napi_value sync_fs(napi_env env, napi_callback_info info) { return start(env, info, SYNCFS); }
+static napi_value fsync_drop_cache(napi_env env, napi_callback_info info) { return start(env, info, 1); }
+static napi_value drop_cache(napi_env env, napi_callback_info info) { return start(env, info, 0); }
 
 NAPI_MODULE_INIT() {
   napi_value f;
@@ -130,8 +107,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "fsyncDropCache", f);
   napi_create_function(env, "dropCache", NAPI_AUTO_LENGTH, drop_cache, NULL, &f);
   napi_set_named_property(env, exports, "dropCache", f);
-  napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, sync_fs, NULL, &f);
-  napi_set_named_property(env, exports, "syncFs", f);
   crc32c_register(env, exports);
   socket_buffer_register(env, exports);
   splice_relay_register(env, exports);
