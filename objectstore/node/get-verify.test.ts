@@ -9,12 +9,13 @@
  */
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startInProcessNode, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
 import { H_CONTENT_LENGTH, H_METADATA, H_PROXY_HASHES, T_ETAG, encodeJsonHeader, nodePath } from './protocol.js';
-import { encodeFooter, readFooter, type DiskMetadata } from './diskfile.js';
+import { encodeFooter, openStoredFile, type DiskMetadata } from './diskfile.js';
 import { VERIFY_BEFORE_SEND_BYTES } from './server.js';
 import { QUARANTINE_SUBDIR } from '../auditor/quarantine.js';
 import { crc32c } from '../common/crc32c.js';
@@ -78,14 +79,9 @@ t.test('GET verification of stored bodies', async (t) => {
   }
 
   async function footer(file: string): Promise<{ meta: DiskMetadata; bodySize: number }> {
-    const fh = await open(file, 'r');
-    try {
-      const size = (await fh.stat()).size;
-      const { meta, footerBytes } = await readFooter(fh, size);
-      return { meta, bodySize: size - footerBytes };
-    } finally {
-      await fh.close();
-    }
+    const { fd, meta, bodySize } = openStoredFile(file);
+    closeSync(fd);
+    return { meta, bodySize };
   }
 
   /** Rewrites the footer of `o`'s .data file through `edit`, keeping the body. */
