@@ -9,7 +9,7 @@
  *
  *   node dist/bench/objectstore/bench.js [--swift] [--api swift|s3|both|s3,swift] [--small-count 5000]
  *        [--large-count 32] [--concurrency 16] [--large-concurrency 16] [--cap 20]
- *        [--disk-limits] [--keep] [--background idle|on]
+ *        [--disk-limits] [--keep] [--background idle|on] [--settle SECONDS]
  *
  * Each API's result carries the 1-minute load average before and after it ran (the host is
  * shared: compare ratios from one run, not absolute numbers across runs); --disk-limits first
@@ -17,6 +17,9 @@
  * --api gives the APIs in the order they run on each system (both = swift,s3).
  * --background: ringstack's replicator and auditor idle (the default, like the Swift started
  * here, which runs no background daemons) or on at their defaults.
+ * --settle: seconds each system waits, once started, before it is measured (settle.ts; default
+ * dirty_expire_centisecs / 100 + 6, 36 here): files removed just before slow down ext4's inode
+ * allocation for that long.
  * A one-line-per-phase summary goes to stderr.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -31,6 +34,7 @@ import { runWorkload, swiftClient, type PhaseResult, type StoreClient, type Work
 import { s3Client } from './s3-load.js';
 import { cpuByName, descendants, processLabel } from './procs.js';
 import { measureDiskLimits } from './disk-limits.js';
+import { defaultSettleSeconds, settle } from './settle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root from dist/bench/objectstore or bench/objectstore. */
@@ -145,12 +149,13 @@ function summarise(label: string, api: Api, r: ApiResult): void {
   }
 }
 
-async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', fn: (sys: System) => Promise<T>): Promise<T> {
+async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', settleSeconds: number, fn: (sys: System) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'));
   const [port] = await freePorts(1);
   const rs = await startRingstack(dir, port!, background);
   const base = `http://127.0.0.1:${port}`;
   try {
+    await settle(settleSeconds);
     const pids = descendants(rs.pid!);
     return await fn({
       label: 'ringstack',
@@ -166,7 +171,7 @@ async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', fn: (s
   }
 }
 
-async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Promise<T> {
+async function withSwift<T>(keep: boolean, settleSeconds: number, fn: (sys: System) => Promise<T>): Promise<T> {
   const root = await mkdtemp(SWIFT_ROOT_PREFIX);
   const [proxy, memcached, logUdp, ...nodes] = await freePorts(12);
   const env = {
@@ -177,6 +182,7 @@ async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Pro
   try {
     script('setup.sh');
     script('start.sh');
+    await settle(settleSeconds);
     const base = `http://127.0.0.1:${proxy}`;
     const pids = script('pids.sh').trim().split(/\s+/).map(Number);
     return await fn({
@@ -217,6 +223,7 @@ async function main(): Promise<void> {
       cap: { type: 'string', default: '20' },
       keep: { type: 'boolean', default: false },
       background: { type: 'string', default: 'idle' },
+      settle: { type: 'string' },
     },
   });
   if (values.background !== 'idle' && values.background !== 'on') throw new Error(`--background must be idle or on (got ${values.background})`);
@@ -230,13 +237,17 @@ async function main(): Promise<void> {
     largeCount: Number(values['large-count']), largeSize: Number(values['large-size']), capSeconds: Number(values.cap),
     container: `bench-${Date.now()}`,
   };
-  const result: Record<string, unknown> = { workload: o, apis, cores: cpus().length, ringstack_background: background };
+  const settleSeconds = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
+  if (!Number.isFinite(settleSeconds) || settleSeconds < 0) throw new Error(`--settle must be a number of seconds (got ${values.settle})`);
+  const result: Record<string, unknown> = {
+    workload: o, apis, cores: cpus().length, ringstack_background: background, settle_seconds: settleSeconds,
+  };
   if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
-  const rs = await withRingstack(values.keep!, background, (sys) => measureAll(sys, apis, o));
+  const rs = await withRingstack(values.keep!, background, settleSeconds, (sys) => measureAll(sys, apis, o));
   result.ringstack = rs;
   if (values.swift) {
-    const sw = await withSwift(values.keep!, (sys) => measureAll(sys, apis, o));
+    const sw = await withSwift(values.keep!, settleSeconds, (sys) => measureAll(sys, apis, o));
     result.swift = sw;
     result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
   }
