@@ -127,7 +127,9 @@ async function measure(sys: System, api: Api, o: WorkloadOptions): Promise<ApiRe
   return { phases, server_cpu_cores: Math.round(((total() - cpu0) / wall) * 100) / 100, loadavg_1m: [loadBefore, load1()] };
 }
 
-async function measureAll(sys: System, apis: Api[], o: WorkloadOptions): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
+/** Every API on one started system, once the filesystem has settled (settle.ts). */
+async function measureAll(sys: System, apis: Api[], o: WorkloadOptions, settleSeconds: number): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
+  await settle(settleSeconds);
   const out: Partial<Record<`${Api}_api`, ApiResult>> = {};
   for (const api of apis) {
     out[`${api}_api`] = await measure(sys, api, o);
@@ -149,13 +151,12 @@ function summarise(label: string, api: Api, r: ApiResult): void {
   }
 }
 
-async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', settleSeconds: number, fn: (sys: System) => Promise<T>): Promise<T> {
+async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', fn: (sys: System) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'));
   const [port] = await freePorts(1);
   const rs = await startRingstack(dir, port!, background);
   const base = `http://127.0.0.1:${port}`;
   try {
-    await settle(settleSeconds);
     const pids = descendants(rs.pid!);
     return await fn({
       label: 'ringstack',
@@ -171,7 +172,7 @@ async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', settle
   }
 }
 
-async function withSwift<T>(keep: boolean, settleSeconds: number, fn: (sys: System) => Promise<T>): Promise<T> {
+async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Promise<T> {
   const root = await mkdtemp(SWIFT_ROOT_PREFIX);
   const [proxy, memcached, logUdp, ...nodes] = await freePorts(12);
   const env = {
@@ -182,7 +183,6 @@ async function withSwift<T>(keep: boolean, settleSeconds: number, fn: (sys: Syst
   try {
     script('setup.sh');
     script('start.sh');
-    await settle(settleSeconds);
     const base = `http://127.0.0.1:${proxy}`;
     const pids = script('pids.sh').trim().split(/\s+/).map(Number);
     return await fn({
@@ -244,10 +244,10 @@ async function main(): Promise<void> {
   };
   if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
-  const rs = await withRingstack(values.keep!, background, settleSeconds, (sys) => measureAll(sys, apis, o));
+  const rs = await withRingstack(values.keep!, background, (sys) => measureAll(sys, apis, o, settleSeconds));
   result.ringstack = rs;
   if (values.swift) {
-    const sw = await withSwift(values.keep!, settleSeconds, (sys) => measureAll(sys, apis, o));
+    const sw = await withSwift(values.keep!, (sys) => measureAll(sys, apis, o, settleSeconds));
     result.swift = sw;
     result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
   }
