@@ -9,7 +9,7 @@
  * when the update fails). The updater loop replays the queue until a container node accepts
  * each row (or reports the container gone): no update of an acknowledged write is ever lost.
  * (A node that dies after the rename and before the row went out never acknowledged the write;
- * the other replicas' rows reach every container node, see proxy/put-fanout.ts.)
+ * the proxy then has a replica that did relay that node's rows, see proxy/rows-owed.ts.)
  */
 import { randomBytes } from 'node:crypto';
 import type { DeviceDbs } from './device-db.js';

@@ -1,10 +1,12 @@
 /**
  * Listing rows from object nodes to container nodes, several in one request.
  *
- * Every object PUT/DELETE makes each of its three replicas send its row to two container nodes:
- * six small HTTP requests per write, more than half of all the requests a small PUT costs the
- * cluster. Under load many rows go from one node to the same container node at once, so they are
- * coalesced: the first row to a node goes out at once; rows that arrive while
+ * Every object PUT/DELETE makes each of its three replicas send its row to one container node.
+ * The proxy names the container replica on the object replica's own node when the rings put one
+ * there, and such a row is applied in this process (`local`), without a request: on a cluster
+ * where every node holds every ring (three nodes, three replicas) a write's rows cross no
+ * network at all. Rows that do go out are coalesced, since under load many go from one node to
+ * the same container node at once: the first row to a node goes out at once; rows that arrive while
  * MAX_BATCHES_IN_FLIGHT requests to that node are running wait and go together in the next one
  * (the container node applies them at once, its group commit writing a container's rows in one
  * synced LevelDB batch). Nothing waits for a timer, so a lone row is not delayed.
@@ -58,19 +60,24 @@ export class RowBatchError extends Error {}
 /** Sends rows to container nodes, coalescing the rows for one node that are waiting at once. */
 export class RowBatcher {
   private readonly queues = new Map<string, NodeQueue>();
-  constructor(private readonly client: NodeClient, private readonly timeoutMs = CONTAINER_UPDATE_TIMEOUT_MS) {}
+  /**
+   * `local` applies a row in this process and resolves with its status, or returns undefined
+   * when the target is another node.
+   */
+  constructor(private readonly client: NodeClient, private readonly timeoutMs = CONTAINER_UPDATE_TIMEOUT_MS,
+    private readonly local?: (w: WireRow, host: string, port: number) => Promise<number> | undefined) {}
 
   /** Resolves with the row's status at the container node; rejects when the request failed. */
   send(u: PendingUpdate): Promise<number> {
+    const wire = wireRowOf(u);
+    const here = this.local?.(wire, u.target.host, u.target.port);
+    if (here) return here;
     const key = `${u.target.host}:${u.target.port}`;
     let q = this.queues.get(key);
     if (!q) {
       q = { host: u.target.host, port: u.target.port, waiting: [], inFlight: 0 };
       this.queues.set(key, q);
     }
-    const wire: WireRow = {
-      device: u.target.device, part: u.target.part, account: u.account, container: u.container, object: u.object, row: u.row,
-    };
     const p = new Promise<number>((resolve, reject) => q.waiting.push({ wire, resolve, reject }));
     if (q.inFlight < MAX_BATCHES_IN_FLIGHT) void this.drain(q);
     return p;
@@ -103,6 +110,10 @@ export class RowBatcher {
     if (!Array.isArray(statuses) || statuses.length !== rows.length) throw new RowBatchError('bad row batch answer');
     return statuses.map(Number);
   }
+}
+
+function wireRowOf(u: PendingUpdate): WireRow {
+  return { device: u.target.device, part: u.target.part, account: u.account, container: u.container, object: u.object, row: u.row };
 }
 
 /** Reads a request body of at most `limit` bytes. */

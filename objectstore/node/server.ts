@@ -7,7 +7,8 @@
  * the proxy hashed it: H_PROXY_HASHES) and its CRC-32C (the disk layer's writer records it), checks
  * the declared length and the MD5 the proxy sends as a trailer, makes the file durable and
  * only then answers 201; it then sends the listing row to the container node the proxy named
- * (container-update.ts), queueing it durably when that fails. PUT supports
+ * (container-update.ts; in process when that is this node), queueing it durably when that
+ * fails. A POST with a row relays rows the proxy owes for a version stored here. PUT supports
  * `Expect: 100-continue`, so the proxy learns of 507/409/401 before it streams anything.
  * Large replica bodies come unframed instead (raw-put.ts) and go from the socket to the file
  * outside JavaScript; they pass the same checks here.
@@ -45,8 +46,9 @@ import { AccountDb, type ContainerRow } from './account-db.js';
 import { listOptionsFromQuery } from './list-query.js';
 import { NodeClient } from './node-client.js';
 import {
-  parseTarget, PendingQueue, type PendingUpdate, type Target,
+  CONTAINER_UPDATE_TIMEOUT_MS, parseTarget, PendingQueue, type PendingUpdate, type Target,
 } from './container-update.js';
+import { LocalNode } from '../common/local-node.js';
 import { acceptRawPuts, rawBodies } from './raw-put.js';
 import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
@@ -131,6 +133,8 @@ export class StorageNode {
   private busyRollup = false;
   private closing = false;
   private readonly containerDbs = new WeakMap<object, ContainerDb>();
+  /** This node's own address, once it listens: rows for its container replicas skip HTTP. */
+  private self?: LocalNode;
   private readonly accountDbs = new WeakMap<object, AccountDb>();
 
   constructor(opts: NodeServerOptions) {
@@ -142,7 +146,13 @@ export class StorageNode {
     this.dbs = new DeviceDbs(opts.devicesDir);
     this.client = new NodeClient(opts.secret);
     this.pending = new PendingQueue(this.dbs);
-    this.rows = new RowBatcher(this.client);
+    this.rows = new RowBatcher(this.client, CONTAINER_UPDATE_TIMEOUT_MS,
+      (w, ip, port) => (this.self?.owns({ ip, port }) ? this.applyWireRow(w) : undefined));
+  }
+
+  /** Called once the server listens; from then on rows for this node are applied in process. */
+  listeningOn(host: string, port: number): void {
+    this.self = new LocalNode(host, port);
   }
 
   private log(msg: string): void {
@@ -215,7 +225,7 @@ export class StorageNode {
       case 'GET':
       case 'HEAD': return this.getObject(p, hash, req, res, method === 'HEAD');
       case 'DELETE': return this.deleteObject(p, hash, name, req, res);
-      case 'POST': return this.postObject(p, hash, name, req, res);
+      case 'POST': return req.headers[H_ROW] !== undefined ? this.relayRows(p, hash, req, res) : this.postObject(p, hash, name, req, res);
       default: throw new BadRequest(`method ${method} not allowed`);
     }
   }
@@ -348,6 +358,32 @@ export class StorageNode {
       await this.pending.settleFailed(p.device, await staged.catch(() => []), !(e instanceof ObjectConflict)).catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Listing rows the proxy owes for a version this node stored: the replica that was to send
+   * them did not store the write (or had not answered when it was acknowledged). They are sent
+   * and, where no container node takes them, queued durably, exactly as this node's own rows.
+   * 404 when this node holds no version that old or newer (the proxy asks another).
+   */
+  private async relayRows(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const ts = this.requireTimestamp(req);
+    const row = decodeJsonHeader<ObjectRow>(req.headers[H_ROW] as string, 'row');
+    if (!row || row.ts !== ts || !Number.isSafeInteger(row.size) || row.size < 0 || typeof row.etag !== 'string'
+      || typeof row.contentType !== 'string') {
+      throw new BadRequest('missing or bad row');
+    }
+    const targets = parseTargets(req.headers[H_CONTAINER_TARGET]);
+    if (targets.length === 0) throw new BadRequest('rows to relay without a container target');
+    const newest = await this.disk.newestTimestamp(p.device, p.part, hash);
+    if (newest === undefined || newest < ts) return send(res, 404);
+    const clean: ObjectRow = { ts, size: row.size, etag: row.etag, contentType: row.contentType, deleted: row.deleted ? true : undefined };
+    const updates: PendingUpdate[] = targets.map((target) => ({
+      target, account: p.account, container: p.container!, object: p.object!, row: clean, part: p.part, hash, queuedAt: Date.now(),
+    }));
+    const keys = await this.pending.add(p.device, updates, false);
+    await this.pending.sendStaged(p.device, updates, keys, (u) => this.rows.send(u));
+    send(res, 204);
   }
 
   private async getObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse,
@@ -758,11 +794,13 @@ export async function startNodeServer(opts: NodeServerOptions, port = 0, host = 
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  node.startLoops();
   const addr = server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  node.listeningOn(host, boundPort);
+  node.startLoops();
   return {
     server,
-    port: typeof addr === 'object' && addr ? addr.port : port,
+    port: boundPort,
     storage: node,
     close: async () => {
       await new Promise<void>((r) => {

@@ -32,7 +32,8 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 /**
  * Once a majority has stored the object, how long to wait for the other replicas before
  * answering (Swift's post_quorum_timeout, 0.5 s); a hung replica then finishes on its own.
- * Normally every replica answers well within it, so every container replica has the row.
+ * Normally every replica answers well within it; one that has not by then has its listing rows
+ * relayed by one that has (FanoutResult.rowsOwed).
  */
 export const POST_QUORUM_GRACE_MS = 1000;
 /** Bytes queued per replica connection before the upload waits for it to drain. */
@@ -76,6 +77,19 @@ export interface FanoutResult {
   length: number;
   /** Nodes that answered 201 with the same ETag. */
   successes: number;
+  /** Those nodes, in the order they answered. */
+  storedOn: FanoutNode[];
+  /**
+   * Container targets whose listing row was given to a replica that did not store the object
+   * (or had not answered when the write was acknowledged): rows-owed.ts sends them through a
+   * node in `storedOn`.
+   */
+  rowsOwed: string[];
+}
+
+/** The container targets replica `slot` of `slots` names: each target goes to exactly one replica. */
+export function targetsOfSlot(targets: string[], slot: number, slots: number): string[] {
+  return targets.filter((_, j) => j % slots === slot);
 }
 
 type OpenResult = { ok: true; conn: Conn } | { ok: false; status: number; timestamp?: string };
@@ -334,18 +348,23 @@ export async function fanoutPut(client: NodeClient, opts: {
     }
     const live = conns.filter((c) => !c.dead);
     const targets = opts.containerTargets ?? [];
-    // Each container target goes to two object nodes (when two are left), as for small PUTs:
-    // an object node that dies after taking the body must not be the only one to name the
-    // object to a container replica (that replica's listing would lack it for good).
-    live.forEach((c, i) => {
-      const mine = targets.filter((_, j) => j % live.length === i || (live.length > 1 && (j + 1) % live.length === i));
+    // Each container target goes to one live replica (Swift's X-Container-Host spread); the
+    // targets of a replica that then fails are owed (FanoutResult.rowsOwed).
+    const given = live.map((c, i) => {
+      const mine = targetsOfSlot(targets, i, live.length);
       c.req.addTrailers(mine.length ? { [H_CONTAINER_TARGET]: mine.join(','), [T_ETAG]: proxyEtag } : { [T_ETAG]: proxyEtag });
       c.req.end();
+      return mine;
     });
-    const results = await quorumResponses(conns, quorum, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
+    const results = await quorumResponses(live, quorum, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
     const etag = agreedEtag(results, quorum);
     if (etag !== undefined) {
-      return { etag, length, successes: results.filter((r) => r.status === 201 && r.headers.etag === etag).length };
+      const stored = (i: number) => results[i]!.status === 201 && results[i]!.headers.etag === etag;
+      return {
+        etag, length, successes: results.filter((_, i) => stored(i)).length,
+        storedOn: live.filter((_, i) => stored(i)).map((c) => c.node),
+        rowsOwed: given.flatMap((mine, i) => (stored(i) ? [] : mine)),
+      };
     }
     const newer = results.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
     if (newer.length + conflicts.length >= quorum) throw new ConflictNewer([...newer, ...conflicts]);
@@ -389,8 +408,9 @@ export async function readSmallBody(body: Readable, declared: number): Promise<B
 /**
  * The small-object write: the whole body goes with the headers in one request per replica
  * (saving the 100-continue round trip); a replica that fails is retried on the next handoff
- * from the same buffer. Each replica names two container nodes (its own and the next), so every
- * container replica hears of the object even when one object replica is down.
+ * from the same buffer, naming the same container targets. Each container target goes to one
+ * replica; those of a replica that stored nothing (or had not answered when the write was
+ * acknowledged) are returned as owed.
  */
 export async function smallPut(client: NodeClient, opts: {
   nodes: Iterator<FanoutNode>;
@@ -405,9 +425,11 @@ export async function smallPut(client: NodeClient, opts: {
   const quorum = Math.floor(opts.replicas / 2) + 1;
   const targets = opts.containerTargets ?? [];
   const replies: Reply[] = [];
+  const storedOn: FanoutNode[] = [];
+  const storedSlots = new Set<number>();
   let good = 0;
   const slot = async (i: number): Promise<void> => {
-    const mine = targets.length ? [...new Set([targets[i % targets.length]!, targets[(i + 1) % targets.length]!])] : [];
+    const mine = targetsOfSlot(targets, i, opts.replicas);
     for (;;) {
       const n = opts.nodes.next();
       if (n.done) return;
@@ -421,7 +443,11 @@ export async function smallPut(client: NodeClient, opts: {
         r.body.resume();
         if (r.status === 201 || r.status === 409) {
           replies.push({ status: r.status, headers: r.headers });
-          if (r.status === 201 && r.headers.etag === opts.etag) good++;
+          if (r.status === 201 && r.headers.etag === opts.etag) {
+            good++;
+            storedOn.push(n.value);
+            storedSlots.add(i);
+          }
           return;
         }
       } catch {
@@ -444,8 +470,14 @@ export async function smallPut(client: NodeClient, opts: {
       });
     }
   });
-  const successes = replies.filter((r) => r.status === 201 && r.headers.etag === opts.etag).length;
-  if (successes >= quorum) return { etag: opts.etag, length: opts.body.length, successes };
+  // Read once: a replica answering after the grace must not change what is reported.
+  const stored = [...storedOn];
+  const successes = stored.length;
+  if (successes >= quorum) {
+    const rowsOwed = Array.from({ length: opts.replicas }, (_, i) => i)
+      .flatMap((i) => (storedSlots.has(i) ? [] : targetsOfSlot(targets, i, opts.replicas)));
+    return { etag: opts.etag, length: opts.body.length, successes, storedOn: stored, rowsOwed };
+  }
   const newer = replies.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
   if (newer.length >= quorum || (newer.length > 0 && successes + newer.length < quorum)) throw new ConflictNewer(newer);
   throw new QuorumNotReached(`only ${successes} of ${opts.replicas} replicas stored the object`);

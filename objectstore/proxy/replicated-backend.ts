@@ -31,7 +31,10 @@ import {
 } from '../node/protocol.js';
 import { formatTarget } from '../node/container-update.js';
 import { listOptionsToQuery } from '../node/list-query.js';
-import { fanoutPut, smallPut, readSmallBody, ConflictNewer, SMALL_OBJECT_BYTES, type FanoutNode } from './put-fanout.js';
+import {
+  fanoutPut, smallPut, readSmallBody, targetsOfSlot, ConflictNewer, SMALL_OBJECT_BYTES, type FanoutNode, type FanoutResult,
+} from './put-fanout.js';
+import { sendRowsOwed } from './rows-owed.js';
 import type { Ring } from '../ring/ring.js';
 
 /** How long a container known to exist is trusted before asking again. */
@@ -122,11 +125,14 @@ export class ReplicatedBackend implements ObjectBackend {
    * the answers of the nodes that answered with something other than a failure.
    */
   private async writeAll(kind: NodeKind, method: string, a: string, c: string | undefined, o: string | undefined,
-    ts: string, headers: Record<string, string> = {}, extra?: (index: number) => Record<string, string>): Promise<{ answers: Answer[]; replicas: number }> {
+    ts: string, headers: Record<string, string> = {}, extra?: (index: number) => Record<string, string>): Promise<{
+    answers: Answer[]; replicas: number; bySlot: Array<Answer | undefined>;
+  }> {
     const { part, primaries, all } = this.nodesFor(kind, a, c, o);
     const it = all();
     for (let i = 0; i < primaries.length; i++) it.next(); // handoffs only
     const answers: Answer[] = [];
+    const bySlot: Array<Answer | undefined> = primaries.map(() => undefined);
     await Promise.all(primaries.map(async (p, i) => {
       let dev: Dev = p;
       for (;;) {
@@ -134,6 +140,7 @@ export class ReplicatedBackend implements ObjectBackend {
         const r = await this.ask(dev, method, devPath, ts, { ...headers, ...(extra?.(i) ?? {}) });
         if (answered(r.status)) {
           answers.push(r);
+          bySlot[i] = { ...r, dev };
           return;
         }
         const next = it.next();
@@ -141,7 +148,7 @@ export class ReplicatedBackend implements ObjectBackend {
         dev = next.value;
       }
     }));
-    return { answers, replicas: primaries.length };
+    return { answers, replicas: primaries.length, bySlot };
   }
 
   /**
@@ -297,10 +304,21 @@ export class ReplicatedBackend implements ObjectBackend {
     this.containerSeen.set(key, Date.now());
   }
 
-  /** Container node for object replica i (Swift: object node i updates container node i). */
-  private containerTargets(account: string, container: string): string[] {
+  /**
+   * The container replicas an object write names, target i for object replica i (Swift: object
+   * node i updates container node i). Where the rings put a container replica on the node of
+   * an object primary, it is that primary's target, so the node applies the row in process
+   * (node/row-batch.ts); the rest follow in ring order.
+   */
+  private containerTargets(account: string, container: string, objectPrimaries: Dev[]): string[] {
     const { part, nodes } = this.opts.rings.container.getNodes(account, container);
-    return nodes.map((n) => formatTarget({ host: n.ip, port: n.port, device: n.device, part }));
+    const left: Dev[] = [...nodes];
+    const same = objectPrimaries.map((o) => {
+      const k = left.findIndex((n) => n.ip === o.ip && n.port === o.port);
+      return k < 0 ? undefined : left.splice(k, 1)[0];
+    });
+    const ordered = [...same.map((n) => n ?? left.shift()), ...left].filter((n): n is Dev => n !== undefined);
+    return ordered.map((n) => formatTarget({ host: n.ip, port: n.port, device: n.device, part }));
   }
 
   // ------------------------------------------------------------------ objects
@@ -322,8 +340,8 @@ export class ReplicatedBackend implements ObjectBackend {
       const ts = this.clock.next();
       const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
       const wire: WireMetadata = { contentType, meta: input.meta ?? {}, headers: input.headers ?? {} };
-      const { part, all } = this.nodesFor('obj', account, container, object);
-      const targets = this.containerTargets(account, container);
+      const { part, primaries, all } = this.nodesFor('obj', account, container, object);
+      const targets = this.containerTargets(account, container, primaries);
       const base: Record<string, string> = { [H_METADATA]: encodeJsonHeader(wire) };
       if (input.contentLength !== undefined) base[H_CONTENT_LENGTH] = String(input.contentLength);
       if (input.expectedMd5) base[H_EXPECTED_ETAG] = input.expectedMd5.toLowerCase();
@@ -333,7 +351,7 @@ export class ReplicatedBackend implements ObjectBackend {
         }
       })();
       try {
-        let r: { etag: string; length: number };
+        let r: FanoutResult;
         if (input.contentLength !== undefined && input.contentLength <= SMALL_OBJECT_BYTES) {
           const body = await readSmallBody(input.body, input.contentLength);
           const etag = createHash('md5').update(body).digest('hex');
@@ -351,6 +369,7 @@ export class ReplicatedBackend implements ObjectBackend {
             containerTargets: targets, expectedMd5: input.expectedMd5?.toLowerCase(),
           });
         }
+        await sendRowsOwed(this.client, r.storedOn, r.rowsOwed, { ts, size: r.length, etag: r.etag, contentType }, this.timeoutMs);
         return {
           etag: r.etag, contentLength: r.length, contentType, lastModified: timestampMs(ts), timestamp: ts,
           meta: wire.meta, headers: wire.headers,
@@ -502,16 +521,23 @@ export class ReplicatedBackend implements ObjectBackend {
     checkNames(account, container, object);
     await this.writeLock.run(`${account}/${container}/${object}`, async () => {
       const ts = this.clock.next();
-      const targets = this.containerTargets(account, container);
-      const { answers, replicas } = await this.writeAll('obj', 'DELETE', account, container, object, ts, {},
-        // Two container targets per replica: every container node hears of the delete even
-        // when one object node is down.
-        (i): Record<string, string> => (targets.length
-          ? { [H_CONTAINER_TARGET]: [...new Set([targets[i % targets.length]!, targets[(i + 1) % targets.length]!])].join(',') }
-          : {}));
+      const { part, primaries } = this.nodesFor('obj', account, container, object);
+      const targets = this.containerTargets(account, container, primaries);
+      const { answers, replicas, bySlot } = await this.writeAll('obj', 'DELETE', account, container, object, ts, {},
+        (i): Record<string, string> => {
+          const mine = targetsOfSlot(targets, i, primaries.length);
+          return mine.length ? { [H_CONTAINER_TARGET]: mine.join(',') } : {};
+        });
       const q = quorumOf(replicas);
       const stored = answers.filter((r) => ok(r.status) || r.status === 404 || r.status === 409);
       if (stored.length < q) throw new QuorumNotReached('delete not stored on a majority of nodes');
+      // 404: no object there, but the node wrote the tombstone and sent its rows all the same.
+      const tombstoned = (a: Answer | undefined) => a !== undefined && (ok(a.status) || a.status === 404);
+      const via = bySlot.filter(tombstoned).map((a) => ({
+        host: a!.dev!.ip, port: a!.dev!.port, path: nodePath('obj', a!.dev!.device, part, account, container, object),
+      }));
+      const owed = bySlot.flatMap((a, i) => (tombstoned(a) ? [] : targetsOfSlot(targets, i, primaries.length)));
+      await sendRowsOwed(this.client, via, owed, { ts, size: 0, etag: '', contentType: '', deleted: true }, this.timeoutMs);
       if (!answers.some((r) => ok(r.status))) throw new NotFound(`object ${object} not found`);
     });
   }
