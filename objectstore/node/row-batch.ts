@@ -143,8 +143,13 @@ export function badRow(w: unknown): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
-  const row = r.row;
-  if (!row || typeof row !== 'object' || !isTimestamp(row.ts) || typeof row.size !== 'number'
-    || typeof row.etag !== 'string' || typeof row.contentType !== 'string') return 'missing or bad row';
+  if (!isObjectRow(r.row)) return 'missing or bad row';
   return undefined;
+}
+
+/** A well-formed listing row (as sent in a batch, or in an `x-ringstack-row` header). */
+export function isObjectRow(row: unknown): row is ObjectRow {
+  const r = row as Partial<ObjectRow> | null;
+  return typeof r === 'object' && r !== null && isTimestamp(r.ts) && Number.isSafeInteger(r.size) && r.size! >= 0
+    && typeof r.etag === 'string' && typeof r.contentType === 'string';
 }

@@ -50,7 +50,7 @@ import {
 } from './container-update.js';
 import { LocalNode } from '../common/local-node.js';
 import { acceptRawPuts, rawBodies } from './raw-put.js';
-import { badRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
+import { badRow, isObjectRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /**
  * Whole-object GETs up to this size are read and checked (CRC-32C, or MD5 for files without
@@ -133,9 +133,9 @@ export class StorageNode {
   private busyRollup = false;
   private closing = false;
   private readonly containerDbs = new WeakMap<object, ContainerDb>();
+  private readonly accountDbs = new WeakMap<object, AccountDb>();
   /** This node's own address, once it listens: rows for its container replicas skip HTTP. */
   private self?: LocalNode;
-  private readonly accountDbs = new WeakMap<object, AccountDb>();
 
   constructor(opts: NodeServerOptions) {
     this.opts = {
@@ -368,11 +368,8 @@ export class StorageNode {
    */
   private async relayRows(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const ts = this.requireTimestamp(req);
-    const row = decodeJsonHeader<ObjectRow>(req.headers[H_ROW] as string, 'row');
-    if (!row || row.ts !== ts || !Number.isSafeInteger(row.size) || row.size < 0 || typeof row.etag !== 'string'
-      || typeof row.contentType !== 'string') {
-      throw new BadRequest('missing or bad row');
-    }
+    const row = decodeJsonHeader<unknown>(req.headers[H_ROW] as string, 'row');
+    if (!isObjectRow(row) || row.ts !== ts) throw new BadRequest('missing or bad row');
     const targets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     if (targets.length === 0) throw new BadRequest('rows to relay without a container target');
     const newest = await this.disk.newestTimestamp(p.device, p.part, hash);

@@ -62,6 +62,7 @@ interface Dev {
 }
 
 type Answer = { status: number; headers: NodeResponse['headers']; res?: NodeResponse; dev?: Dev };
+type NodeAnswer = Answer & { dev: Dev };
 
 const quorumOf = (n: number) => Math.floor(n / 2) + 1;
 const ok = (s: number) => s >= 200 && s < 300;
@@ -122,24 +123,23 @@ export class ReplicatedBackend implements ObjectBackend {
 
   /**
    * Sends a write to the primaries (a failing primary is replaced by a handoff) and returns
-   * the answers of the nodes that answered with something other than a failure.
+   * the answers of the nodes that answered with something other than a failure; `bySlot[i]` is
+   * primary i's answer or its handoff's (undefined when none answered).
    */
   private async writeAll(kind: NodeKind, method: string, a: string, c: string | undefined, o: string | undefined,
     ts: string, headers: Record<string, string> = {}, extra?: (index: number) => Record<string, string>): Promise<{
-    answers: Answer[]; replicas: number; bySlot: Array<Answer | undefined>;
+    answers: NodeAnswer[]; replicas: number; bySlot: Array<NodeAnswer | undefined>;
   }> {
     const { part, primaries, all } = this.nodesFor(kind, a, c, o);
     const it = all();
     for (let i = 0; i < primaries.length; i++) it.next(); // handoffs only
-    const answers: Answer[] = [];
-    const bySlot: Array<Answer | undefined> = primaries.map(() => undefined);
+    const bySlot: Array<NodeAnswer | undefined> = primaries.map(() => undefined);
     await Promise.all(primaries.map(async (p, i) => {
       let dev: Dev = p;
       for (;;) {
         const devPath = nodePath(kind, dev.device, part, a, c, o);
         const r = await this.ask(dev, method, devPath, ts, { ...headers, ...(extra?.(i) ?? {}) });
         if (answered(r.status)) {
-          answers.push(r);
           bySlot[i] = { ...r, dev };
           return;
         }
@@ -148,7 +148,7 @@ export class ReplicatedBackend implements ObjectBackend {
         dev = next.value;
       }
     }));
-    return { answers, replicas: primaries.length, bySlot };
+    return { answers: bySlot.filter((x): x is NodeAnswer => x !== undefined), replicas: primaries.length, bySlot };
   }
 
   /**
@@ -532,9 +532,9 @@ export class ReplicatedBackend implements ObjectBackend {
       const stored = answers.filter((r) => ok(r.status) || r.status === 404 || r.status === 409);
       if (stored.length < q) throw new QuorumNotReached('delete not stored on a majority of nodes');
       // 404: no object there, but the node wrote the tombstone and sent its rows all the same.
-      const tombstoned = (a: Answer | undefined) => a !== undefined && (ok(a.status) || a.status === 404);
-      const via = bySlot.filter(tombstoned).map((a) => ({
-        host: a!.dev!.ip, port: a!.dev!.port, path: nodePath('obj', a!.dev!.device, part, account, container, object),
+      const tombstoned = (a: NodeAnswer | undefined): a is NodeAnswer => a !== undefined && (ok(a.status) || a.status === 404);
+      const via = bySlot.filter(tombstoned).map(({ dev }) => ({
+        host: dev.ip, port: dev.port, path: nodePath('obj', dev.device, part, account, container, object),
       }));
       const owed = bySlot.flatMap((a, i) => (tombstoned(a) ? [] : targetsOfSlot(targets, i, primaries.length)));
       await sendRowsOwed(this.client, via, owed, { ts, size: 0, etag: '', contentType: '', deleted: true }, this.timeoutMs);
