@@ -147,6 +147,11 @@ export function badRow(w: unknown): string | undefined {
   return undefined;
 }
 
+/** A checked row's fields alone, as the container stores them (nothing else from the wire). */
+export function listingRow(r: ObjectRow): ObjectRow {
+  return { ts: r.ts, size: r.size, etag: r.etag, contentType: r.contentType, deleted: r.deleted ? true : undefined };
+}
+
 /** A well-formed listing row (as sent in a batch, or in an `x-ringstack-row` header). */
 export function isObjectRow(row: unknown): row is ObjectRow {
   const r = row as Partial<ObjectRow> | null;

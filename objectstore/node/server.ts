@@ -50,7 +50,7 @@ import {
 } from './container-update.js';
 import { LocalNode } from '../common/local-node.js';
 import { acceptRawPuts, rawBodies } from './raw-put.js';
-import { badRow, isObjectRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
+import { badRow, isObjectRow, listingRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /**
  * Whole-object GETs up to this size are read and checked (CRC-32C, or MD5 for files without
@@ -341,9 +341,7 @@ export class StorageNode {
    */
   private async finishWithUpdates(p: ParsedNodePath, hash: string, writer: ObjectWriter, meta: DiskMetadata,
     targets: Target[], row: ObjectRow): Promise<void> {
-    const updates: PendingUpdate[] = targets.map((target) => ({
-      target, account: p.account, container: p.container!, object: p.object!, row, part: p.part, hash, queuedAt: Date.now(),
-    }));
+    const updates = pendingUpdates(p, hash, targets, row);
     // Delivered before answering (bounded by CONTAINER_UPDATE_TIMEOUT_MS per row), so a listing or
     // a container DELETE right after the acknowledged write sees it.
     // The queue entries are written (not synced) during the data fsync, before the version is put
@@ -374,10 +372,7 @@ export class StorageNode {
     if (targets.length === 0) throw new BadRequest('rows to relay without a container target');
     const newest = await this.disk.newestTimestamp(p.device, p.part, hash);
     if (newest === undefined || newest < ts) return send(res, 404);
-    const clean: ObjectRow = { ts, size: row.size, etag: row.etag, contentType: row.contentType, deleted: row.deleted ? true : undefined };
-    const updates: PendingUpdate[] = targets.map((target) => ({
-      target, account: p.account, container: p.container!, object: p.object!, row: clean, part: p.part, hash, queuedAt: Date.now(),
-    }));
+    const updates = pendingUpdates(p, hash, targets, listingRow(row));
     const keys = await this.pending.add(p.device, updates, false);
     await this.pending.sendStaged(p.device, updates, keys, (u) => this.rows.send(u));
     send(res, 204);
@@ -604,11 +599,8 @@ export class StorageNode {
     const r = w as WireRow;
     if (r.part !== partitionOf(hashPath(r.account, r.container, undefined, this.opts.hash), this.opts.partPower)) return 400;
     if (!(await this.disk.hasDevice(r.device))) return UNKNOWN_DEVICE_STATUS;
-    const row: ObjectRow = {
-      ts: r.row.ts, size: r.row.size, etag: r.row.etag, contentType: r.row.contentType, deleted: r.row.deleted ? true : undefined,
-    };
     try {
-      const out = await (await this.containerDb(r.device)).applyRow(r.account, r.container, r.object, row);
+      const out = await (await this.containerDb(r.device)).applyRow(r.account, r.container, r.object, listingRow(r.row));
       return out === 'no-container' ? 404 : out === 'older' ? 202 : 201;
     } catch (e) {
       if (!this.closing) this.log(`node: row batch: ${(e as Error).message}`);
@@ -754,6 +746,14 @@ export class StorageNode {
 /** Reads the first `length` bytes of a file. */
 
 /** Container targets from a header or trailer: comma-separated `ip:port/device/part`. */
+/** The listing updates of an object version on this node, one per container target. */
+function pendingUpdates(p: ParsedNodePath, hash: string, targets: Target[], row: ObjectRow): PendingUpdate[] {
+  const queuedAt = Date.now();
+  return targets.map((target) => ({
+    target, account: p.account, container: p.container!, object: p.object!, row, part: p.part, hash, queuedAt,
+  }));
+}
+
 function parseTargets(v: string | string[] | undefined): Target[] {
   if (v === undefined || v === '') return [];
   if (Array.isArray(v)) throw new BadRequest('repeated container target');

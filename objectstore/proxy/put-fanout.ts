@@ -77,7 +77,7 @@ export interface FanoutResult {
   length: number;
   /** Nodes that answered 201 with the same ETag. */
   successes: number;
-  /** Those nodes, in the order they answered. */
+  /** Those nodes. */
   storedOn: FanoutNode[];
   /**
    * Container targets whose listing row was given to a replica that did not store the object
@@ -425,9 +425,9 @@ export async function smallPut(client: NodeClient, opts: {
   const quorum = Math.floor(opts.replicas / 2) + 1;
   const targets = opts.containerTargets ?? [];
   const replies: Reply[] = [];
-  const storedOn: FanoutNode[] = [];
-  const storedSlots = new Set<number>();
-  let good = 0;
+  /** The node that stored replica i, once one did. */
+  const storedBySlot: Array<FanoutNode | undefined> = [];
+  const good = () => storedBySlot.filter((n) => n !== undefined).length;
   const slot = async (i: number): Promise<void> => {
     const mine = targetsOfSlot(targets, i, opts.replicas);
     for (;;) {
@@ -443,11 +443,7 @@ export async function smallPut(client: NodeClient, opts: {
         r.body.resume();
         if (r.status === 201 || r.status === 409) {
           replies.push({ status: r.status, headers: r.headers });
-          if (r.status === 201 && r.headers.etag === opts.etag) {
-            good++;
-            storedOn.push(n.value);
-            storedSlots.add(i);
-          }
+          if (r.status === 201 && r.headers.etag === opts.etag) storedBySlot[i] = n.value;
           return;
         }
       } catch {
@@ -466,17 +462,17 @@ export async function smallPut(client: NodeClient, opts: {
       void slot(i).then(() => {
         left--;
         if (left === 0) return done();
-        if (good >= quorum && !timer) timer = setTimeout(done, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
+        if (good() >= quorum && !timer) timer = setTimeout(done, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
       });
     }
   });
-  // Read once: a replica answering after the grace must not change what is reported.
-  const stored = [...storedOn];
-  const successes = stored.length;
+  // Read once, here: a replica answering after the grace does not change what is reported.
+  const storedOn = storedBySlot.filter((n): n is FanoutNode => n !== undefined);
+  const successes = storedOn.length;
   if (successes >= quorum) {
     const rowsOwed = Array.from({ length: opts.replicas }, (_, i) => i)
-      .flatMap((i) => (storedSlots.has(i) ? [] : targetsOfSlot(targets, i, opts.replicas)));
-    return { etag: opts.etag, length: opts.body.length, successes, storedOn: stored, rowsOwed };
+      .flatMap((i) => (storedBySlot[i] ? [] : targetsOfSlot(targets, i, opts.replicas)));
+    return { etag: opts.etag, length: opts.body.length, successes, storedOn, rowsOwed };
   }
   const newer = replies.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
   if (newer.length >= quorum || (newer.length > 0 && successes + newer.length < quorum)) throw new ConflictNewer(newer);

@@ -21,13 +21,13 @@ export interface RelayNode {
 }
 
 /**
- * Hands `targets` to the first of `via` that takes them. False when none did: the rows then
- * reach those container replicas only by container replication (the write itself stands, and
- * its rows are on the replicas whose object replica stored it).
+ * Hands `targets` to the first of `via` that takes them. When none does, the rows reach those
+ * container replicas only by container replication (the write itself stands, and its rows are
+ * on the replicas whose object replica stored it).
  */
 export async function sendRowsOwed(client: NodeClient, via: RelayNode[], targets: string[], row: ObjectRow,
-  timeoutMs: number): Promise<boolean> {
-  if (targets.length === 0) return true;
+  timeoutMs: number): Promise<void> {
+  if (targets.length === 0) return;
   for (const n of via) {
     try {
       const r = await client.request({
@@ -35,10 +35,9 @@ export async function sendRowsOwed(client: NodeClient, via: RelayNode[], targets
         headers: { [H_ROW]: encodeJsonHeader(row), [H_CONTAINER_TARGET]: targets.join(',') },
       });
       r.body.resume();
-      if (r.status === 204) return true;
+      if (r.status === 204) return;
     } catch {
       // the next node
     }
   }
-  return false;
 }
