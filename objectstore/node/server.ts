@@ -743,9 +743,6 @@ export class StorageNode {
   }
 }
 
-/** Reads the first `length` bytes of a file. */
-
-/** Container targets from a header or trailer: comma-separated `ip:port/device/part`. */
 /** The listing updates of an object version on this node, one per container target. */
 function pendingUpdates(p: ParsedNodePath, hash: string, targets: Target[], row: ObjectRow): PendingUpdate[] {
   const queuedAt = Date.now();
@@ -754,6 +751,7 @@ function pendingUpdates(p: ParsedNodePath, hash: string, targets: Target[], row:
   }));
 }
 
+/** Container targets from a header or trailer: comma-separated `ip:port/device/part`. */
 function parseTargets(v: string | string[] | undefined): Target[] {
   if (v === undefined || v === '') return [];
   if (Array.isArray(v)) throw new BadRequest('repeated container target');

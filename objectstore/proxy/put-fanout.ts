@@ -92,6 +92,11 @@ export function targetsOfSlot(targets: string[], slot: number, slots: number): s
   return targets.filter((_, j) => j % slots === slot);
 }
 
+/** The container targets named by the replicas that did not store the write (`stored[i]`: replica i of `stored.length`). */
+export function targetsOwed(targets: string[], stored: boolean[]): string[] {
+  return targets.filter((_, j) => !stored[j % stored.length]);
+}
+
 type OpenResult = { ok: true; conn: Conn } | { ok: false; status: number; timestamp?: string };
 
 /**
@@ -350,21 +355,17 @@ export async function fanoutPut(client: NodeClient, opts: {
     const targets = opts.containerTargets ?? [];
     // Each container target goes to one live replica (Swift's X-Container-Host spread); the
     // targets of a replica that then fails are owed (FanoutResult.rowsOwed).
-    const given = live.map((c, i) => {
+    live.forEach((c, i) => {
       const mine = targetsOfSlot(targets, i, live.length);
       c.req.addTrailers(mine.length ? { [H_CONTAINER_TARGET]: mine.join(','), [T_ETAG]: proxyEtag } : { [T_ETAG]: proxyEtag });
       c.req.end();
-      return mine;
     });
     const results = await quorumResponses(live, quorum, opts.postQuorumMs ?? POST_QUORUM_GRACE_MS);
     const etag = agreedEtag(results, quorum);
     if (etag !== undefined) {
-      const stored = (i: number) => results[i]!.status === 201 && results[i]!.headers.etag === etag;
-      return {
-        etag, length, successes: results.filter((_, i) => stored(i)).length,
-        storedOn: live.filter((_, i) => stored(i)).map((c) => c.node),
-        rowsOwed: given.flatMap((mine, i) => (stored(i) ? [] : mine)),
-      };
+      const stored = results.map((r) => r.status === 201 && r.headers.etag === etag);
+      const storedOn = live.filter((_, i) => stored[i]).map((c) => c.node);
+      return { etag, length, successes: storedOn.length, storedOn, rowsOwed: targetsOwed(targets, stored) };
     }
     const newer = results.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
     if (newer.length + conflicts.length >= quorum) throw new ConflictNewer([...newer, ...conflicts]);
@@ -470,9 +471,8 @@ export async function smallPut(client: NodeClient, opts: {
   const storedOn = storedBySlot.filter((n): n is FanoutNode => n !== undefined);
   const successes = storedOn.length;
   if (successes >= quorum) {
-    const rowsOwed = Array.from({ length: opts.replicas }, (_, i) => i)
-      .flatMap((i) => (storedBySlot[i] ? [] : targetsOfSlot(targets, i, opts.replicas)));
-    return { etag: opts.etag, length: opts.body.length, successes, storedOn, rowsOwed };
+    const stored = Array.from({ length: opts.replicas }, (_, i) => storedBySlot[i] !== undefined);
+    return { etag: opts.etag, length: opts.body.length, successes, storedOn, rowsOwed: targetsOwed(targets, stored) };
   }
   const newer = replies.filter((r) => r.status === 409).map((r) => String(r.headers[H_BACKEND_TIMESTAMP] ?? ''));
   if (newer.length >= quorum || (newer.length > 0 && successes + newer.length < quorum)) throw new ConflictNewer(newer);

@@ -32,7 +32,7 @@ import {
 import { formatTarget } from '../node/container-update.js';
 import { listOptionsToQuery } from '../node/list-query.js';
 import {
-  fanoutPut, smallPut, readSmallBody, targetsOfSlot, ConflictNewer, SMALL_OBJECT_BYTES, type FanoutNode, type FanoutResult,
+  fanoutPut, smallPut, readSmallBody, targetsOfSlot, targetsOwed, ConflictNewer, SMALL_OBJECT_BYTES, type FanoutNode, type FanoutResult,
 } from './put-fanout.js';
 import { sendRowsOwed } from './rows-owed.js';
 import type { Ring } from '../ring/ring.js';
@@ -536,8 +536,7 @@ export class ReplicatedBackend implements ObjectBackend {
       const via = bySlot.filter(tombstoned).map(({ dev }) => ({
         host: dev.ip, port: dev.port, path: nodePath('obj', dev.device, part, account, container, object),
       }));
-      const owed = bySlot.flatMap((a, i) => (tombstoned(a) ? [] : targetsOfSlot(targets, i, primaries.length)));
-      await sendRowsOwed(this.client, via, owed, { ts, size: 0, etag: '', contentType: '', deleted: true }, this.timeoutMs);
+      await sendRowsOwed(this.client, via, targetsOwed(targets, bySlot.map(tombstoned)), { ts, size: 0, etag: '', contentType: '', deleted: true }, this.timeoutMs);
       if (!answers.some((r) => ok(r.status))) throw new NotFound(`object ${object} not found`);
     });
   }
