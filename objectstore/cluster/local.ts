@@ -204,10 +204,11 @@ export async function stopChild(c: ChildProcess): Promise<void> {
 /**
  * Settings every local storage node shares, taken from the caller's environment: the background
  * workers' pace (objectstore/cluster/config.ts), e.g. RINGSTACK_REPLICATOR_INTERVAL_MS, and
- * whether large bodies are received outside JavaScript (RINGSTACK_NODE_RECEIVE) and their
- * write-back started on the way (RINGSTACK_NODE_WRITEBACK).
+ * whether large bodies are received outside JavaScript (RINGSTACK_NODE_RECEIVE), their
+ * write-back started on the way (RINGSTACK_NODE_WRITEBACK) and their socket woken per batch
+ * (RINGSTACK_NODE_RCVLOWAT).
  */
-const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_RECEIVE$|NODE_WRITEBACK$)/;
+const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_RECEIVE$|NODE_WRITEBACK$|NODE_RCVLOWAT$)/;
 
 /**
  * The environment of the local storage nodes: the caller's, without the RINGSTACK_ settings

@@ -1,12 +1,15 @@
 /*
  * Receiving the rest of a request body from a TCP socket into a file, outside JavaScript:
  *
- *   receiveToFile(sockFd, fileFd, bytes, crc, callback(err, written, crc), writebackBytes = 0)
+ *   receiveToFile(sockFd, fileFd, bytes, crc, callback(err, written, crc), writebackBytes = 0,
+ *                 lowatBytes = 0)
  *       Reads `bytes` from socket sockFd, driven by the event loop (uv_poll, non-blocking
  *       reads, never more than TURN_BYTES per wake-up), continues the CRC-32C `crc` over them
  *       and writes each read to fileFd at its current offset at once; every writebackBytes
  *       written, starts the file's write-back to the disk (sync_file_range, not waiting for
- *       it). The callback gets null,
+ *       it). With lowatBytes, the socket is not reported readable before min(lowatBytes,
+ *       bytes still due) have arrived (SO_RCVLOWAT; set back to 1 at the end). The callback
+ *       gets null,
  *       `bytes` and the CRC when every byte is written, or an Error with `code` and `syscall`
  *       (ECONNRESET: the sender closed before the last byte; ECANCELED: receiveCancel) and
  *       the bytes written so far. Throws at once (TypeError, or the system call's Error) when
@@ -44,6 +47,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include "crc32c.h"
 #include "errno_error.h"
 #include "native_job.h"
@@ -80,6 +84,8 @@ struct Receive {
   int64_t written;   /* bytes written to the file */
   int64_t writeback; /* start write-back after this many new bytes (0: never) */
   int64_t kicked;    /* bytes written when write-back was last started */
+  int64_t lowat_max; /* SO_RCVLOWAT while bytes are due (0: leave the socket's own) */
+  int lowat;         /* the SO_RCVLOWAT last set here (1: the kernel's default) */
   uint32_t crc;
   uint8_t *buf;
   int polling;
@@ -105,12 +111,23 @@ static void on_closed(uv_handle_t *handle) {
   free(r);
 }
 
+/* Best effort: a failure only costs wake-ups. The socket is Node's again after the body (the
+ * connection's next request), so the end sets it back to 1. */
+static void set_lowat(Receive *r, int bytes) {
+  if (bytes == r->lowat) return;
+  if (setsockopt(r->sock_fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) r->lowat = bytes;
+}
+
 static void finish(Receive *r, int err, const char *syscall) {
   if (!job_end(&r->job, err, syscall)) return;
+  set_lowat(r, 1);
   uv_close((uv_handle_t *)&r->poll, on_closed);
 }
 
 static void set_polling(Receive *r, int on) {
+  /* Wake for a batch of the body, not for each segment the sender pushes: fewer wake-ups of
+   * this thread, and fewer for the sender's CPU, which delivers loopback segments itself. */
+  if (on && r->lowat_max > 0) set_lowat(r, (int)(r->to_read < r->lowat_max ? r->to_read : r->lowat_max));
   if (on == r->polling) return;
   r->polling = on;
   int rc = on ? uv_poll_start(&r->poll, UV_READABLE, on_poll) : uv_poll_stop(&r->poll);
@@ -176,17 +193,19 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 
 static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   static const char *usage = "receiveToFile: expected (sockFd, fileFd: non-negative integers, bytes: positive integer, "
-                             "crc: unsigned 32-bit integer, callback, writebackBytes?: non-negative integer)";
-  napi_value argv[6];
-  napi_valuetype t[6];
+                             "crc: unsigned 32-bit integer, callback, writebackBytes?: non-negative integer, "
+                             "lowatBytes?: integer 0..2^30)";
+  napi_value argv[7];
+  napi_valuetype t[7];
   int32_t fds[2];
-  int64_t bytes = 0, writeback = 0;
+  int64_t bytes = 0, writeback = 0, lowat = 0;
   uint32_t crc = 0;
   uv_loop_t *loop;
-  if (job_fd_args(env, info, 6, argv, t, fds, &bytes, &loop, usage) != 0) return NULL;
+  if (job_fd_args(env, info, 7, argv, t, fds, &bytes, &loop, usage) != 0) return NULL;
   if (t[3] != napi_number || t[4] != napi_function || napi_get_value_uint32(env, argv[3], &crc) != napi_ok
       || (t[5] != napi_undefined && (t[5] != napi_number || napi_get_value_int64(env, argv[5], &writeback) != napi_ok))
-      || writeback < 0) {
+      || (t[6] != napi_undefined && (t[6] != napi_number || napi_get_value_int64(env, argv[6], &lowat) != napi_ok))
+      || writeback < 0 || lowat < 0 || lowat > (1 << 30)) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -217,6 +236,8 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   r->to_read = bytes;
   r->crc = crc;
   r->writeback = writeback;
+  r->lowat_max = lowat;
+  r->lowat = 1;
   job_start(&r->job, env, token, r, handle, argv[4], "ringstack:receiveToFile");
   /* Bytes may already wait in the socket: the poll reports them on the next turn. */
   set_polling(r, 1);
