@@ -32,6 +32,9 @@ t.test('the addon that receives bodies was built', async (t) => {
   t.throws(() => addon.receiveToFile(0, 1, 10, 0, () => undefined, -1), /writebackBytes\?: non-negative integer/,
     'a negative write-back interval is refused before anything starts');
   t.throws(() => addon.receiveToFile(0, 1, 10, 0, () => undefined, 'often'), TypeError);
+  t.throws(() => addon.receiveToFile(0, 1, 10, 0, () => undefined, 0, -1), /lowatBytes\?: integer 0\.\.2\^30/,
+    'a negative wake-up batch is refused');
+  t.throws(() => addon.receiveToFile(0, 1, 10, 0, () => undefined, 0, 2 ** 31), TypeError, 'and one past 1 GiB');
 });
 
 t.test('raw-body PUTs against a real node', async (t) => {
