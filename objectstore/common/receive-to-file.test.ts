@@ -2,7 +2,7 @@
  * receiveToFile (receive_file.c) between real loopback sockets and a real file: a body that
  * arrives in pieces smaller than the wake-up batch (SO_RCVLOWAT) and ends on an odd remainder
  * lands whole with its CRC-32C, and the socket wakes for a few bytes again once the body is
- * in: the connection's next bytes (trailers, the next request) are not held back.
+ * in: the bytes that follow it (the trailer block) are not held back.
  */
 import t from 'tap';
 import net from 'node:net';

@@ -112,7 +112,7 @@ static void on_closed(uv_handle_t *handle) {
 }
 
 /* Best effort: a failure only costs wake-ups. The socket is Node's again after the body (the
- * connection's next request), so the end sets it back to 1. */
+ * trailer block that follows), so the end sets it back to 1. */
 static void set_lowat(Receive *r, int bytes) {
   if (bytes == r->lowat) return;
   if (setsockopt(r->sock_fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) r->lowat = bytes;
