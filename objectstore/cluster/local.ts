@@ -208,7 +208,7 @@ export async function stopChild(c: ChildProcess): Promise<void> {
  * write-back started on the way (RINGSTACK_NODE_WRITEBACK) and their socket woken per batch
  * (RINGSTACK_NODE_RCVLOWAT).
  */
-const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_RECEIVE$|NODE_WRITEBACK$|NODE_RCVLOWAT$)/;
+const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_(RECEIVE|WRITEBACK|RCVLOWAT)$)/;
 
 /**
  * The environment of the local storage nodes: the caller's, without the RINGSTACK_ settings

@@ -4,7 +4,7 @@
  * lands whole with its CRC-32C, and the socket wakes for a few bytes again once the body is
  * in: the bytes that follow it (the trailer block) are not held back.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
@@ -31,6 +31,24 @@ async function pair(): Promise<{ sender: net.Socket; receiver: net.Socket }> {
   return { sender, receiver };
 }
 
+/**
+ * A paused socket pair and a temp file; `receive(bytes)` starts receiveToFile from the receiver
+ * into the file, and its promise settles with the callback's arguments once the file is closed.
+ */
+async function rig(t: Test) {
+  const dir = await mkdtemp(join(tmpdir(), 'rs-receive-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'body');
+  const { sender, receiver } = await pair();
+  const file = await open(path, 'w');
+  const receive = (bytes: number) => new Promise<{ err: NodeJS.ErrnoException | null; written: number; crc: number }>((resolve) => {
+    receiveToFile(handleFd(receiver)!, file.fd, bytes, 0, (err, written, crc) => {
+      void file.close().then(() => resolve({ err, written, crc }));
+    });
+  });
+  return { sender, receiver, receive, stored: () => readFile(path) };
+}
+
 /** Writes `body` in `piece`-byte writes, `gapMs` apart, so the receiver sees many small arrivals. */
 async function dribble(s: net.Socket, body: Buffer, piece: number, gapMs: number): Promise<void> {
   for (let off = 0; off < body.length; off += piece) {
@@ -40,22 +58,16 @@ async function dribble(s: net.Socket, body: Buffer, piece: number, gapMs: number
 }
 
 t.test('a body in small pieces lands whole, and the socket then wakes for a few bytes', { skip: !receiveToFileAvailable }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'rs-receive-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
   const size = 3 * LOWAT_BYTES + 777; // the last wait is for fewer bytes than a full batch
   const body = pattern(7, size);
-  const { sender, receiver } = await pair();
-  const file = await open(join(dir, 'body'), 'w');
-  const done = new Promise<{ err: Error | null; written: number; crc: number }>((resolve) => {
-    receiveToFile(handleFd(receiver)!, file.fd, size, 0, (err, written, crc) => resolve({ err, written, crc }));
-  });
+  const { sender, receiver, receive, stored } = await rig(t);
+  const done = receive(size);
   await dribble(sender, body, 48 * 1024 + 1, 2);
   const { err, written, crc } = await done;
-  await file.close();
   t.equal(err, null);
   t.equal(written, size, 'every byte written');
   t.equal(crc, crc32c(body), 'the CRC-32C of the whole body');
-  t.ok((await readFile(join(dir, 'body'))).equals(body), 'the file holds the body, in order');
+  t.ok((await stored()).equals(body), 'the file holds the body, in order');
 
   // Five bytes after the body: they reach Node only if the wake-up batch was undone.
   receiver.resume();
@@ -69,34 +81,22 @@ t.test('a body in small pieces lands whole, and the socket then wakes for a few 
 t.test('with RINGSTACK_NODE_RCVLOWAT=0 the same body lands the same way', { skip: !receiveToFileAvailable }, async (t) => {
   process.env.RINGSTACK_NODE_RCVLOWAT = '0';
   t.teardown(() => delete process.env.RINGSTACK_NODE_RCVLOWAT);
-  const dir = await mkdtemp(join(tmpdir(), 'rs-receive-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
   const size = LOWAT_BYTES + 5;
   const body = pattern(9, size);
-  const { sender, receiver } = await pair();
-  const file = await open(join(dir, 'body'), 'w');
-  const done = new Promise<{ err: Error | null; written: number }>((resolve) => {
-    receiveToFile(handleFd(receiver)!, file.fd, size, 0, (err, written) => resolve({ err, written }));
-  });
+  const { sender, receive, stored } = await rig(t);
+  const done = receive(size);
   await dribble(sender, body, 64 * 1024, 1);
   const { err, written } = await done;
-  await file.close();
   t.equal(err, null);
   t.equal(written, size);
-  t.ok((await readFile(join(dir, 'body'))).equals(body));
+  t.ok((await stored()).equals(body));
 });
 
 t.test('a sender that closes early: ECONNRESET, not a wait for a batch that never comes', { skip: !receiveToFileAvailable }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'rs-receive-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const { sender, receiver } = await pair();
-  const file = await open(join(dir, 'body'), 'w');
-  const done = new Promise<{ err: NodeJS.ErrnoException | null; written: number }>((resolve) => {
-    receiveToFile(handleFd(receiver)!, file.fd, 4 * LOWAT_BYTES, 0, (err, written) => resolve({ err, written }));
-  });
+  const { sender, receive } = await rig(t);
+  const done = receive(4 * LOWAT_BYTES);
   sender.end(pattern(3, 1000)); // far less than one batch, then FIN
   const { err, written } = await done;
-  await file.close();
   t.equal(err?.code, 'ECONNRESET');
   t.equal(written, 1000, 'what did arrive was written');
 });

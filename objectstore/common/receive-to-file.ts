@@ -35,17 +35,10 @@ export const WRITEBACK_BYTES = 1024 * 1024;
 
 /**
  * The socket wakes the node once this much of a body has arrived (or the rest of it, when
- * less), not for every segment: SO_RCVLOWAT, as large as one read. RINGSTACK_NODE_RCVLOWAT
- * overrides it (bytes; 0 = the kernel's default of one byte).
+ * less), not for every segment: SO_RCVLOWAT, as large as one read. RINGSTACK_NODE_RCVLOWAT=0
+ * keeps the kernel's default of one byte.
  */
 export const LOWAT_BYTES = 256 * 1024;
-
-function lowatBytes(): number {
-  const v = process.env.RINGSTACK_NODE_RCVLOWAT;
-  if (v === undefined || v === '') return LOWAT_BYTES;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= 0 && n <= 2 ** 30 ? n : LOWAT_BYTES;
-}
 
 /** True when the addon can receive bodies (the tests check that `npm ci` built it). */
 export const receiveToFileAvailable = addon !== null;
@@ -66,7 +59,8 @@ export function receiveToFile(sockFd: number, fileFd: number, bytes: number, crc
   cb: (err: Error | null, written: number, crc: number) => void): ReceiveHandle {
   if (!addon) throw new Error('receiveToFile: the native addon is not available');
   const writeback = process.env.RINGSTACK_NODE_WRITEBACK === '0' ? 0 : WRITEBACK_BYTES;
-  return addon.receiveToFile(sockFd, fileFd, bytes, crc >>> 0, cb, writeback, lowatBytes());
+  const lowat = process.env.RINGSTACK_NODE_RCVLOWAT === '0' ? 0 : LOWAT_BYTES;
+  return addon.receiveToFile(sockFd, fileFd, bytes, crc >>> 0, cb, writeback, lowat);
 }
 
 /** Stops a receive still running; its callback then gets ECANCELED. */
