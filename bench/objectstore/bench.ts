@@ -9,7 +9,7 @@
  *
  *   node dist/bench/objectstore/bench.js [--swift] [--api swift|s3|both|s3,swift] [--small-count 5000]
  *        [--large-count 32] [--concurrency 16] [--large-concurrency 16] [--cap 20]
- *        [--disk-limits] [--keep] [--background idle|on] [--settle SECONDS]
+ *        [--disk-limits] [--keep] [--background idle|on] [--settle SECONDS] [--warm-up SECONDS]
  *
  * Each API's result carries the 1-minute load average before and after it ran (the host is
  * shared: compare ratios from one run, not absolute numbers across runs); --disk-limits first
@@ -20,6 +20,9 @@
  * --settle: seconds each system waits, once started, before it is measured (settle.ts; default
  * dirty_expire_centisecs / 100 + 6, 36 here): files removed just before slow down ext4's inode
  * allocation for that long.
+ * --warm-up: seconds of unmeasured 4 KiB PUTs and GETs through each API, then two waves of
+ * 16 MiB PUTs and GETs, after the settle and before the first measured phase (load.ts, warmUp;
+ * default 10; 0: none).
  * A one-line-per-phase summary goes to stderr.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -30,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import net from 'node:net';
-import { runWorkload, swiftClient, type PhaseResult, type StoreClient, type WorkloadOptions } from './load.js';
+import { runWorkload, swiftClient, warmUp, type PhaseResult, type StoreClient, type WorkloadOptions } from './load.js';
 import { s3Client } from './s3-load.js';
 import { cpuByName, descendants, processLabel } from './procs.js';
 import { measureDiskLimits } from './disk-limits.js';
@@ -128,8 +131,12 @@ async function measure(sys: System, api: Api, o: WorkloadOptions): Promise<ApiRe
 }
 
 /** Every API on one started system, once the filesystem has settled (settle.ts). */
-async function measureAll(sys: System, apis: Api[], o: WorkloadOptions, settleSeconds: number): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
+async function measureAll(sys: System, apis: Api[], o: WorkloadOptions, settleSeconds: number,
+  warmSeconds: number): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
   await settle(settleSeconds);
+  // Every API warms up before any is measured, so the first measured does not pay for the
+  // system's start (load.ts, warmUp).
+  if (warmSeconds > 0) for (const api of apis) await warmUp(await sys.client(api), { ...o, container: `${o.container}-${api}` }, warmSeconds);
   const out: Partial<Record<`${Api}_api`, ApiResult>> = {};
   for (const api of apis) {
     out[`${api}_api`] = await measure(sys, api, o);
@@ -224,6 +231,7 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       background: { type: 'string', default: 'idle' },
       settle: { type: 'string' },
+      'warm-up': { type: 'string', default: '10' },
     },
   });
   if (values.background !== 'idle' && values.background !== 'on') throw new Error(`--background must be idle or on (got ${values.background})`);
@@ -239,15 +247,17 @@ async function main(): Promise<void> {
   };
   const settleSeconds = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
   if (!Number.isFinite(settleSeconds) || settleSeconds < 0) throw new Error(`--settle must be a number of seconds (got ${values.settle})`);
+  const warmSeconds = Number(values['warm-up']);
+  if (!Number.isFinite(warmSeconds) || warmSeconds < 0) throw new Error(`--warm-up must be a number of seconds (got ${values['warm-up']})`);
   const result: Record<string, unknown> = {
-    workload: o, apis, cores: cpus().length, ringstack_background: background, settle_seconds: settleSeconds,
+    workload: o, apis, cores: cpus().length, ringstack_background: background, settle_seconds: settleSeconds, warm_up_seconds: warmSeconds,
   };
   if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
-  const rs = await withRingstack(values.keep!, background, (sys) => measureAll(sys, apis, o, settleSeconds));
+  const rs = await withRingstack(values.keep!, background, (sys) => measureAll(sys, apis, o, settleSeconds, warmSeconds));
   result.ringstack = rs;
   if (values.swift) {
-    const sw = await withSwift(values.keep!, (sys) => measureAll(sys, apis, o, settleSeconds));
+    const sw = await withSwift(values.keep!, (sys) => measureAll(sys, apis, o, settleSeconds, warmSeconds));
     result.swift = sw;
     result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
   }

@@ -1,0 +1,51 @@
+/** The bench's warm-up (load.ts, warmUp): every phase's operation runs before any is measured. */
+import t from 'tap';
+import { warmUp, type StoreClient, type WorkloadOptions } from './load.js';
+
+const OPTIONS: WorkloadOptions = {
+  concurrency: 4, largeConcurrency: 3, smallCount: 5000, smallSize: 16, largeCount: 32, largeSize: 64,
+  capSeconds: 20, container: 'bench-1',
+};
+
+/** A store in memory that records what it was asked. */
+function recordingClient() {
+  const objects = new Map<string, number>();
+  const calls: string[] = [];
+  const client: StoreClient = {
+    async createContainer(c) { calls.push(`create ${c}`); },
+    async put(c, k, body) { objects.set(`${c}/${k}`, body.length); calls.push(`put ${c}/${k} ${body.length}`); return true; },
+    async get(c, k) { calls.push(`get ${c}/${k}`); return objects.get(`${c}/${k}`) ?? -1; },
+  };
+  return { client, calls, objects };
+}
+
+t.test('warmUp writes and reads small and large objects in a container of its own', async (t) => {
+  const { client, calls } = recordingClient();
+  await warmUp(client, OPTIONS, 0.4);
+  t.equal(calls[0], 'create bench-1-warm', 'its own container, not the measured one');
+  t.notOk(calls.some((c) => / bench-1\//.test(c)), 'nothing in the measured container');
+  const smallPuts = calls.filter((c) => c.startsWith('put') && c.endsWith(' 16'));
+  const smallGets = calls.filter((c) => c.startsWith('get bench-1-warm/s-'));
+  t.ok(smallPuts.length >= 64, `small PUTs ran (${smallPuts.length})`);
+  t.ok(smallGets.length >= 1, `small GETs ran (${smallGets.length})`);
+  const largePuts = calls.filter((c) => c.startsWith('put') && c.endsWith(' 64')).map((c) => c.split(' ')[1]);
+  t.same(largePuts.sort(), ['0', '1', '2', '3', '4', '5'].map((i) => `bench-1-warm/l-${i}`).sort(),
+    'two waves of large PUTs, one per large client each');
+  const largeGets = calls.filter((c) => c.startsWith('get bench-1-warm/l-')).map((c) => c.slice(4));
+  t.same(largeGets.sort(), largePuts.sort(), 'each large object read back');
+  const lastPut = calls.map((c) => c.startsWith('put')).lastIndexOf(true);
+  const firstLargeGet = calls.findIndex((c) => c.startsWith('get bench-1-warm/l-'));
+  t.ok(firstLargeGet > lastPut, 'the large GETs come after every PUT');
+});
+
+t.test('warmUp stops its small PUTs at about half its time', async (t) => {
+  const slow: StoreClient = {
+    async createContainer() {},
+    put: async () => { await new Promise((r) => setTimeout(r, 20)); return true; },
+    get: async () => 16,
+  };
+  const t0 = Date.now();
+  await warmUp(slow, { ...OPTIONS, smallCount: 1_000_000 }, 1);
+  const took = Date.now() - t0;
+  t.ok(took < 3000, `a million small PUTs were not all made: took ${took} ms`);
+});
