@@ -20,9 +20,9 @@
  * --settle: seconds each system waits, once started, before it is measured (settle.ts; default
  * dirty_expire_centisecs / 100 + 6, 36 here): files removed just before slow down ext4's inode
  * allocation for that long.
- * --warm-up: seconds of unmeasured 4 KiB PUTs and GETs through each API, then two waves of
- * 16 MiB PUTs and GETs, after the settle and before the first measured phase (load.ts, warmUp;
- * default 10; 0: none).
+ * --warm-up: the workload through each API, unmeasured, each phase at most half this many
+ * seconds and two waves of 16 MiB objects, after the settle and before the first measured
+ * phase (load.ts, warmUp; default 10; 0: none).
  * A one-line-per-phase summary goes to stderr.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -118,14 +118,13 @@ interface ApiResult {
 
 const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
 
-async function measure(sys: System, api: Api, o: WorkloadOptions): Promise<ApiResult> {
-  const client = await sys.client(api);
+async function measure(sys: System, client: StoreClient, o: WorkloadOptions): Promise<ApiResult> {
   const byName = () => cpuByName(sys.pids, sys.names);
   const total = () => Object.values(byName()).reduce((a, b) => a + b, 0);
   const loadBefore = load1();
   const cpu0 = total();
   const t0 = Date.now();
-  const phases = await runWorkload(client, { ...o, container: `${o.container}-${api}` }, byName);
+  const phases = await runWorkload(client, o, byName);
   const wall = (Date.now() - t0) / 1000;
   return { phases, server_cpu_cores: Math.round(((total() - cpu0) / wall) * 100) / 100, loadavg_1m: [loadBefore, load1()] };
 }
@@ -134,12 +133,14 @@ async function measure(sys: System, api: Api, o: WorkloadOptions): Promise<ApiRe
 async function measureAll(sys: System, apis: Api[], o: WorkloadOptions, settleSeconds: number,
   warmSeconds: number): Promise<Partial<Record<`${Api}_api`, ApiResult>>> {
   await settle(settleSeconds);
+  const clients = await Promise.all(apis.map((api) => sys.client(api)));
+  const perApi = (i: number) => ({ ...o, container: `${o.container}-${apis[i]}` });
   // Every API warms up before any is measured, so the first measured does not pay for the
   // system's start (load.ts, warmUp).
-  if (warmSeconds > 0) for (const api of apis) await warmUp(await sys.client(api), { ...o, container: `${o.container}-${api}` }, warmSeconds);
+  if (warmSeconds > 0) for (const [i, client] of clients.entries()) await warmUp(client, perApi(i), warmSeconds);
   const out: Partial<Record<`${Api}_api`, ApiResult>> = {};
-  for (const api of apis) {
-    out[`${api}_api`] = await measure(sys, api, o);
+  for (const [i, api] of apis.entries()) {
+    out[`${api}_api`] = await measure(sys, clients[i]!, perApi(i));
     summarise(sys.label, api, out[`${api}_api`]!);
   }
   return out;

@@ -157,33 +157,15 @@ export interface WorkloadOptions {
 }
 
 /**
- * Every phase's operation, unmeasured, for about `seconds` in all (at least a few of each), in a
- * container of its own: a server is measured as it runs in service, not while it warms up.
- * Measured before this existed (session 19, ringstack alone, four runs, the two APIs in either
- * order): the API that ran first on a freshly started ringstack, whichever it was, made fewer
- * 16 MiB PUTs/s than the second in 3 of 4 runs (by up to 19 %; the proxy's CPU per PUT 68-88 ms
- * first, 52-64 second) and fewer 4 KiB PUTs/s in 3 (by up to 44 %). Swift, measured in the
- * same runs, showed no such order. A proxy that had made 4 or 32 large PUTs before a phase of
- * 32 used a third less CPU on its main thread in it than a fresh one (the fresh one's extra
- * page faults explain under 1 ms per PUT of that; most likely V8 was still compiling the body
- * path). The warm-up also opens the connections the phases use (all the 64 small PUTs
- * that used to precede the phases did).
+ * The standard workload, unrecorded, shorter (each phase at most `seconds` / 2, two waves of
+ * large objects) and in a container of its own: a server is measured as it runs in service,
+ * not while it warms up. Before it existed, the API measured first on a freshly started
+ * ringstack was the slower one, whichever it was (bench/objectstore/README.md, "Session 19":
+ * most likely V8 still compiling the body path); Swift showed no such order. It also opens the
+ * connections the phases use.
  */
 export async function warmUp(client: StoreClient, o: WorkloadOptions, seconds: number): Promise<void> {
-  const container = `${o.container}-warm`;
-  await client.createContainer(container);
-  const small = randomBytes(o.smallSize);
-  const large = randomBytes(o.largeSize);
-  const put = await runPhase('warmup_put_small', Math.max(64, o.smallCount), o.concurrency, seconds / 2, o.smallSize,
-    (i) => client.put(container, `s-${i}`, small));
-  const written = Math.max(1, put.ops);
-  await runPhase('warmup_get_small', Math.max(64, o.smallCount), o.concurrency, seconds / 4, o.smallSize,
-    async (i) => (await client.get(container, `s-${i % written}`)) === o.smallSize);
-  // Two waves of large PUTs and their GETs, as in the phases (a few seconds at most).
-  const bigCount = 2 * o.largeConcurrency;
-  await runPhase('warmup_put_large', bigCount, o.largeConcurrency, 60, o.largeSize, (i) => client.put(container, `l-${i}`, large));
-  await runPhase('warmup_get_large', bigCount, o.largeConcurrency, 60, o.largeSize,
-    async (i) => (await client.get(container, `l-${i}`)) === o.largeSize);
+  await runWorkload(client, { ...o, container: `${o.container}-warm`, capSeconds: seconds / 2, largeCount: 2 * o.largeConcurrency });
 }
 
 /**
