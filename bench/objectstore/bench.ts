@@ -27,7 +27,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir, cpus, loadavg } from 'node:os';
+import { tmpdir, cpus, loadavg, release } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -251,7 +251,10 @@ async function main(): Promise<void> {
   const warmSeconds = Number(values['warm-up']);
   if (!Number.isFinite(warmSeconds) || warmSeconds < 0) throw new Error(`--warm-up must be a number of seconds (got ${values['warm-up']})`);
   const result: Record<string, unknown> = {
-    workload: o, apis, cores: cpus().length, ringstack_background: background, settle_seconds: settleSeconds, warm_up_seconds: warmSeconds,
+    workload: o, apis, cores: cpus().length,
+    // Sessions run on different machines: say which, so runs are compared on like hardware.
+    host: { cpu: cpus()[0]?.model ?? 'unknown', kernel: release() },
+    ringstack_background: background, settle_seconds: settleSeconds, warm_up_seconds: warmSeconds,
   };
   if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
