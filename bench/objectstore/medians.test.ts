@@ -79,4 +79,7 @@ t.test('the command reads result files and names one that is not JSON', async (t
   const failed = spawnSync(process.execPath, [built, a, bad], { encoding: 'utf8' });
   t.equal(failed.status, 1);
   t.match(failed.stderr, /bad\.json: not a bench\.js result/);
+  const missing = spawnSync(process.execPath, [built, join(dir, 'none.json')], { encoding: 'utf8' });
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /ENOENT.*none\.json/);
 });

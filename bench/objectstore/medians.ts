@@ -108,8 +108,9 @@ function main(): void {
     process.exit(2);
   }
   const runs = files.map((f) => {
+    const text = readFileSync(f, 'utf8');
     try {
-      return JSON.parse(readFileSync(f, 'utf8')) as BenchRun;
+      return JSON.parse(text) as BenchRun;
     } catch (e) {
       throw new Error(`${f}: not a bench.js result (${(e as Error).message})`);
     }
