@@ -209,7 +209,8 @@ async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Pro
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Per phase: ringstack's ops/s (= MB/s) over Swift's, and ringstack's p99 over Swift's. */
-function ratios(r: ApiResult, s: ApiResult) {
+/** ringstack / Swift per phase: throughput (above 1: ringstack faster) and p99 (below 1: ringstack lower). */
+export function ratios(r: Pick<ApiResult, 'phases'>, s: Pick<ApiResult, 'phases'>) {
   return Object.fromEntries(r.phases.map((p, i) => {
     const q = s.phases[i]!;
     return [p.phase, { throughput: q.ops_s ? round2(p.ops_s / q.ops_s) : null, p99: q.p99_ms ? round2(p.p99_ms / q.p99_ms) : null }];

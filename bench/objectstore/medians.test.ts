@@ -3,9 +3,10 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdown, median, summarize, type BenchRun } from './medians.js';
+import { ratios } from './bench.js';
 import type { PhaseResult } from './load.js';
 
 function phase(name: string, value: number, p99: number, cpu: number): PhaseResult {
@@ -16,11 +17,17 @@ function phase(name: string, value: number, p99: number, cpu: number): PhaseResu
   };
 }
 
-/** A run where ringstack does `rs` and Swift `sw` in every phase (ops/s for 4 KiB, MB/s for 16 MiB). */
+/**
+ * A run where ringstack does `rs` and Swift `sw` in every phase (ops/s for 4 KiB, MB/s for
+ * 16 MiB), with the ratios bench.ts writes.
+ */
 function run(rs: number, sw: number, apis = ['swift_api', 's3_api']): BenchRun {
   const phases = (v: number, cpu: number) => ['put_small', 'get_small', 'put_large', 'get_large'].map((p) => phase(p, v, 1000 / v, cpu));
   const side = (v: number, cpu: number) => Object.fromEntries(apis.map((a) => [a, { phases: phases(v, cpu) }]));
-  return { apis, ringstack: side(rs, 2), swift: side(sw, 20) };
+  const ringstack = side(rs, 2);
+  const swift = side(sw, 20);
+  const ratio = Object.fromEntries(apis.map((a) => [a, ratios(ringstack[a]!, swift[a]!)]));
+  return { ringstack, swift, ratio_ringstack_over_swift: ratio };
 }
 
 t.test('median of odd and even counts, input left as it was', async (t) => {
@@ -50,6 +57,7 @@ t.test('an API some run did not measure is left out; a run without Swift is refu
   t.same([...new Set(cells.map((c) => c.api))], ['swift_api']);
   const noSwift = { ...run(200, 100) };
   delete noSwift.swift;
+  delete noSwift.ratio_ringstack_over_swift;
   t.throws(() => summarize([run(200, 100), noSwift]), /run 2 has no Swift results/);
   t.throws(() => summarize([]), /no runs given/);
 });
@@ -68,9 +76,10 @@ t.test('the command reads result files and names one that is not JSON', async (t
   const bad = join(dir, 'bad.json');
   writeFileSync(a, JSON.stringify({ ...run(400, 100), disk_limits: { fsync_serial: { per_s: 4000 } } }));
   writeFileSync(bad, 'bench: failed\n');
-  const script = fileURLToPath(new URL('./medians.js', import.meta.url));
-  // Run from dist/ when the tests run from the sources (tsc builds before tap in npm test).
-  const built = script.includes('/dist/') ? script : script.replace(/\/bench\/objectstore\//, '/dist/bench/objectstore/');
+  // From sources (tests under a TypeScript loader) run the compiled copy in dist/, as
+  // objectstore/cluster/local.ts's nodeEntry does.
+  const here = fileURLToPath(import.meta.url);
+  const built = here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'bench', 'objectstore', 'medians.js') : join(dirname(here), 'medians.js');
   const ok = spawnSync(process.execPath, [built, a], { encoding: 'utf8' });
   t.equal(ok.status, 0, ok.stderr);
   t.match(ok.stdout, /^1 runs/);

@@ -21,9 +21,10 @@ type Phase = typeof PHASES[number];
 
 /** The part of bench.js's output this reads. */
 export interface BenchRun {
-  apis: string[];
   ringstack: Partial<Record<Api, { phases: PhaseResult[] }>>;
   swift?: Partial<Record<Api, { phases: PhaseResult[] }>>;
+  /** bench.ts's own ratios (`ratios`), taken as they are rather than computed a second way. */
+  ratio_ringstack_over_swift?: Partial<Record<Api, Record<string, { throughput: number | null }>>>;
   disk_limits?: unknown;
 }
 
@@ -59,13 +60,14 @@ function phaseOf(run: BenchRun, system: 'ringstack' | 'swift', api: Api, phase: 
 export function summarize(runs: BenchRun[]): CellSummary[] {
   if (runs.length === 0) throw new Error('no runs given');
   runs.forEach((r, i) => {
-    if (!r.swift) throw new Error(`run ${i + 1} has no Swift results (bench.js without --swift)`);
+    if (!r.swift || !r.ratio_ringstack_over_swift) throw new Error(`run ${i + 1} has no Swift results (bench.js without --swift)`);
   });
   const out: CellSummary[] = [];
   for (const api of ['swift_api', 's3_api'] as const) {
     for (const phase of PHASES) {
       const pairs = runs.map((r) => [phaseOf(r, 'ringstack', api, phase), phaseOf(r, 'swift', api, phase)] as const);
-      if (pairs.some(([a, b]) => !a || !b)) continue;
+      const ratios = runs.map((r) => r.ratio_ringstack_over_swift![api]?.[phase]?.throughput);
+      if (pairs.some(([a, b]) => !a || !b) || ratios.some((x) => typeof x !== 'number')) continue;
       const unit = phase.endsWith('small') ? 'ops/s' : 'MB/s';
       const value = (p: PhaseResult) => (unit === 'ops/s' ? p.ops_s : p.mb_s);
       const side = (k: 0 | 1) => {
@@ -77,8 +79,7 @@ export function summarize(runs: BenchRun[]): CellSummary[] {
           cpu_ms_per_op: (cpu.length ? [Math.min(...cpu), Math.max(...cpu)] : [NaN, NaN]) as [number, number],
         };
       };
-      const ratios = pairs.map(([a, b]) => round(value(a!) / value(b!), 2));
-      out.push({ api, phase, unit, ratio: round(median(ratios), 2), ratios, ringstack: side(0), swift: side(1) });
+      out.push({ api, phase, unit, ratio: round(median(ratios as number[]), 2), ratios: ratios as number[], ringstack: side(0), swift: side(1) });
     }
   }
   return out;
