@@ -26,3 +26,12 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
+
+/**
+ * Sleeps until the wall clock is past `epochSeconds` (an X-Delete-At): expiry times are whole
+ * seconds, so a fixed sleep after an X-Delete-After write is either too short or wasted.
+ */
+export async function sleepPast(epochSeconds: number, marginMs = 250): Promise<void> {
+  const wait = epochSeconds * 1000 + marginMs - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
