@@ -9,7 +9,7 @@ import { S3Error } from './errors.js';
 import { checkConditions, contentHeadersFrom, metaFromHeaders, quoteEtag, s3Etag } from './headers.js';
 import { checkKey, header, type S3Request } from './request.js';
 import { cleanContentType, deleteSegments, isManifest } from '../proxy/large-object.js';
-import { openObject, objectSize, segmentsAt, writeConditions } from './objects.js';
+import { openObject, objectSize, replacedSegments, writeConditions } from './objects.js';
 import { sendXml, isoDate } from './respond.js';
 import { el } from './xml.js';
 import { CHECKSUM_HEADER_PREFIX } from './checksums.js';
@@ -82,7 +82,7 @@ export async function copyObject(req: S3Request): Promise<void> {
     contentType = c.contentType ?? 'binary/octet-stream';
     for (const [k, v] of Object.entries(src.info.headers)) if (checksumsValid && k.startsWith(CHECKSUM_HEADER_PREFIX) && !v.includes('-')) headers[k] = v;
   }
-  const replaced = await segmentsAt(backend, req.user.account, req.bucket!, req.key!);
+  const replaced = await replacedSegments(req);
   const body = await openObject(backend, req.user.account, src.bucket, src.key, src.info);
   const info = await backend.putObject(req.user.account, req.bucket!, req.key!, {
     body, contentLength: size, contentType, meta, headers, ...writeConditions(req),

@@ -123,3 +123,29 @@ t.test('multipart with lib-storage Upload and raw commands', async (t) => {
   await s3.send(new CreateBucketCommand({ Bucket: 'mp-test' }));
   await s3.send(new PutObjectCommand({ Bucket: 'mp-test', Key: 'k', Body: 'v' }));
 });
+
+t.test('a proxy that saw no multipart upload in a bucket still frees the segments of one another proxy made', async (t) => {
+  // Proxy A writes "k" into a bucket without multipart uploads: it learns (and caches) that the
+  // bucket has no segments container, so it skips the HEAD before writes. Proxy B, on the same
+  // store, then makes "k" a multipart object; A overwrites it right after.
+  const a = await startS3Server();
+  t.teardown(() => a.close());
+  const b = await startS3Server({ backend: a.backend });
+  t.teardown(() => b.close());
+  const sa = sdkClient(a.url, ROOT);
+  const sb = sdkClient(b.url, ROOT);
+  t.teardown(() => { sa.destroy(); sb.destroy(); });
+  await sa.send(new CreateBucketCommand({ Bucket: 'two-proxies' }));
+  await sa.send(new PutObjectCommand({ Bucket: 'two-proxies', Key: 'k', Body: 'plain' }));
+  const started = Date.now();
+  const up = await sb.send(new CreateMultipartUploadCommand({ Bucket: 'two-proxies', Key: 'k' }));
+  t.ok(Date.now() - started >= 900, 'the first upload into the bucket waits for every proxy to learn of it');
+  const part = await sb.send(new UploadPartCommand({ Bucket: 'two-proxies', Key: 'k', UploadId: up.UploadId, PartNumber: 1, Body: 'multi' }));
+  await sb.send(new CompleteMultipartUploadCommand({
+    Bucket: 'two-proxies', Key: 'k', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+  }));
+  t.equal(await (await sa.send(new GetObjectCommand({ Bucket: 'two-proxies', Key: 'k' }))).Body!.transformToString(), 'multi');
+  t.equal((await a.backend.listObjects('root', 'two-proxies+segments')).entries.length, 1, 'one segment');
+  await sa.send(new PutObjectCommand({ Bucket: 'two-proxies', Key: 'k', Body: 'plain again' }));
+  t.same((await a.backend.listObjects('root', 'two-proxies+segments')).entries, [], 'its segment freed by proxy A');
+});

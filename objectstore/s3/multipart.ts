@@ -97,6 +97,7 @@ export async function createUpload(req: S3Request): Promise<void> {
   await backend.putContainer(req.user.account, segmentsOf(req.bucket!));
   const declared = header(req, 'x-amz-checksum-algorithm')?.toLowerCase();
   if (declared !== undefined && !isChecksumAlgorithm(declared)) throw new S3Error('InvalidRequest', `Checksum algorithm ${declared} is not supported.`);
+  await req.opts.multipartBuckets.uploadStarted(req.user.account, req.bucket!);
   const { contentType, headers } = contentHeadersFrom(req);
   const state: UploadState = {
     key: req.key!, uploadId: randomBytes(16).toString('hex'), initiated: Date.now(),

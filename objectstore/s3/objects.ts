@@ -97,10 +97,17 @@ export async function segmentsAt(backend: ObjectBackend, account: string, contai
   }
 }
 
+/** segmentsAt for PutObject and CopyObject: none in a bucket that cannot hold multipart objects. */
+export async function replacedSegments(req: S3Request): Promise<Segment[]> {
+  const { backend, multipartBuckets } = req.opts;
+  if (!(await multipartBuckets.mayHoldMultipart(req.user.account, req.bucket!))) return [];
+  return segmentsAt(backend, req.user.account, req.bucket!, req.key!);
+}
+
 export async function putObject(req: S3Request): Promise<void> {
   checkKey(req.key!);
   const { contentType, headers } = contentHeadersFrom(req);
-  const replaced = await segmentsAt(req.opts.backend, req.user.account, req.bucket!, req.key!);
+  const replaced = await replacedSegments(req);
   const { info, checksums } = await storeBody(req, req.bucket!, req.key!, {
     contentType: contentType ?? 'binary/octet-stream', meta: metaFromHeaders(req.headers), headers, ...writeConditions(req),
   });

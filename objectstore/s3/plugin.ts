@@ -20,6 +20,7 @@ import { authenticate } from './sigv4.js';
 import { resolveTarget, type S3Options, type S3Request } from './request.js';
 import { sendError } from './respond.js';
 import { route } from './routes.js';
+import { MultipartBuckets } from './multipart-buckets.js';
 
 export const DEFAULT_REGION = 'us-east-1';
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'] as const;
@@ -58,6 +59,7 @@ export async function s3Plugin(app: FastifyInstance, opts: S3PluginOptions): Pro
   }
   const options: S3Options = {
     backend: opts.backend, users, region: opts.region ?? DEFAULT_REGION, domain: opts.domain ?? process.env.RINGSTACK_S3_DOMAIN, userAdmin,
+    multipartBuckets: new MultipartBuckets(opts.backend),
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));

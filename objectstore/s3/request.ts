@@ -25,6 +25,8 @@ export interface S3Options {
   domain?: string;
   /** Manages users for the admin route (`ringstack user`), when the store keeps them. */
   userAdmin?: import('../auth/store-user-directory.js').UserAdmin;
+  /** Which buckets can hold multipart objects (skips a HEAD before most writes). */
+  multipartBuckets: import('./multipart-buckets.js').MultipartBuckets;
 }
 
 export interface S3Request {
