@@ -24,16 +24,11 @@ import { Agent } from '../../agents/agent/agent.js';
 import { MemoryAgentStore } from '../../agents/agent/memory-store.js';
 import { fakeQcow2, hostDesired, image, instance, network } from '../../agents/agent/test-fixtures.js';
 import { randomLan, removeAll, tinyImageStore } from '../../agents/agent/test-libvirt.js';
+import { median } from '../stats.js';
 
 const MIB = 1024 * 1024;
 const HOST = 'bench1';
 const POLL_MS = 1000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function converge(count: number): Promise<{ ms: number; domains: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-agent-'));

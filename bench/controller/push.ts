@@ -31,6 +31,7 @@ import {
 } from '../../agents/contract/index.js';
 import { controllerRemote, gitEnv, initWorkingCopy } from '../../test/support/git.js';
 import { DEFAULT_SIZE, EDITED, generateRepo } from './generate.js';
+import { median } from '../stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const MAIN = join(ROOT, 'dist', 'bin', 'main.js');
@@ -44,12 +45,6 @@ const TICKS = 100;
 const INSTANCE = 'p000/vm-0001';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Starts `ringstack <args>` and resolves with the URL of its "ready at <url>" line. */
 function start(args: string[], env: NodeJS.ProcessEnv, log: string, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string }> {

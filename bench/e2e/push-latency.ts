@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { StateClient } from '../../objectstore/client/state-client.js';
 import { hostDesiredKey, type HostDesiredState } from '../../agents/contract/index.js';
+import { median } from '../stats.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -108,12 +109,6 @@ const REPO_FILES: Record<string, string> = {
   'flavors/tiny.yaml': 'apiVersion: ringstack.dev/v1\nkind: Flavor\nmetadata:\n  name: tiny\n'
     + 'spec:\n  vcpus: 1\n  memoryMiB: 128\n  diskGiB: 1\n',
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 

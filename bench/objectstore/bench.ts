@@ -208,7 +208,6 @@ async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Pro
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Per phase: ringstack's ops/s (= MB/s) over Swift's, and ringstack's p99 over Swift's. */
 /** ringstack / Swift per phase: throughput (above 1: ringstack faster) and p99 (below 1: ringstack lower). */
 export function ratios(r: Pick<ApiResult, 'phases'>, s: Pick<ApiResult, 'phases'>) {
   return Object.fromEntries(r.phases.map((p, i) => {

@@ -3,9 +3,10 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { markdown, median, summarize, type BenchRun } from './medians.js';
+import { join } from 'node:path';
+import { compiledEntry } from '../../objectstore/common/compiled.js';
+import { markdown, summarize, type BenchRun } from './medians.js';
+import { median } from '../stats.js';
 import { ratios } from './bench.js';
 import type { PhaseResult } from './load.js';
 
@@ -76,10 +77,7 @@ t.test('the command reads result files and names one that is not JSON', async (t
   const bad = join(dir, 'bad.json');
   writeFileSync(a, JSON.stringify({ ...run(400, 100), disk_limits: { fsync_serial: { per_s: 4000 } } }));
   writeFileSync(bad, 'bench: failed\n');
-  // From sources (tests under a TypeScript loader) run the compiled copy in dist/, as
-  // objectstore/cluster/local.ts's nodeEntry does.
-  const here = fileURLToPath(import.meta.url);
-  const built = here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'bench', 'objectstore', 'medians.js') : join(dirname(here), 'medians.js');
+  const built = compiledEntry('bench/objectstore/medians.js');
   const ok = spawnSync(process.execPath, [built, a], { encoding: 'utf8' });
   t.equal(ok.status, 0, ok.stderr);
   t.match(ok.stdout, /^1 runs/);

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PhaseResult } from './load.js';
+import { median } from '../stats.js';
 
 type Api = 'swift_api' | 's3_api';
 const PHASES = ['put_small', 'get_small', 'put_large', 'get_large'] as const;
@@ -38,13 +39,6 @@ export interface CellSummary {
   ratios: number[];
   ringstack: { median: number; p99_ms: number; cpu_ms_per_op: [number, number] };
   swift: { median: number; p99_ms: number; cpu_ms_per_op: [number, number] };
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) throw new Error('median of nothing');
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readBuilderFile } from '../../objectstore/ring/builder-file.js';
 import { PYTHON, swiftBuilderStats, SWIFT_RING_BUILDER } from '../../objectstore/ring/oracle/swift-oracle.js';
+import { median } from '../stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const RINGSTACK = join(ROOT, 'bin', 'ringstack');
@@ -120,12 +121,6 @@ async function benchOne(tool: 'ringstack' | 'swift', partPower: number, seed: nu
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

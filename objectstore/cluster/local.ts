@@ -11,10 +11,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile, open, rename } from 'node:fs/promises';
+import { chmod, mkdir, readFile, open, rename } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type ClusterConfig } from './config.js';
@@ -23,6 +22,7 @@ import { runProxy, type RunningProxy } from '../proxy/main.js';
 import type { FrontEnd } from '../proxy/server.js';
 import { NODE_READY_PREFIX } from '../node/main.js';
 import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
+import { compiledEntry } from '../common/compiled.js';
 
 export const LOCAL_NODES = LOCAL_REPLICAS;
 const CHILD_THREADPOOL_SIZE = '64';
@@ -146,10 +146,7 @@ async function ensureCredentials(dir: string, env: NodeJS.ProcessEnv): Promise<s
 
 /** The compiled storage-node entry that children run (dist/objectstore/node/entry.js). */
 export function nodeEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  const root = resolve(dirname(here), '..', '..');
-  // From sources (tests under a TypeScript loader) use the compiled copy in dist/.
-  return here.endsWith('.ts') ? join(root, 'dist', 'objectstore', 'node', 'entry.js') : join(root, 'objectstore', 'node', 'entry.js');
+  return compiledEntry('objectstore/node/entry.js');
 }
 
 export function startChild(configFile: string, env: NodeJS.ProcessEnv, log: (l: string) => void, name: string): Promise<ChildProcess> {

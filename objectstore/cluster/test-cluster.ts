@@ -10,10 +10,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { freePort, startChild, stopChild, writePrivate } from './local.js';
 import { loadRings, LOCAL_PART_POWER, LOCAL_REPLICAS } from './rings.js';
@@ -22,6 +21,7 @@ import { RingBuilder } from '../ring/builder.js';
 import { writeRingFile } from '../ring/ring-file.js';
 import { ReplicatedBackend, type ProxyRings } from '../proxy/replicated-backend.js';
 import type { HashConfig } from '../ring/hash.js';
+import { compiledEntry } from '../common/compiled.js';
 
 /** Fixed seed so a cluster's rings are reproducible. */
 const RING_SEED = 1;
@@ -235,7 +235,5 @@ async function killChild(c: ChildProcess | undefined, signal: NodeJS.Signals): P
 
 /** The compiled CLI (dist/bin/main.js), also when running from sources. */
 function cliEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  const root = resolve(dirname(here), '..', '..');
-  return here.endsWith('.ts') ? join(root, 'dist', 'bin', 'main.js') : join(root, 'bin', 'main.js');
+  return compiledEntry('bin/main.js');
 }
