@@ -8,7 +8,7 @@
  * Used by the auditor, by GET when the bytes it is about to serve do not match their ETag,
  * and by the replicator when a peer refuses a pushed body because of its MD5.
  */
-import { fsyncDirInPool } from '../node/diskfile.js';
+import { fsyncDirs } from '../node/diskfile.js';
 import { mkdir, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -36,7 +36,7 @@ export async function quarantineHashDir(devicePath: string, hashDir: string): Pr
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  await Promise.all([fsyncDirInPool(dirname(hashDir)), fsyncDirInPool(qdir)]);
+  await fsyncDirs([dirname(hashDir), qdir]);
   quarantinedSinceStart++;
   return dest;
 }

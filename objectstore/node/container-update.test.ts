@@ -55,3 +55,31 @@ t.test('a dead container node does not starve the queue', async (t) => {
   for await (const _ of db.keys({ gte: 'P\0', lt: 'P\x01' })) left++;
   t.equal(left, REPLAY_PAGE + 5, 'the dead node\'s updates stay queued');
 });
+
+t.test('sendStaged: delivered rows leave the queue, refused ones stay for the updater', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-pending-'));
+  await mkdir(join(dir, 'd1'));
+  const dbs = new DeviceDbs(dir);
+  t.teardown(async () => {
+    await dbs.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const target: Target = { host: '127.0.0.1', port: 1, device: 'd2', part: 0 };
+  const q = new PendingQueue(dbs);
+  const updates = [update(target, 1, 'took'), update(target, 2, 'refused'), update(target, 3, 'unreachable')];
+  // Staged as a write stages them (unsynced, merged with other requests' writes).
+  const keys = await q.add('d1', updates, false);
+  const left = async () => {
+    const out: string[] = [];
+    for await (const v of (await dbs.get('d1')).values({ gte: 'P\0', lt: 'P\x01' })) out.push((v as PendingUpdate).object);
+    return out.sort();
+  };
+  t.same(await left(), ['refused', 'took', 'unreachable'], 'staged before the object is in place');
+  await q.sendStaged('d1', updates, keys, async (u) => {
+    if (u.object === 'unreachable') throw new Error('ECONNREFUSED');
+    return u.object === 'took' ? 201 : 503;
+  });
+  await q.flush();
+  t.same(await left(), ['refused', 'unreachable'], 'only the delivered row is gone');
+  t.equal(new Set(keys).size, 3, 'each entry its own key');
+});

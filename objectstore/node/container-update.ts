@@ -11,7 +11,8 @@
  * (A node that dies after the rename and before the row went out never acknowledged the write;
  * the proxy then has a replica that did relay that node's rows, see proxy/rows-owed.ts.)
  */
-import { randomBytes } from 'node:crypto';
+import { uniqueIds } from '../common/unique-ids.js';
+import { GroupedWrites } from './grouped-writes.js';
 import type { DeviceDbs } from './device-db.js';
 import type { ObjectRow } from './container-db.js';
 import { encodeJsonHeader, H_ROW, nodePath } from './protocol.js';
@@ -89,7 +90,24 @@ const P_END = 'P\x01';
 export class PendingQueue {
   /** Keys whose object write or first delivery is still running in this process. */
   private readonly inflight = new Set<string>();
+  /** Each device's unsynced queue writes, merged across concurrent requests. */
+  private readonly groups = new Map<string, GroupedWrites>();
+  private readonly keySuffix = uniqueIds();
   constructor(private readonly dbs: DeviceDbs) {}
+
+  private group(device: string): GroupedWrites {
+    let g = this.groups.get(device);
+    if (!g) {
+      g = new GroupedWrites(async (ops) => (await this.dbs.get(device)).batch(<any[]>ops));
+      this.groups.set(device, g);
+    }
+    return g;
+  }
+
+  /** Writes the removals still waiting to ride along with a later batch (before a close). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.groups.values()].map((g) => g.flush()));
+  }
 
   /**
    * Queues updates (marked in flight: the updater leaves them to the request that made them);
@@ -98,10 +116,11 @@ export class PendingQueue {
    */
   async add(device: string, updates: PendingUpdate[], sync = true): Promise<string[]> {
     if (updates.length === 0) return [];
-    const db = await this.dbs.get(device);
-    const keys = updates.map((u) => `${P_START}${u.row.ts}\0${randomBytes(6).toString('hex')}`);
+    const keys = updates.map((u) => `${P_START}${u.row.ts}\0${this.keySuffix()}`);
     for (const k of keys) this.inflight.add(k);
-    await db.batch(<any[]>updates.map((u, i) => ({ type: 'put', key: keys[i], value: u })), { sync });
+    const ops = updates.map((u, i) => ({ type: 'put' as const, key: keys[i]!, value: u }));
+    if (sync) await (await this.dbs.get(device)).batch(<any[]>ops, { sync });
+    else await this.group(device).write(ops);
     return keys;
   }
 
@@ -122,12 +141,15 @@ export class PendingQueue {
         failed.push(i);
       }
     }));
-    const db = await this.dbs.get(device);
     if (failed.length > 0) {
-      await db.batch(<any[]>failed.map((i) => ({ type: 'put', key: keys[i], value: updates[i] })), { sync: true });
+      await (await this.dbs.get(device)).batch(<any[]>failed.map((i) => ({ type: 'put', key: keys[i], value: updates[i] })), { sync: true });
     }
     for (const k of keys) this.inflight.delete(k);
-    if (delivered.length > 0) await db.batch(<any[]>delivered.map((key) => ({ type: 'del', key })));
+    // Not awaited: an entry whose removal is lost (a crash) is only sent again, and a row is
+    // idempotent. The updater leaves it alone meanwhile (PENDING_GRACE_MS is longer).
+    if (delivered.length > 0) {
+      this.group(device).writeLater(delivered.map((key) => ({ type: 'del' as const, key }))).catch(() => undefined);
+    }
   }
 
   /**

@@ -172,14 +172,14 @@ export class StorageNode {
       if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
       const p = parseNodePath(url);
       if (rawBodies.has(req) && (method !== 'PUT' || p.kind !== 'obj')) throw new BadRequest('a raw body is for object PUTs only');
-      this.checkPartition(p);
+      const digest = this.checkPartition(p);
       if (!(await this.disk.hasDevice(p.device))) {
         return send(res, UNKNOWN_DEVICE_STATUS, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
           `unknown device ${p.device}\n`);
       }
       if (p.kind === 'obj') {
         if (p.object === undefined) throw new BadRequest('object path needs account, container and object');
-        await this.handleObject(method, p, req, res, expectContinue);
+        await this.handleObject(method, p, digest.toString('hex'), req, res, expectContinue);
       } else if (p.kind === 'cont') {
         if (p.container === undefined) throw new BadRequest('container path needs account and container');
         if (expectContinue) res.writeContinue();
@@ -199,13 +199,15 @@ export class StorageNode {
     }
   }
 
-  private checkPartition(p: ParsedNodePath): void {
+  /** The digest of the path, once its partition is checked (handlers reuse it). */
+  private checkPartition(p: ParsedNodePath): Buffer {
     const limit = 2 ** this.opts.partPower;
     if (p.part >= limit) throw new BadRequest(`partition ${p.part} out of range (part power ${this.opts.partPower})`);
     const c = p.kind === 'acct' ? undefined : p.container;
     const o = p.kind === 'obj' ? p.object : undefined;
-    const want = partitionOf(hashPath(p.account, c, o, this.opts.hash), this.opts.partPower);
-    if (want !== p.part) throw new BadRequest(`partition ${p.part} does not hold this name`);
+    const digest = hashPath(p.account, c, o, this.opts.hash);
+    if (partitionOf(digest, this.opts.partPower) !== p.part) throw new BadRequest(`partition ${p.part} does not hold this name`);
+    return digest;
   }
 
   private requireTimestamp(req: http.IncomingMessage): string {
@@ -216,9 +218,8 @@ export class StorageNode {
 
   // ---------------------------------------------------------------- objects
 
-  private async handleObject(method: string, p: ParsedNodePath, req: http.IncomingMessage,
+  private async handleObject(method: string, p: ParsedNodePath, hash: string, req: http.IncomingMessage,
     res: http.ServerResponse, expectContinue: boolean): Promise<void> {
-    const hash = hashPath(p.account, p.container, p.object, this.opts.hash).toString('hex');
     const name = `/${p.account}/${p.container}/${p.object}`;
     switch (method) {
       case 'PUT': return this.putObject(p, hash, name, req, res, expectContinue);
@@ -739,6 +740,8 @@ export class StorageNode {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.client.close();
+    // Removals of delivered queue entries wait to ride with a later write: written now.
+    await this.pending.flush().catch(() => undefined);
     await this.dbs.close();
   }
 }

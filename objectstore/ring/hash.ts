@@ -3,7 +3,12 @@
  * partition = first 4 digest bytes big-endian shifted right by (32 - part power).
  * The prefix and suffix come from swift.conf and must never change once a cluster holds data.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/** Node's one-shot digest (20.12+): no Hash object per call; createHash on older Nodes. */
+const md5 = typeof crypto.hash === 'function'
+  ? (s: string) => crypto.hash('md5', s, 'buffer')
+  : (s: string) => crypto.createHash('md5').update(s, 'utf8').digest();
 
 /** The per-cluster salt around every hashed path, `[swift-hash]` in swift.conf. */
 export interface HashConfig {
@@ -21,7 +26,7 @@ export function hashPath(account: string, container: string | undefined, object:
   let path = `/${account}`;
   if (container) path += `/${container}`;
   if (object) path += `/${object}`;
-  return createHash('md5').update(hash.prefix + path + hash.suffix, 'utf8').digest();
+  return md5(hash.prefix + path + hash.suffix);
 }
 
 /** Partition of a digest: its first 32 bits big-endian, keeping the top `partPower` bits. */

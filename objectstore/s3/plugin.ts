@@ -9,7 +9,7 @@
  * The Swift front end may be registered beside it (its routes under /v1 and /auth win over the
  * catch-all by fastify's routing rules).
  */
-import { randomBytes } from 'node:crypto';
+import { uniqueIds } from '../common/unique-ids.js';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ObjectBackend } from '../proxy/backend.js';
@@ -21,6 +21,9 @@ import { resolveTarget, type S3Options, type S3Request } from './request.js';
 import { sendError } from './respond.js';
 import { route } from './routes.js';
 import { MultipartBuckets } from './multipart-buckets.js';
+
+/** x-amz-request-id: 16 hex digits, as AWS gives them. */
+const requestIds = uniqueIds(16);
 
 export const DEFAULT_REGION = 'us-east-1';
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'] as const;
@@ -65,7 +68,7 @@ export async function s3Plugin(app: FastifyInstance, opts: S3PluginOptions): Pro
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = requestIds().toUpperCase();
     reply.header('x-amz-request-id', requestId).header('x-amz-id-2', requestId).header('server', 'ringstack');
     const rawUrl = request.raw.url ?? '/';
     let resource = rawUrl.split('?')[0]!;

@@ -3,7 +3,7 @@
  * (index.ts) adds the transaction id, maps thrown errors (errors.ts) and writes the reply, so
  * no handler touches fastify's reply directly.
  */
-import { randomBytes } from 'node:crypto';
+import { uniqueIds } from '../common/unique-ids.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ObjectBackend } from '../proxy/backend.js';
@@ -31,9 +31,11 @@ export interface SwiftResponse {
   body?: string | Buffer | Readable;
 }
 
+const transIds = uniqueIds(21);
+
 /** Swift's transaction id: `tx` + 21 hex digits + `-` + hex seconds. */
 export function newTransId(nowMs = Date.now()): string {
-  return `tx${randomBytes(11).toString('hex').slice(0, 21)}-${Math.floor(nowMs / 1000).toString(16).padStart(10, '0')}`;
+  return `tx${transIds()}-${Math.floor(nowMs / 1000).toString(16).padStart(10, '0')}`;
 }
 
 /** Whether a query/header flag is true the way Swift's config_true_value reads it. */

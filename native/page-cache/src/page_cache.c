@@ -14,7 +14,8 @@
  *
  * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
  * the proxy's listening-socket receive buffer (socket_buffer.c) and its kernel-side relay of
- * large GET bodies (splice_relay.c): small system calls Node lacks.
+ * large GET bodies (splice_relay.c), and the batched directory fsyncs of a small write
+ * (fsync_dirs.c): small system calls Node lacks.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -30,6 +31,7 @@
 #include "splice_relay.h"
 #include "receive_file.h"
 #include "errno_error.h"
+#include "fsync_dirs.h"
 
 typedef struct {
   napi_async_work work;
@@ -112,5 +114,6 @@ NAPI_MODULE_INIT() {
   splice_relay_register(env, exports);
   receive_file_register(env, exports);
   md5_hasher_register(env, exports);
+  fsync_dirs_register(env, exports);
   return exports;
 }
