@@ -5,14 +5,26 @@
  * A node refuses (401) anything unsigned, wrongly signed or signed outside the validity
  * window, so only holders of the secret can read or write a device.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const AUTH_HEADER = 'x-ringstack-auth';
 /** How far a signature's time may be from the node's clock (clock skew + queueing), seconds. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
+/** The cluster secret as a key object, made once: an HMAC keyed with a string derives its key every time. */
+const keys = new Map<string, KeyObject>();
+function keyOf(secret: string): KeyObject {
+  let k = keys.get(secret);
+  if (!k) {
+    if (keys.size >= 16) keys.clear();
+    k = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, k);
+  }
+  return k;
+}
+
 function mac(secret: string, method: string, path: string, timestamp: string, signedAt: number): string {
-  return createHmac('sha256', secret)
+  return createHmac('sha256', keyOf(secret))
     .update(`${method.toUpperCase()}\n${path}\n${timestamp}\n${signedAt}`)
     .digest('hex');
 }
