@@ -83,9 +83,10 @@ const P_END = 'P\x01';
 
 /**
  * The durable queue of listing updates of each device, kept in the device's LevelDB
- * (`P\0<ts>\0<random>`). Entries are written with sync in the same moment as the object's
- * fsync (LevelDB group-commits concurrent writers, so this costs no extra round), removed once
- * a container node took them, and replayed by the updater otherwise.
+ * (`P\0<ts>\0<unique id>`). A write stages its entries unsynced while its object is fsynced
+ * (the entries of concurrent writes merged into one batch, grouped-writes.ts); an entry a
+ * container node took is removed with a later batch, one it did not is synced before the
+ * write is acknowledged and replayed by the updater.
  */
 export class PendingQueue {
   /** Keys whose object write or first delivery is still running in this process. */
