@@ -120,7 +120,7 @@ export class PendingQueue {
     const keys = updates.map((u) => `${P_START}${u.row.ts}\0${this.keySuffix()}`);
     for (const k of keys) this.inflight.add(k);
     const ops = updates.map((u, i) => ({ type: 'put' as const, key: keys[i]!, value: u }));
-    if (sync) await (await this.dbs.get(device)).batch(<any[]>ops, { sync });
+    if (sync) await (await this.dbs.get(device)).batch(<any[]>ops, { sync: true });
     else await this.group(device).write(ops);
     return keys;
   }

@@ -27,25 +27,28 @@ export class GroupedWrites {
 
   /** Resolves once `ops` are written (in one batch with whatever else was queued). */
   write(ops: Op[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queued.push(...ops);
-      this.waiters.push({ resolve, reject });
-      if (!this.writing) void this.drain();
-    });
+    const done = this.enqueue(ops);
+    if (!this.writing) void this.drain();
+    return done;
   }
 
   /** Resolves once `ops` are written, with the next batch or within about `lateMs`. */
   writeLater(ops: Op[]): Promise<void> {
+    const done = this.enqueue(ops);
+    if (!this.writing && !this.lateTimer) {
+      this.lateTimer = setTimeout(() => {
+        this.lateTimer = undefined;
+        if (!this.writing) void this.drain();
+      }, this.lateMs);
+      this.lateTimer.unref();
+    }
+    return done;
+  }
+
+  private enqueue(ops: Op[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queued.push(...ops);
       this.waiters.push({ resolve, reject });
-      if (!this.writing && !this.lateTimer) {
-        this.lateTimer = setTimeout(() => {
-          this.lateTimer = undefined;
-          if (!this.writing) void this.drain();
-        }, this.lateMs);
-        this.lateTimer.unref();
-      }
     });
   }
 

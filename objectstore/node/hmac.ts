@@ -12,15 +12,10 @@ export const AUTH_HEADER = 'x-ringstack-auth';
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
 /** The cluster secret as a key object, made once: an HMAC keyed with a string derives its key every time. */
-const keys = new Map<string, KeyObject>();
+let cachedKey: { secret: string; key: KeyObject } | undefined;
 function keyOf(secret: string): KeyObject {
-  let k = keys.get(secret);
-  if (!k) {
-    if (keys.size >= 16) keys.clear();
-    k = createSecretKey(Buffer.from(secret, 'utf8'));
-    keys.set(secret, k);
-  }
-  return k;
+  if (cachedKey?.secret !== secret) cachedKey = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+  return cachedKey.key;
 }
 
 function mac(secret: string, method: string, path: string, timestamp: string, signedAt: number): string {
