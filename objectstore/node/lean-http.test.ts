@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { LeanHttp, NodeTimeout } from './lean-http.js';
+import { CONNECTION_SCOPE, H_AUTH_SCOPE } from './hmac.js';
 import { relayPoolSize } from './lean-body.js';
 import { SPLICE_MIN_BYTES, completedSplices } from '../common/splice-relay.js';
 import { md5, pattern } from '../../test/support/bodies.js';
@@ -52,6 +53,45 @@ function get(port: number, path = '/', agent: http.Agent | false = false): Promi
     http.get({ host: '127.0.0.1', port, path, agent }, resolve).on('error', reject);
   });
 }
+
+t.test('connection auth: signed until the server trusts the connection, then not', async (t) => {
+  // The server grants trust (H_AUTH_SCOPE) on the second signed request it sees, if `grants`.
+  const seen: Array<{ auth: string | undefined; socket: number }> = [];
+  const sockets = new Map<net.Socket, number>();
+  let grants = true;
+  const server = http.createServer((req, res) => {
+    if (!sockets.has(req.socket)) sockets.set(req.socket, sockets.size);
+    const auth = req.headers['x-test-auth'] as string | undefined;
+    seen.push({ auth, socket: sockets.get(req.socket)! });
+    if (grants && auth && seen.filter((s) => s.auth).length === 2) res.setHeader(H_AUTH_SCOPE, CONNECTION_SCOPE);
+    res.end('ok');
+  });
+  const port = await listen(server);
+  t.teardown(() => server.close());
+  const lean = leanClient(t);
+  let signatures = 0;
+  const request = () => lean.request({
+    host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000,
+    auth: { header: 'x-test-auth', sign: () => `sig-${++signatures}` },
+  }).then((r) => readAll(r.body));
+  for (let i = 0; i < 4; i++) await request();
+  t.same(seen, [
+    { auth: 'sig-1', socket: 0 }, { auth: 'sig-2', socket: 0 }, { auth: undefined, socket: 0 }, { auth: undefined, socket: 0 },
+  ], 'signed until the answer that granted trust, unsigned after it, on the same connection');
+  t.equal(signatures, 2, 'a signature is made only when it is sent');
+
+  // A server that never grants (an older node) gets every request signed.
+  grants = false;
+  seen.length = 0;
+  const other = leanClient(t);
+  for (let i = 0; i < 3; i++) {
+    await other.request({
+      host: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, timeoutMs: 2_000,
+      auth: { header: 'x-test-auth', sign: () => 'sig' },
+    }).then((r) => readAll(r.body));
+  }
+  t.same(seen.map((s) => s.auth), ['sig', 'sig', 'sig'], 'no grant, every request signed');
+});
 
 t.test('keep-alive: sequential requests share one connection; bodies and headers as sent', async (t) => {
   let connections = 0;

@@ -18,6 +18,7 @@
  * reused only after its whole body was read and neither side asked to close.
  */
 import { checkRequestHead, HEAD_END, parseResponseHead, requestHead } from './http-head.js';
+import { CONNECTION_SCOPE, H_AUTH_SCOPE } from './hmac.js';
 import net from 'node:net';
 import { LeanBody, RELAY_BUFFER_BYTES, giveRelayBuffer, takeRelayBuffer, type BodySource } from './lean-body.js';
 import {
@@ -39,12 +40,23 @@ const scratch = Buffer.allocUnsafeSlow(RELAY_BUFFER_BYTES);
 /** No response head within the request's time. */
 export class NodeTimeout extends Error {}
 
+/**
+ * A request header that authenticates its connection: sent with every request on a connection
+ * until an answer on it carries `H_AUTH_SCOPE: connection` (hmac.ts), then no more. `sign`
+ * makes the value, and runs only when the header goes out.
+ */
+export interface ConnectionAuth {
+  header: string;
+  sign(): string;
+}
+
 export interface LeanRequest {
   host: string;
   port: number;
   method: string;
   path: string;
   headers: Record<string, string>;
+  auth?: ConnectionAuth;
   body?: Buffer;
   /** Time allowed until the response head arrives. */
   timeoutMs: number;
@@ -130,6 +142,8 @@ class Conn implements BodySource {
   private inUse = false;
   /** The kernel relay moving the body's rest, while it runs. */
   private splice?: SpliceHandle;
+  /** The node said this connection is authenticated: requests on it go unsigned. */
+  private trusted = false;
 
   constructor(private readonly pool: NodePool) {
     this.socket = net.connect({
@@ -153,9 +167,10 @@ class Conn implements BodySource {
       this.fail(new NodeTimeout(`${r.method} ${this.pool.host}:${this.pool.port} timed out`));
     }, r.timeoutMs);
     this.ex = { head: r.method === 'HEAD', resolve, reject, timer };
-    const length = r.body ? `content-length: ${r.body.length}\r\n`
+    let extra = r.body ? `content-length: ${r.body.length}\r\n`
       : r.method !== 'GET' && r.method !== 'HEAD' ? 'content-length: 0\r\n' : '';
-    const text = requestHead(r.method, r.path, this.pool.host, this.pool.port, r.headers, length);
+    if (r.auth && !this.trusted) extra += `${r.auth.header}: ${r.auth.sign()}\r\n`;
+    const text = requestHead(r.method, r.path, this.pool.host, this.pool.port, r.headers, extra);
     if (r.body && r.body.length > 0) {
       this.socket.cork();
       this.socket.write(text, 'latin1');
@@ -214,6 +229,7 @@ class Conn implements BodySource {
   private startResponse(text: string): void {
     const { minor, status, headers } = parseResponseHead(text);
     if (status >= 100 && status < 200) return; // interim (100 Continue): the real head follows
+    if (headers[H_AUTH_SCOPE] === CONNECTION_SCOPE) this.trusted = true;
     const connection = (headers.connection ?? '').toLowerCase();
     if (minor === '0' ? connection !== 'keep-alive' : connection.includes('close')) this.reusable = false;
     const ex = this.ex!;

@@ -45,7 +45,7 @@ export class NodeClient {
     });
   }
 
-  /** Headers every internal request needs. */
+  /** Headers every internal request needs, the signature included. */
   signedHeaders(method: string, path: string, timestamp = ''): Record<string, string> {
     const h: Record<string, string> = { [AUTH_HEADER]: signRequest(this.secret, method, path, timestamp) };
     if (timestamp) h[H_TIMESTAMP] = timestamp;
@@ -60,11 +60,16 @@ export class NodeClient {
     });
   }
 
-  /** A complete request; resolves with the response head (the body is left to read). */
+  /**
+   * A complete request; resolves with the response head (the body is left to read). Signed
+   * only until the node trusts the connection it goes on (hmac.ts).
+   */
   request(r: NodeRequest): Promise<NodeResponse> {
+    const timestamp = r.timestamp ?? '';
     return this.lean.request({
       host: r.host, port: r.port, method: r.method, path: r.path,
-      headers: { ...this.signedHeaders(r.method, r.path, r.timestamp), ...r.headers },
+      headers: timestamp ? { [H_TIMESTAMP]: timestamp, ...r.headers } : r.headers ?? {},
+      auth: { header: AUTH_HEADER, sign: () => signRequest(this.secret, r.method, r.path, timestamp) },
       body: typeof r.body === 'string' ? Buffer.from(r.body) : r.body,
       timeoutMs: r.timeoutMs ?? DEFAULT_NODE_TIMEOUT_MS,
     });

@@ -98,6 +98,52 @@ t.test('storage node', async (t) => {
     t.match(decodeURIComponent(String(g.headers[H_METADATA])), /"a":"1"/);
   });
 
+  await t.test('a signed request authenticates its connection, and only its own', async (t) => {
+    /** Sends heads one after another on one keep-alive connection; resolves to each answer's head. */
+    const onOneConnection = (heads: string[]) => new Promise<string[]>((resolve, reject) => {
+      const answers: string[] = [];
+      let pending = '';
+      const s = net.connect(node.port, '127.0.0.1', () => s.write(heads[0]!));
+      s.on('error', reject);
+      s.on('data', (d) => {
+        pending += d.toString('latin1');
+        for (;;) {
+          const end = pending.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = pending.slice(0, end);
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          if (pending.length < end + 4 + length) return;
+          pending = pending.slice(end + 4 + length);
+          answers.push(head);
+          if (answers.length === heads.length) {
+            s.destroy();
+            return resolve(answers);
+          }
+          s.write(heads[answers.length]!);
+        }
+      });
+    });
+    const get = (auth?: string) => `GET ${path('nothing-here')} HTTP/1.1\r\nHost: x\r\n${auth ? `${AUTH_HEADER}: ${auth}\r\n` : ''}\r\n`;
+    const status = (head: string) => Number(head.split(' ')[1]);
+    const scope = (head: string) => /x-ringstack-auth-scope: (\S+)/i.exec(head)?.[1];
+
+    const signed = signRequest(SECRET, 'GET', path('nothing-here'));
+    const [first, second, third] = await onOneConnection([get(signed), get(), get()]);
+    t.equal(status(first!), 404, 'signed request served');
+    t.equal(scope(first!), 'connection', 'its answer says the connection is trusted now');
+    t.equal(status(second!), 404, 'a later unsigned request on that connection is served');
+    t.equal(scope(second!), undefined, 'and trust is announced once');
+    t.equal(status(third!), 404, 'and the next one');
+
+    const [fresh] = await onOneConnection([get()]);
+    t.equal(status(fresh!), 401, 'an unsigned request on another connection is refused');
+    const forged = signRequest('another-secret-entirely-wrong', 'GET', path('nothing-here'));
+    const [bad, after] = await onOneConnection([get(forged), get()]);
+    t.equal(status(bad!), 401, 'a wrong signature is refused');
+    t.equal(scope(bad!), undefined, 'and trusts nothing');
+    t.equal(status(after!), 401, 'so the connection stays untrusted');
+  });
+
   await t.test('bad input: clear 4xx, nothing written', async (t) => {
     const before = await listTree(join(dir, 'sda'));
     const base = { host: '127.0.0.1', port: node.port };

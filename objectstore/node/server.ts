@@ -26,7 +26,7 @@ import {
   ChecksumMismatch,
 } from '../common/errors.js';
 import { hashPath, partitionOf, type HashConfig } from '../ring/hash.js';
-import { verifyRequest, AUTH_HEADER } from './hmac.js';
+import { verifyRequest, AUTH_HEADER, CONNECTION_SCOPE, H_AUTH_SCOPE } from './hmac.js';
 import {
   parseNodePath, isTimestamp, H_TIMESTAMP, H_METADATA, H_CONTENT_LENGTH, H_EXPECTED_ETAG, T_ETAG,
   H_CONTAINER_TARGET, H_BACKEND_TIMESTAMP, H_ROW, H_REPLICATION, H_PROXY_HASHES, MAX_OBJECT_BYTES, encodeJsonHeader, decodeJsonHeader,
@@ -127,6 +127,8 @@ export class StorageNode {
   readonly pending: PendingQueue;
   /** Listing rows to container nodes, coalesced per node (row-batch.ts). */
   readonly rows: RowBatcher;
+  /** Connections whose signed request passed: their later requests need no signature (hmac.ts). */
+  private readonly trusted = new WeakSet<net.Socket>();
   private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log' | 'routes' | 'rawBodies'>> & NodeServerOptions;
   private timers: NodeJS.Timeout[] = [];
   private busyUpdater = false;
@@ -165,8 +167,13 @@ export class StorageNode {
       const method = req.method ?? 'GET';
       const url = req.url ?? '/';
       const ts = (req.headers[H_TIMESTAMP] as string | undefined) ?? '';
-      if (!verifyRequest(this.opts.secret, method, url, ts, req.headers[AUTH_HEADER] as string | undefined)) {
-        throw new Unauthorized('missing or invalid cluster signature');
+      if (!this.trusted.has(req.socket)) {
+        if (!verifyRequest(this.opts.secret, method, url, ts, req.headers[AUTH_HEADER] as string | undefined)) {
+          throw new Unauthorized('missing or invalid cluster signature');
+        }
+        // The connection is authenticated from here on (hmac.ts).
+        this.trusted.add(req.socket);
+        res.setHeader(H_AUTH_SCOPE, CONNECTION_SCOPE);
       }
       if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
       if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
