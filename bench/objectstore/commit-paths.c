@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   mkdir(argv[1], 0777);
-  double rate[MODES][50], cpu_ms[MODES][50], per_sync[MODES][50];
+  double rate[MODES][50], cpu_ms[MODES][50];
   for (int r = 0; r < rounds; r++) {
     for (int m = 0; m < MODES; m++) {
       char dir[600];
@@ -172,10 +172,9 @@ int main(int argc, char **argv) {
       double n = (double)THREADS * per_thread;
       rate[m][r] = n / (seconds() - t0);
       cpu_ms[m][r] = (cpu_seconds() - c0) * 1000 / n;
-      per_sync[m][r] = syncs ? n / syncs : 0;
       printf("round %d %-13s %7.0f objects/s %6.3f ms CPU/object%s", r + 1, MODE_NAMES[m], rate[m][r], cpu_ms[m][r],
         syncs ? "" : "\n");
-      if (syncs) printf(" %5.1f objects/syncfs\n", per_sync[m][r]);
+      if (syncs) printf(" %5.1f objects/syncfs\n", n / syncs);
       fflush(stdout);
     }
   }
