@@ -61,3 +61,23 @@ t.test('a failed batch fails its writers only; flush writes what waits', async (
   await Promise.all([late, flushed]);
   await t.resolves(g.flush(), 'nothing left: resolves at once');
 });
+
+t.test('flush waits for the batch in flight and for what waits behind it', async (t) => {
+  const db = slowDb();
+  const g = new GroupedWrites(db.batch, 10_000);
+  const inFlight = g.write([put('a')]);
+  await tick();
+  let flushed = false;
+  const flushing = g.flush().then(() => { flushed = true; });
+  await tick();
+  t.notOk(flushed, 'not done while the batch in flight is unwritten');
+  const late = g.writeLater([{ type: 'del', key: 'b' }]);
+  db.finish[0]!();
+  await inFlight;
+  await tick();
+  t.same(db.batches[1], ['del b'], 'what waited goes right after, without lateMs');
+  t.notOk(flushed, 'and flush waits for it too');
+  db.finish[1]!();
+  await Promise.all([late, flushing]);
+  t.ok(flushed);
+});

@@ -21,6 +21,8 @@ export class GroupedWrites {
   private queued: Op[] = [];
   private waiters: Waiter[] = [];
   private writing = false;
+  /** The batches being written now, until none is left. */
+  private draining: Promise<void> = Promise.resolve();
   private lateTimer?: NodeJS.Timeout;
 
   constructor(private readonly batch: (ops: Op[]) => Promise<void>, private readonly lateMs = 100) {}
@@ -28,7 +30,7 @@ export class GroupedWrites {
   /** Resolves once `ops` are written (in one batch with whatever else was queued). */
   write(ops: Op[]): Promise<void> {
     const done = this.enqueue(ops);
-    if (!this.writing) void this.drain();
+    if (!this.writing) this.startDrain();
     return done;
   }
 
@@ -38,7 +40,7 @@ export class GroupedWrites {
     if (!this.writing && !this.lateTimer) {
       this.lateTimer = setTimeout(() => {
         this.lateTimer = undefined;
-        if (!this.writing) void this.drain();
+        if (!this.writing) this.startDrain();
       }, this.lateMs);
       this.lateTimer.unref();
     }
@@ -52,9 +54,14 @@ export class GroupedWrites {
     });
   }
 
-  /** Writes whatever is queued now (before a close). */
+  /** Writes whatever is queued now and waits for the batch in flight (before a close). */
   async flush(): Promise<void> {
-    if (this.waiters.length > 0) await this.write([]);
+    if (this.waiters.length > 0 && !this.writing) this.startDrain();
+    await this.draining;
+  }
+
+  private startDrain(): void {
+    this.draining = this.drain();
   }
 
   private async drain(): Promise<void> {

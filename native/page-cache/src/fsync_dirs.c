@@ -18,32 +18,29 @@
 #include <string.h>
 #include <unistd.h>
 #include "fsync_dirs.h"
-#include "errno_error.h"
+#include "pool_job.h"
 
 typedef struct {
-  napi_async_work work;
-  napi_ref callback;
+  PoolJob base;
   char **paths;
   size_t count;
-  size_t failed; /* index of the failing path, when err */
-  int err;
-  const char *syscall;
+  size_t failed; /* index of the failing path, when base.err */
 } DirsJob;
 
-static void free_job(DirsJob *job) {
+static void free_job(PoolJob *base) {
+  DirsJob *job = (DirsJob *)base;
   for (size_t i = 0; i < job->count; i++) free(job->paths[i]);
   free(job->paths);
   free(job);
 }
 
-static void execute(napi_env env, void *data) {
-  DirsJob *job = data;
-  (void)env;
+static void execute(PoolJob *base) {
+  DirsJob *job = (DirsJob *)base;
   for (size_t i = 0; i < job->count; i++) {
     int fd = open(job->paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-      job->err = errno;
-      job->syscall = "open";
+      base->err = errno;
+      base->syscall = "open";
       job->failed = i;
       return;
     }
@@ -51,39 +48,26 @@ static void execute(napi_env env, void *data) {
     int saved = errno;
     close(fd);
     if (rc != 0) {
-      job->err = saved;
-      job->syscall = "fsync";
+      base->err = saved;
+      base->syscall = "fsync";
       job->failed = i;
       return;
     }
   }
 }
 
-static void complete(napi_env env, napi_status status, void *data) {
-  DirsJob *job = data;
-  napi_value cb, global, arg, path, ignored;
-  napi_get_reference_value(env, job->callback, &cb);
-  napi_get_global(env, &global);
-  if (status != napi_ok && !job->err) {
-    job->err = EIO;
-    job->syscall = "fsync";
-  }
-  if (job->err) {
-    arg = errno_error(env, job->err, job->syscall);
-    napi_create_string_utf8(env, job->paths[job->failed], NAPI_AUTO_LENGTH, &path);
-    napi_set_named_property(env, arg, "path", path);
-  } else {
-    napi_get_null(env, &arg);
-  }
-  napi_delete_reference(env, job->callback);
-  napi_delete_async_work(env, job->work);
-  free_job(job);
-  napi_call_function(env, global, cb, 1, &arg, &ignored);
+/* The failing directory, as Node's fs errors name theirs. */
+static void describe(napi_env env, PoolJob *base, napi_value error) {
+  DirsJob *job = (DirsJob *)base;
+  napi_value path;
+  if (job->failed >= job->count) return;
+  napi_create_string_utf8(env, job->paths[job->failed], NAPI_AUTO_LENGTH, &path);
+  napi_set_named_property(env, error, "path", path);
 }
 
 static napi_value fsync_dirs(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], name;
+  napi_value argv[2];
   napi_valuetype t1 = napi_undefined;
   bool is_array = false;
   uint32_t n = 0;
@@ -102,6 +86,9 @@ static napi_value fsync_dirs(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
+  job->base.execute = execute;
+  job->base.describe = describe;
+  job->base.release = free_job;
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     napi_valuetype t = napi_undefined;
@@ -109,23 +96,20 @@ static napi_value fsync_dirs(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[0], i, &v);
     napi_typeof(env, v, &t);
     if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-      free_job(job);
+      free_job(&job->base);
       napi_throw_type_error(env, NULL, "fsyncDirs: every path must be a string");
       return NULL;
     }
     job->paths[i] = malloc(len + 1);
     if (!job->paths[i]) {
-      free_job(job);
+      free_job(&job->base);
       napi_throw_error(env, NULL, "out of memory");
       return NULL;
     }
     job->count = i + 1;
     napi_get_value_string_utf8(env, v, job->paths[i], len + 1, &len);
   }
-  napi_create_reference(env, argv[1], 1, &job->callback);
-  napi_create_string_utf8(env, "fsyncDirs", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  pool_job_queue(env, &job->base, argv[1], "fsyncDirs");
   return NULL;
 }
 

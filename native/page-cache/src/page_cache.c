@@ -30,55 +30,35 @@
 #include "socket_buffer.h"
 #include "splice_relay.h"
 #include "receive_file.h"
-#include "errno_error.h"
 #include "fsync_dirs.h"
+#include "pool_job.h"
 
 typedef struct {
-  napi_async_work work;
-  napi_ref callback;
+  PoolJob base;
   int fd;
   int sync_first;
-  int err;
-  const char *syscall;
-} Job;
+} DropJob;
 
-static void execute(napi_env env, void *data) {
-  Job *job = data;
-  (void)env;
-  job->err = 0;
+static void drop_execute(PoolJob *base) {
+  DropJob *job = (DropJob *)base;
   if (job->sync_first && fsync(job->fd) != 0) {
-    job->err = errno;
-    job->syscall = "fsync";
+    base->err = errno;
+    base->syscall = "fsync";
     return;
   }
   /* posix_fadvise returns the error number instead of setting errno. */
   int rc = posix_fadvise(job->fd, 0, 0, POSIX_FADV_DONTNEED);
   if (rc != 0) {
-    job->err = rc;
-    job->syscall = "posix_fadvise";
+    base->err = rc;
+    base->syscall = "posix_fadvise";
   }
 }
 
-static void complete(napi_env env, napi_status status, void *data) {
-  Job *job = data;
-  napi_value cb, global, arg, ignored;
-  napi_get_reference_value(env, job->callback, &cb);
-  napi_get_global(env, &global);
-  if (status != napi_ok) job->err = job->err ? job->err : EIO;
-  if (job->err) {
-    arg = errno_error(env, job->err, job->syscall);
-  } else {
-    napi_get_null(env, &arg);
-  }
-  napi_delete_reference(env, job->callback);
-  napi_delete_async_work(env, job->work);
-  free(job);
-  napi_call_function(env, global, cb, 1, &arg, &ignored);
-}
+static void drop_release(PoolJob *base) { free(base); }
 
 static napi_value start(napi_env env, napi_callback_info info, int sync_first) {
   size_t argc = 2;
-  napi_value argv[2], name;
+  napi_value argv[2];
   napi_valuetype t0, t1;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || t0 != napi_number
@@ -86,17 +66,16 @@ static napi_value start(napi_env env, napi_callback_info info, int sync_first) {
     napi_throw_type_error(env, NULL, "expected (fd: number, callback: function)");
     return NULL;
   }
-  Job *job = calloc(1, sizeof *job);
+  DropJob *job = calloc(1, sizeof *job);
   if (!job) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
   napi_get_value_int32(env, argv[0], &job->fd);
   job->sync_first = sync_first;
-  napi_create_reference(env, argv[1], 1, &job->callback);
-  napi_create_string_utf8(env, sync_first ? "fsyncDropCache" : "dropCache", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  job->base.execute = drop_execute;
+  job->base.release = drop_release;
+  pool_job_queue(env, &job->base, argv[1], sync_first ? "fsyncDropCache" : "dropCache");
   return NULL;
 }
 
