@@ -15,6 +15,7 @@
  *   devicesDir: /srv/ringstack      # RINGSTACK_DEVICES_DIR: one folder per device
  *   reserveBytes: 0                 # RINGSTACK_RESERVE_BYTES: keep free, 507 otherwise
  *   dbSync: true                    # RINGSTACK_DB_SYNC: fsync container/account rows
+ *   smallWriteLog: true             # RINGSTACK_SMALL_WRITE_LOG: small writes made durable by a group-committed log (default: where the addon is built)
  *   ringWatchMs: 15000              # RINGSTACK_RING_WATCH_MS: how often the rings are checked for changes
  *   replicator:
  *     intervalMs: 30000             # RINGSTACK_REPLICATOR_INTERVAL_MS: pause between passes
@@ -72,6 +73,8 @@ export interface ClusterConfig {
   ringDir: string;
   node: {
     host: string; port: number; devicesDir: string; reserveBytes: number; dbSync: boolean; ringWatchMs: number;
+    /** Undefined: on where the native addon is built (node/small-write-log.ts). */
+    smallWriteLog?: boolean;
     replicator: ReplicatorConfig; auditor: AuditorConfig;
   };
   proxy: {
@@ -125,7 +128,7 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 }
 
 const KNOWN_TOP = ['secret', 'secretFile', 'hashPrefix', 'hashSuffix', 'ringDir', 'node', 'proxy'];
-const KNOWN_NODE = ['host', 'port', 'devicesDir', 'reserveBytes', 'dbSync', 'ringWatchMs', 'replicator', 'auditor'];
+const KNOWN_NODE = ['host', 'port', 'devicesDir', 'reserveBytes', 'dbSync', 'smallWriteLog', 'ringWatchMs', 'replicator', 'auditor'];
 const KNOWN_REPLICATOR = ['intervalMs', 'concurrency', 'reclaimAgeSeconds'];
 const KNOWN_AUDITOR = ['intervalMs', 'filesPerSecond', 'bytesPerSecond'];
 const DAY_MS = 86_400_000;
@@ -181,6 +184,7 @@ export async function resolveConfig(raw: unknown, baseDir: string, env: Env = pr
       reserveBytes: int(env.RINGSTACK_RESERVE_BYTES, 'RINGSTACK_RESERVE_BYTES', 0, Number.MAX_SAFE_INTEGER)
         ?? int(node.reserveBytes, 'node.reserveBytes', 0, Number.MAX_SAFE_INTEGER) ?? 0,
       dbSync: bool(env.RINGSTACK_DB_SYNC, 'RINGSTACK_DB_SYNC') ?? bool(node.dbSync, 'node.dbSync') ?? true,
+      smallWriteLog: bool(env.RINGSTACK_SMALL_WRITE_LOG, 'RINGSTACK_SMALL_WRITE_LOG') ?? bool(node.smallWriteLog, 'node.smallWriteLog'),
       ringWatchMs: num('RINGSTACK_RING_WATCH_MS', node.ringWatchMs, 'node.ringWatchMs', 100, DAY_MS, DEFAULT_RING_WATCH_MS),
       replicator: {
         intervalMs: num('RINGSTACK_REPLICATOR_INTERVAL_MS', repl.intervalMs, 'node.replicator.intervalMs', 100, DAY_MS,

@@ -21,7 +21,11 @@
  *
  * Durability: temp file written, fsynced, renamed into the hash dir, hash dir fsynced (and
  * the parents of any directory that had to be created; never the tmp dir: a temp file that a
- * crash loses was never acknowledged). The newest timestamp wins: a write
+ * crash loses was never acknowledged). With the small-write log on (small-write-log.ts), a
+ * small write (up to SYNC_IO_BYTES) instead appends its whole file to its device's log, shares
+ * one fdatasync with the writes around it, and is renamed into place without fsyncs; the log
+ * keeps it until a checkpoint's syncfs has it on disk, and recoverLogs replays it after a
+ * crash. The newest timestamp wins: a write
  * older than or equal to what is there gets ObjectConflict; after a write lands, older files
  * in the hash dir are removed. A DELETE writes a `.ts` tombstone (footer only). A POST writes
  * a `.meta` file (footer only) whose metadata replaces the user metadata of the .data.
@@ -29,7 +33,7 @@
 import { open, stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
 import {
   openSync, closeSync, close as fsClose, writeSync, writev, fsync, readdirSync, mkdirSync, renameSync, unlinkSync,
-  readSync, read, fstatSync, existsSync,
+  readSync, read, fstatSync, existsSync, readFileSync,
 } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { WireMetadata } from './protocol.js';
@@ -38,6 +42,9 @@ import { nativeAddon } from '../common/native-addon.js';
 import { uniqueIds } from '../common/unique-ids.js';
 import { crc32c, nativeCrc32c } from '../common/crc32c.js';
 import { cancelReceive, receiveToFile, type ReceiveHandle } from '../common/receive-to-file.js';
+import {
+  SmallWriteLog, listSegments, readSegment, smallWriteLogAvailable, syncFs, type LoggedWrite,
+} from './small-write-log.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -50,6 +57,8 @@ const DEVICE_CACHE_MS = 1000;
  * microseconds, cheaper than a trip through the libuv pool); larger ones go to the pool.
  */
 export const SYNC_IO_BYTES = 64 * 1024;
+/** A logged write's path inside its device: objects/<part>/<suffix>/<hash>/<timestamp>.<ext>. */
+const LOGGED_PATH = /^objects\/(\d{1,9})\/([0-9a-f]{3})\/([0-9a-f]{32})\/([^/]+)\.(data|ts|meta)$/;
 
 /** What is stored about one object version (or tombstone, or metadata update). */
 export interface DiskMetadata extends WireMetadata {
@@ -98,6 +107,31 @@ async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
     writeAllSync(fd, [c.subarray(written)]);
     written = 0;
   }
+}
+
+/** The first `length` bytes of the file behind `fd`, read synchronously. */
+function readAllSync(fd: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let pos = 0;
+  while (pos < length) {
+    const n = readSync(fd, buf, pos, length - pos, pos);
+    if (n === 0) throw new Error('temp file shorter than what was written to it');
+    pos += n;
+  }
+  return buf;
+}
+
+/** fsync of a file and of the folders up to `top` (restored files without syncfs). */
+async function fsyncPathAndParents(path: string, top: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const dirs: string[] = [];
+  for (let d = dirname(path); d.length > top.length; d = dirname(d)) dirs.push(d);
+  await fsyncDirs(dirs);
 }
 
 function writeAllSync(fd: number, chunks: Buffer[]): void {
@@ -285,7 +319,8 @@ export interface ObjectWriter {
    */
   receive(sockFd: number, bytes: number, signal?: AbortSignal): Promise<void>;
   /**
-   * Appends the footer, fsyncs, renames into place, fsyncs the dir, cleans older files. A
+   * Appends the footer, fsyncs (or, for a small write with the log on, logs the whole file),
+   * renames into place, fsyncs the dir (not for a logged write), cleans older files. A
    * `.data` footer gets the `crc32c` of the bytes written when the native CRC is there (a
    * `crc32c` in `meta` is never written).
    * `whileDirSyncs` (if given) runs once the version is in place (readable), at the same time
@@ -304,6 +339,21 @@ export interface DiskOptions {
   devicesDir: string;
   /** Refuse writes (507) that would leave less than this many bytes free (Swift's fallocate_reserve). */
   reserveBytes: number;
+  /**
+   * Small writes are made durable through each device's small-write log (small-write-log.ts)
+   * instead of fsyncs of their own. Needs the addon's syncFs (`smallWriteLogAvailable`).
+   */
+  smallWriteLog?: boolean;
+}
+
+/** What a small-write log replay did (DiskFiles.recoverLogs). */
+export interface LogRecovery {
+  segments: number;
+  records: number;
+  /** Files written again: missing, or not what the log holds (torn by the crash). */
+  restored: number;
+  /** Records whose version a newer one had replaced. */
+  superseded: number;
 }
 
 interface HashDirListing {
@@ -316,7 +366,101 @@ interface HashDirListing {
 export class DiskFiles {
   private readonly freeCache = new Map<string, { at: number; free: number }>();
   private readonly deviceSeen = new Map<string, number>();
-  constructor(private readonly opts: DiskOptions) {}
+  private readonly logs = new Map<string, SmallWriteLog>();
+  constructor(private readonly opts: DiskOptions) {
+    if (opts.smallWriteLog && !smallWriteLogAvailable) throw new Error('the small-write log needs the native addon (native/page-cache)');
+  }
+
+  /** The device's small-write log, opened on first use; undefined when the option is off. */
+  private logFor(device: string): SmallWriteLog | undefined {
+    if (!this.opts.smallWriteLog) return undefined;
+    let log = this.logs.get(device);
+    if (!log) {
+      log = new SmallWriteLog(join(this.devicePath(device), 'wal'), this.devicePath(device));
+      this.logs.set(device, log);
+    }
+    return log;
+  }
+
+  /** Retires every log segment written so far (see SmallWriteLog.checkpoint). */
+  async checkpointLogs(): Promise<void> {
+    await Promise.all([...this.logs.values()].map((l) => l.checkpoint()));
+  }
+
+  /** Retires all logs: a clean shutdown leaves nothing to replay. */
+  async closeLogs(): Promise<void> {
+    await Promise.all([...this.logs.values()].map((l) => l.close()));
+    this.logs.clear();
+  }
+
+  /**
+   * Replays the small-write log segments a crash left on every device, before the node
+   * serves (whether or not the log is still switched on). A record whose file is in place and
+   * whole needs nothing but the final sync; a missing or different one is written again
+   * through the durable path, unless a newer version replaced it meanwhile. Segments are
+   * removed only once all of that is on disk.
+   */
+  async recoverLogs(): Promise<LogRecovery> {
+    const out: LogRecovery = { segments: 0, records: 0, restored: 0, superseded: 0 };
+    let devices: string[];
+    try {
+      devices = readdirSync(this.opts.devicesDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out;
+      throw e;
+    }
+    for (const device of devices) {
+      const walDir = join(this.devicePath(device), 'wal');
+      const segments = listSegments(walDir);
+      if (segments.length === 0) continue;
+      const intact: string[] = [];
+      for (const segment of segments) {
+        for (const record of readSegment(segment)) {
+          out.records++;
+          const r = await this.restore(device, record);
+          if (r === 'restored') out.restored++;
+          else if (r === 'superseded') out.superseded++;
+          else intact.push(join(this.devicePath(device), record.path));
+        }
+      }
+      // Files found whole may be in the page cache only (the process died, not the host).
+      if (smallWriteLogAvailable) await syncFs(this.devicePath(device));
+      else for (const f of intact) await fsyncPathAndParents(f, this.devicePath(device));
+      for (const segment of segments) unlinkSync(segment);
+      await fsyncDirs([walDir]);
+      out.segments += segments.length;
+    }
+    return out;
+  }
+
+  /** Puts one logged write back in place (see recoverLogs). */
+  private async restore(device: string, record: LoggedWrite): Promise<'intact' | 'restored' | 'superseded'> {
+    const m = LOGGED_PATH.exec(record.path);
+    if (!m || m[2] !== m[3].slice(-3)) throw new Error(`small-write log of device ${device}: bad path ${record.path}`);
+    const [, part, , hash, , ext] = m;
+    const full = join(this.devicePath(device), record.path);
+    let existing: Buffer | undefined;
+    try {
+      existing = readFileSync(full);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (existing?.equals(record.file)) return 'intact';
+    if (existing) unlinkSync(full);
+    const parsed = parseFooter(record.file, record.file.length);
+    if (typeof parsed === 'number') throw new Error(`small-write log of device ${device}: bad footer in ${record.path}`);
+    const w = await this.createWriter(device, Number(part), hash, ext as 'data' | 'ts' | 'meta',
+      { ignoreMeta: record.ignoreMeta, unlogged: true });
+    try {
+      await w.write(record.file.subarray(0, record.file.length - parsed.footerBytes));
+      await w.finish(parsed.meta);
+      return 'restored';
+    } catch (e) {
+      await w.abort();
+      if (e instanceof ObjectConflict) return 'superseded';
+      throw e;
+    }
+  }
 
   devicePath(device: string): string {
     return join(this.opts.devicesDir, device);
@@ -416,16 +560,17 @@ export class DiskFiles {
    * that serves every other request, and one more trip is nothing next to a large body.
    */
   async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta',
-    opts: { ignoreMeta?: boolean } = {}): Promise<ObjectWriter> {
+    opts: { ignoreMeta?: boolean; unlogged?: boolean } = {}): Promise<ObjectWriter> {
     const tmpDir = join(this.devicePath(device), 'tmp');
     const tmpPath = join(tmpDir, `${hash}.${tmpName()}.tmp`);
     let fd: number;
     try {
-      fd = openSync(tmpPath, 'wx');
+      // Readable too: a logged small write reads its file back for the log.
+      fd = openSync(tmpPath, 'wx+');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       mkdirSync(tmpDir, { recursive: true });
-      fd = openSync(tmpPath, 'wx');
+      fd = openSync(tmpPath, 'wx+');
     }
     let done = false;
     let closed = false;
@@ -476,46 +621,70 @@ export class DiskFiles {
         const inPool = bytes > SYNC_IO_BYTES;
         // Only the writer's own CRC is ever recorded (not one that came in with the metadata).
         const { crc32c: _given, ...rest } = meta;
-        writeAllSync(fd, [encodeFooter(recordCrc ? { ...rest, crc32c: crc } : rest)]);
-        await Promise.all([fsyncFile(fd, bytes), beforePlace]);
-        if (inPool) {
-          closed = true;
-          await new Promise<void>((res, rej) => fsClose(fd, (e) => (e ? rej(e) : res())));
-        } else {
-          close();
-        }
-        const l = inPool ? await listInPool(dir) : listSync(dir, true);
-        // A dir created for a write that then loses to a newer version stays empty, which
-        // reads as "missing".
-        const created = l.files.length > 0 ? undefined
-          : inPool ? await mkdir(dir, { recursive: true }) : mkdirSync(dir, { recursive: true });
-        const newest = opts.ignoreMeta ? l.newest?.ts : newestOf(l);
-        if (newest && newest >= meta.timestamp) {
-          try {
-            unlinkSync(tmpPath);
-          } catch {
-            // already gone
+        const footer = encodeFooter(recordCrc ? { ...rest, crc32c: crc } : rest);
+        writeAllSync(fd, [footer]);
+        const log = inPool || opts.unlogged ? undefined : this.logFor(device);
+        // A small write's file goes into the log whole (read back from the page cache: the
+        // body may have arrived in chunks its sender reuses); its fsyncs are the log's.
+        let ticket = log?.append({
+          path: `objects/${part}/${hash.slice(-3)}/${hash}/${meta.timestamp}.${ext}`,
+          ignoreMeta: !!opts.ignoreMeta,
+          file: readAllSync(fd, bytes + footer.length),
+        });
+        try {
+          await Promise.all([ticket ? ticket.durable : fsyncFile(fd, bytes), beforePlace]);
+          if (inPool) {
+            closed = true;
+            await new Promise<void>((res, rej) => fsClose(fd, (e) => (e ? rej(e) : res())));
+          } else {
+            close();
           }
+          const l = inPool ? await listInPool(dir) : listSync(dir, true);
+          // A dir created for a write that then loses to a newer version stays empty, which
+          // reads as "missing".
+          const created = l.files.length > 0 ? undefined
+            : inPool ? await mkdir(dir, { recursive: true }) : mkdirSync(dir, { recursive: true });
+          const newest = opts.ignoreMeta ? l.newest?.ts : newestOf(l);
+          if (newest && newest >= meta.timestamp) {
+            try {
+              unlinkSync(tmpPath);
+            } catch {
+              // already gone
+            }
+            done = true;
+            throw new ObjectConflict(newest);
+          }
+          if (inPool) await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
+          else renameSync(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
           done = true;
-          throw new ObjectConflict(newest);
-        }
-        if (inPool) await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
-        else renameSync(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
-        done = true;
-        // The hash dir, and the parents of every directory just created, fsynced at once
-        // (concurrent fsyncs share one journal commit).
-        const dirs = [dir];
-        if (created) {
-          let d = dirname(dir);
-          const stop = dirname(created);
-          for (;;) {
-            dirs.push(d);
-            if (d === stop || d.length <= stop.length) break;
-            d = dirname(d);
+          if (ticket) {
+            // In place: the log's next checkpoint syncs it with everything else.
+            ticket.release();
+            ticket = undefined;
+            await whileDirSyncs?.();
+          } else {
+            // The hash dir, and the parents of every directory just created, fsynced at once
+            // (concurrent fsyncs share one journal commit).
+            const dirs = [dir];
+            if (created) {
+              let d = dirname(dir);
+              const stop = dirname(created);
+              for (;;) {
+                dirs.push(d);
+                if (d === stop || d.length <= stop.length) break;
+                d = dirname(d);
+              }
+            }
+            await Promise.all([fsyncDirs(dirs, inPool), whileDirSyncs?.()]);
+          }
+          this.cleanup(dir, l, meta.timestamp, ext);
+        } finally {
+          if (ticket) {
+            // Failed before its file was placed: the checkpoint must not wait for it.
+            await ticket.durable.catch(() => undefined);
+            ticket.release();
           }
         }
-        await Promise.all([fsyncDirs(dirs, inPool), whileDirSyncs?.()]);
-        this.cleanup(dir, l, meta.timestamp, ext);
       },
       abort: async () => {
         try {

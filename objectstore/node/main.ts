@@ -32,6 +32,7 @@ export async function runStorageNode(cfg: ClusterConfig, log?: (m: string) => vo
     partPower: rings.object.partPower,
     reserveBytes: cfg.node.reserveBytes,
     dbSync: cfg.node.dbSync,
+    smallWriteLog: cfg.node.smallWriteLog,
     accountTargets: (account) => {
       const { part, nodes } = rings.account.getNodes(account);
       return nodes.map((n) => ({ host: n.ip, port: n.port, device: n.device, part }));
