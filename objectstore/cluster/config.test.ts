@@ -19,6 +19,10 @@ t.test('loadConfig', async (t) => {
   t.equal(e.node.port, 7100, 'environment wins');
   t.equal(e.node.dbSync, false);
   t.equal(e.hashSuffix, 'env');
+  t.equal(c.node.smallWriteLog, undefined, 'small-write log: the node decides (on where the addon is built)');
+  t.equal(e.node.smallWriteLog, undefined);
+  t.equal((await loadConfig(f, { RINGSTACK_SMALL_WRITE_LOG: 'false' })).node.smallWriteLog, false);
+  await t.rejects(loadConfig(f, { RINGSTACK_SMALL_WRITE_LOG: 'sometimes' }), /RINGSTACK_SMALL_WRITE_LOG must be true or false, got "sometimes"/);
   t.same(c.node.replicator, { intervalMs: 30_000, concurrency: 2, reclaimAgeSeconds: 604_800 }, 'replicator defaults');
   t.same(c.node.auditor, { intervalMs: 60_000, filesPerSecond: 20, bytesPerSecond: 10_485_760 }, 'auditor defaults');
   t.equal(c.node.ringWatchMs, 15_000);

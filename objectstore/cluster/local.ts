@@ -203,9 +203,9 @@ export async function stopChild(c: ChildProcess): Promise<void> {
  * workers' pace (objectstore/cluster/config.ts), e.g. RINGSTACK_REPLICATOR_INTERVAL_MS, and
  * whether large bodies are received outside JavaScript (RINGSTACK_NODE_RECEIVE), their
  * write-back started on the way (RINGSTACK_NODE_WRITEBACK) and their socket woken per batch
- * (RINGSTACK_NODE_RCVLOWAT).
+ * (RINGSTACK_NODE_RCVLOWAT), and whether small writes go through the log (RINGSTACK_SMALL_WRITE_LOG).
  */
-const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|NODE_(RECEIVE|WRITEBACK|RCVLOWAT)$)/;
+const SHARED_NODE_SETTING = /^RINGSTACK_(REPLICATOR_|AUDITOR_|RECLAIM_AGE_SECONDS$|DEBUG$|SMALL_WRITE_LOG$|NODE_(RECEIVE|WRITEBACK|RCVLOWAT)$)/;
 
 /**
  * The environment of the local storage nodes: the caller's, without the RINGSTACK_ settings

@@ -92,8 +92,15 @@ t.test('concurrent appends are durable, in one segment, and a checkpoint removes
   const next = listSegments(join(dir, 'd1', 'wal'));
   t.equal(next.length, 1);
   t.not(next[0], segments[0], 'later writes start a new segment');
+  // A checkpoint still waiting on `later` when newer records arrive and the log is closed:
+  // close leaves nothing behind, the newer segment included.
+  const waiting = log.checkpoint();
+  const newer = log.append(record(31));
+  await newer.durable;
+  const closing = log.close();
   later.release();
-  await log.close();
+  newer.release();
+  await Promise.all([waiting, closing]);
   t.same(listSegments(join(dir, 'd1', 'wal')), [], 'a clean close leaves nothing to replay');
 });
 
@@ -110,6 +117,7 @@ t.test('small writes go through the log; a crash that loses their files is repai
   await unlink(join(disk.hashDir('d1', 1, HASH_A), '1700000002.00000.data'));
   await truncate(join(disk.hashDir('d1', 1, HASH_B), '1700000001.00000.data'), 3);
 
+  await writeFile(join(dir, 'not-a-device'), 'a file beside the devices');
   const after = new DiskFiles({ devicesDir: dir, reserveBytes: 0, smallWriteLog: true });
   const r = await after.recoverLogs();
   // The first version of a finds an empty hash dir (the second's file is lost too), so it is

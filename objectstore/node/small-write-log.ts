@@ -121,7 +121,9 @@ export function listSegments(walDir: string): string[] {
   try {
     names = readdirSync(walDir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    // No log here, or a file beside the device folders (not a device).
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw e;
   }
   return names.filter((n) => /^\d{16}\.log$/.test(n)).sort().map((n) => join(walDir, n));
@@ -295,7 +297,11 @@ export class SmallWriteLog {
 
   /** Retires everything (a clean shutdown leaves no segment to replay). */
   async close(): Promise<void> {
-    while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
-    await this.checkpoint();
+    // A checkpoint already under way may have begun before the last records: loop until none is left.
+    for (;;) {
+      while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+      if (!this.active && this.closed.length === 0) return;
+      await this.checkpoint();
+    }
   }
 }

@@ -1,0 +1,160 @@
+/**
+ * One storage node's small-write path, with its small-write log on and off (node/small-write-log.ts):
+ * a child process runs a storage node on a fresh folder; this process keeps 16 PUTs of 4 KiB in
+ * flight to it (new names, no listing rows: the object files alone) for a fixed count. Reported
+ * per round: PUTs per second, the node's CPU per PUT, and the whole host's CPU per PUT (from
+ * /proc/stat: it includes the kernel's write-back threads, which a checkpoint's syncfs and the
+ * page cache hand work to, and this process). Modes alternate, several rounds, medians.
+ *
+ *   node dist/bench/objectstore/small-writes.js [--count 20000] [--rounds 5] [--settle 36]
+ *
+ * --settle waits between rounds for the removed files of the round before to age out of ext4's
+ * inode allocator (see settle.ts; README "Session 15").
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from '../stats.js';
+import { startNodeServer } from '../../objectstore/node/server.js';
+import { NodeClient } from '../../objectstore/node/node-client.js';
+import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
+import { hashPath, partitionOf } from '../../objectstore/ring/hash.js';
+import { defaultSettleSeconds } from './settle.js';
+
+const SECRET = 'small-writes-bench-secret';
+const HASH = { prefix: '', suffix: 'bench' };
+const PART_POWER = 10;
+const BODY_BYTES = 4096;
+const CONCURRENCY = 16;
+
+type Mode = 'log' | 'fsync';
+
+/** The child: a storage node on `dir`, the log as `mode` says; answers CPU questions. */
+async function serve(dir: string, mode: Mode): Promise<void> {
+  const node = await startNodeServer({
+    devicesDir: dir, secret: SECRET, hash: HASH, partPower: PART_POWER, smallWriteLog: mode === 'log', log: () => undefined,
+  });
+  process.send!({ port: node.port });
+  process.on('message', async (m) => {
+    if (m === 'close') {
+      await node.close();
+      process.send!({ closed: true });
+      return;
+    }
+    const u = process.cpuUsage();
+    process.send!({ cpuUs: u.user + u.system });
+  });
+}
+
+function ask<T>(child: ChildProcess, msg: string): Promise<T> {
+  return new Promise((res) => {
+    child.once('message', (m) => res(m as T));
+    child.send(msg);
+  });
+}
+
+/** Busy and total jiffies of the whole host. */
+function hostJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = f[3]! + f[4]!; // idle + iowait
+  return { busy: total - idle, total };
+}
+
+interface Round {
+  mode: Mode;
+  putsPerSecond: number;
+  nodeCpuMsPerPut: number;
+  hostCpuMsPerPut: number;
+}
+
+async function round(mode: Mode, count: number): Promise<Round> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringstack-small-writes-'));
+  mkdirSync(join(dir, 'd1'));
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', dir, '--mode', mode], { stdio: 'inherit' });
+  try {
+    const { port } = await new Promise<{ port: number }>((res) => child.once('message', (m) => res(m as { port: number })));
+    const client = new NodeClient(SECRET);
+    const clock = new TimestampClock();
+    const body = Buffer.alloc(BODY_BYTES, 7);
+    const etag = createHash('md5').update(body).digest('hex');
+    const put = async (i: number) => {
+      const o = `o${i}`;
+      const path = nodePath('obj', 'd1', partitionOf(hashPath('a', 'c', o, HASH), PART_POWER), 'a', 'c', o);
+      const r = await client.fetchText({
+        host: '127.0.0.1', port, method: 'PUT', path, timestamp: clock.next(),
+        headers: { [H_CONTENT_LENGTH]: String(BODY_BYTES), [T_ETAG]: etag }, body,
+      });
+      if (r.status !== 201) throw new Error(`PUT ${o}: ${r.status} ${r.text}`);
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => put(-1 - w))); // connections open
+    const cpu0 = (await ask<{ cpuUs: number }>(child, 'cpu')).cpuUs;
+    const host0 = hostJiffies();
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) await put(next++);
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    const host1 = hostJiffies();
+    const cpu1 = (await ask<{ cpuUs: number }>(child, 'cpu')).cpuUs;
+    client.close();
+    // Jiffies are 1/100 s (USER_HZ).
+    return {
+      mode,
+      putsPerSecond: Math.round(count / seconds),
+      nodeCpuMsPerPut: Number(((cpu1 - cpu0) / 1000 / count).toFixed(3)),
+      hostCpuMsPerPut: Number((((host1.busy - host0.busy) * 10) / count).toFixed(3)),
+    };
+  } finally {
+    await ask(child, 'close');
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      serve: { type: 'string' }, mode: { type: 'string' },
+      count: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' },
+      settle: { type: 'string' },
+    },
+  });
+  if (values.serve) return serve(values.serve, values.mode as Mode);
+  const count = Number(values.count);
+  const settle = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
+  const rounds: Round[] = [];
+  for (let r = 0; r < Number(values.rounds); r++) {
+    for (const mode of (r % 2 === 0 ? ['fsync', 'log'] : ['log', 'fsync']) as Mode[]) {
+      await new Promise((res) => setTimeout(res, settle * 1000));
+      const result = await round(mode, count);
+      process.stderr.write(`${JSON.stringify(result)}\n`);
+      rounds.push(result);
+    }
+  }
+  const summary = (mode: Mode) => {
+    const of = rounds.filter((x) => x.mode === mode);
+    return {
+      putsPerSecond: median(of.map((x) => x.putsPerSecond)),
+      nodeCpuMsPerPut: median(of.map((x) => x.nodeCpuMsPerPut)),
+      hostCpuMsPerPut: median(of.map((x) => x.hostCpuMsPerPut)),
+    };
+  };
+  const log = summary('log');
+  const fsync = summary('fsync');
+  process.stdout.write(`${JSON.stringify({
+    count, rounds, medians: { log, fsync },
+    ratio_log_over_fsync: {
+      putsPerSecond: Number((log.putsPerSecond / fsync.putsPerSecond).toFixed(2)),
+      nodeCpuMsPerPut: Number((log.nodeCpuMsPerPut / fsync.nodeCpuMsPerPut).toFixed(2)),
+      hostCpuMsPerPut: Number((log.hostCpuMsPerPut / fsync.hostCpuMsPerPut).toFixed(2)),
+    },
+  }, null, 2)}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
