@@ -18,8 +18,8 @@
  * --background: ringstack's replicator and auditor idle (the default, like the Swift started
  * here, which runs no background daemons) or on at their defaults.
  * --settle: seconds each system waits, once started, before it is measured (settle.ts; default
- * dirty_expire_centisecs / 100 + 6, 36 here): files removed just before slow down ext4's inode
- * allocation for that long.
+ * max(60, dirty_expire_centisecs / 100 + 5) + 1, 61 here): files removed just before slow down
+ * ext4's inode allocation for that long.
  * --warm-up: the workload through each API, unmeasured, each phase at most half this many
  * seconds and two waves of 16 MiB objects, after the settle and before the first measured
  * phase (load.ts, warmUp; default 10; 0: none).

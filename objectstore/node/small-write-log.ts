@@ -19,7 +19,9 @@
  *   fsync per file and directory (measured in bench/objectstore/README.md, session 24).
  * - After a crash, DiskFiles.recoverLogs() replays the segments left before the node serves:
  *   each record whose file is missing or differs is written again through the durable path,
- *   unless a newer version supersedes it (the same newest-wins rule as a live write).
+ *   unless a newer version supersedes it (the same newest-wins rule as a live write). A record
+ *   of a handoff partition the replicator had already handed back and removed comes back with
+ *   it, and is handed back again at the next pass (newest wins there too).
  *
  * Only records of a batch that fdatasync finished were acknowledged, and a batch is written
  * only after the one before it is durable, so a record that does not read back whole (short,
