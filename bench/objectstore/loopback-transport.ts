@@ -7,7 +7,7 @@
  *
  *   node dist/bench/objectstore/loopback-transport.js [--requests 100000] [--rounds 5]
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../stats.js';
+import { childCpuUs, sendCpu } from '../child-cpu.js';
 
 const BODY_BYTES = 4096;
 const CONNECTIONS = 16;
@@ -37,17 +38,7 @@ function serve(socketPath: string): void {
       process.send!({ port: (tcp.address() as net.AddressInfo).port });
     });
   });
-  process.on('message', () => {
-    const u = process.cpuUsage();
-    process.send!({ cpuUs: u.user + u.system });
-  });
-}
-
-function ask<T>(child: ChildProcess, msg: string): Promise<T> {
-  return new Promise((res) => {
-    child.once('message', (m) => res(m as T));
-    child.send(msg);
-  });
+  process.on('message', sendCpu);
 }
 
 /** Runs `total` GETs over CONNECTIONS sockets; resolves to requests per second. */
@@ -100,11 +91,11 @@ async function main(): Promise<void> {
     const results: Record<Transport, { req_s: number[]; cpu_us: number[] }> = { tcp: { req_s: [], cpu_us: [] }, unix: { req_s: [], cpu_us: [] } };
     for (let r = 0; r < rounds; r++) {
       for (const t of ['tcp', 'unix'] as Transport[]) {
-        const s0 = (await ask<{ cpuUs: number }>(child, 'cpu')).cpuUs;
+        const s0 = await childCpuUs(child);
         const c0 = process.cpuUsage();
         const rate = await drive(connect[t], total);
         const c = process.cpuUsage(c0);
-        const s1 = (await ask<{ cpuUs: number }>(child, 'cpu')).cpuUs;
+        const s1 = await childCpuUs(child);
         results[t].req_s.push(Math.round(rate));
         results[t].cpu_us.push(Math.round(((s1 - s0) + c.user + c.system) / total * 10) / 10);
       }

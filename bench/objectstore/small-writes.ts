@@ -11,7 +11,7 @@
  * --settle waits between rounds for the removed files of the round before to age out of ext4's
  * inode allocator (see settle.ts; README "Session 15").
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../stats.js';
+import { askChild, childCpuUs, sendCpu } from '../child-cpu.js';
 import { startNodeServer } from '../../objectstore/node/server.js';
 import { NodeClient } from '../../objectstore/node/node-client.js';
 import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
@@ -45,15 +46,7 @@ async function serve(dir: string, mode: Mode): Promise<void> {
       process.send!({ closed: true });
       return;
     }
-    const u = process.cpuUsage();
-    process.send!({ cpuUs: u.user + u.system });
-  });
-}
-
-function ask<T>(child: ChildProcess, msg: string): Promise<T> {
-  return new Promise((res) => {
-    child.once('message', (m) => res(m as T));
-    child.send(msg);
+    sendCpu();
   });
 }
 
@@ -92,7 +85,7 @@ async function round(mode: Mode, count: number): Promise<Round> {
       if (r.status !== 201) throw new Error(`PUT ${o}: ${r.status} ${r.text}`);
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => put(-1 - w))); // connections open
-    const cpu0 = (await ask<{ cpuUs: number }>(child, 'cpu')).cpuUs;
+    const cpu0 = await childCpuUs(child);
     const host0 = hostJiffies();
     const t0 = performance.now();
     let next = 0;
@@ -101,7 +94,7 @@ async function round(mode: Mode, count: number): Promise<Round> {
     }));
     const seconds = (performance.now() - t0) / 1000;
     const host1 = hostJiffies();
-    const cpu1 = (await ask<{ cpuUs: number }>(child, 'cpu')).cpuUs;
+    const cpu1 = await childCpuUs(child);
     client.close();
     // Jiffies are 1/100 s (USER_HZ).
     return {
@@ -111,7 +104,7 @@ async function round(mode: Mode, count: number): Promise<Round> {
       hostCpuMsPerPut: Number((((host1.busy - host0.busy) * 10) / count).toFixed(3)),
     };
   } finally {
-    await ask(child, 'close');
+    await askChild(child, 'close');
     child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
