@@ -141,7 +141,6 @@ export class StorageNode {
   /** Connections whose signed request passed: their later requests need no signature (hmac.ts). */
   private readonly trusted = new WeakSet<net.Socket>();
   private readonly opts: Required<Omit<NodeServerOptions, 'accountTargets' | 'log' | 'routes' | 'rawBodies'>> & NodeServerOptions;
-  private checkpointing = false;
   private timers: NodeJS.Timeout[] = [];
   private busyUpdater = false;
   private busyRollup = false;
@@ -753,17 +752,14 @@ export class StorageNode {
     for (const t of this.timers) t.unref();
   }
 
-  /** Syncs and removes the small-write log segments written so far; a failure is retried next time. */
+  /**
+   * Syncs and removes the small-write log segments written so far (a pass still running is
+   * shared, see SmallWriteLog.checkpoint); a failure is retried next time.
+   */
   private async checkpointPass(): Promise<void> {
-    if (this.checkpointing || this.closing) return;
-    this.checkpointing = true;
-    try {
-      await this.disk.checkpointLogs();
-    } catch (e) {
-      this.log(`small-write log checkpoint failed (kept for the next one): ${(e as Error).message}`);
-    } finally {
-      this.checkpointing = false;
-    }
+    if (this.closing) return;
+    await this.disk.checkpointLogs()
+      .catch((e) => this.log(`small-write log checkpoint failed (kept for the next one): ${(e as Error).message}`));
   }
 
   /**

@@ -159,3 +159,16 @@ t.test('a torn tail is not replayed and a bad record path is refused', async (t)
   await t.rejects(new DiskFiles({ devicesDir: dir, reserveBytes: 0 }).recoverLogs(), /bad path \.\.\/\.\.\/etc\/passwd/);
   t.ok((await readFile(join(dir, 'd1', 'wal', '0000000000000009.log'))).length > 0, 'kept for a person to look at');
 });
+
+t.test('a checkpoint that cannot sync keeps its segments for the next one', async (t) => {
+  const dir = await tempDevices(t);
+  const log = new SmallWriteLog(join(dir, 'd1', 'wal'), join(dir, 'gone'));
+  const x = log.append(record(1));
+  await x.durable;
+  x.release();
+  await t.rejects(log.checkpoint(), { code: 'ENOENT', syscall: 'open', path: join(dir, 'gone') });
+  t.equal(listSegments(join(dir, 'd1', 'wal')).length, 1, 'the segment is still there');
+  await mkdir(join(dir, 'gone'));
+  await log.checkpoint();
+  t.same(listSegments(join(dir, 'd1', 'wal')), [], 'retired by the next checkpoint');
+});
