@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MemoryBackend } from '../proxy/memory-backend.js';
-import { StoreUserDirectory, SYSTEM_ACCOUNT, USERS_CONTAINER, isUserAdmin } from './store-user-directory.js';
+import { StoreUserDirectory, SYSTEM_ACCOUNT, USERS_CONTAINER, isUserAdmin, newSecretKey } from './store-user-directory.js';
 import { StaticUserDirectory } from './users.js';
 import { BadRequest, Conflict, NotFound } from '../common/errors.js';
 
@@ -54,4 +54,11 @@ t.test('another proxy sees a change once its cache entry expires', async (t) => 
   await writer.remove('alice-key');
   clock += 2001;
   t.equal(await reader.lookup('alice-key'), undefined, 'a removed user is gone after the TTL');
+});
+
+t.test('a new secret key never starts with "-" (a command line would read it as an option)', async (t) => {
+  const keys = Array.from({ length: 2000 }, () => newSecretKey());
+  t.notOk(keys.some((k) => k.startsWith('-')), 'none of 2,000 keys (one in 64 did)');
+  t.ok(keys.every((k) => /^[A-Za-z0-9_][A-Za-z0-9_-]{39}$/.test(k)), '40 base64url characters');
+  t.equal(new Set(keys).size, keys.length, 'all different');
 });

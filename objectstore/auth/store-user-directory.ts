@@ -51,8 +51,16 @@ export function newAccessKey(): string {
   return 'RS' + randomBytes(ACCESS_KEY_BYTES).toString('hex').toUpperCase();
 }
 
+/**
+ * A new secret key: 40 characters of base64url, never starting with `-` (1 key in 64 did):
+ * command-line clients read such a key as an option (`swift -K -abc…` fails with "expected one
+ * argument"), so a user pasting it after a flag would be turned away.
+ */
 export function newSecretKey(): string {
-  return randomBytes(SECRET_KEY_BYTES).toString('base64url');
+  for (;;) {
+    const key = randomBytes(SECRET_KEY_BYTES).toString('base64url');
+    if (!key.startsWith('-')) return key;
+  }
 }
 
 export class StoreUserDirectory implements UserDirectory, UserAdmin {

@@ -23,6 +23,7 @@ import type { FrontEnd } from '../proxy/server.js';
 import { NODE_READY_PREFIX } from '../node/main.js';
 import { DATA_PATH_V8_FLAGS } from '../common/heap-flags.js';
 import { compiledEntry } from '../common/compiled.js';
+import { newAccessKey, newSecretKey } from '../auth/store-user-directory.js';
 
 export const LOCAL_NODES = LOCAL_REPLICAS;
 const CHILD_THREADPOOL_SIZE = '64';
@@ -136,8 +137,8 @@ async function ensureCredentials(dir: string, env: NodeJS.ProcessEnv): Promise<s
     // generate
   }
   const creds = {
-    accessKey: `RS${randomBytes(9).toString('hex').toUpperCase()}`,
-    secretKey: randomBytes(30).toString('base64url'),
+    accessKey: newAccessKey(),
+    secretKey: newSecretKey(),
     account: env.RINGSTACK_ACCOUNT || 'admin',
   };
   await writePrivate(file, `${JSON.stringify(creds, null, 2)}\n`);
