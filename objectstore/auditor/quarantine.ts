@@ -8,7 +8,7 @@
  * Used by the auditor, by GET when the bytes it is about to serve do not match their ETag,
  * and by the replicator when a peer refuses a pushed body because of its MD5.
  */
-import { fsyncDirs } from '../node/diskfile.js';
+import { fsyncDirs } from '../node/path-sync.js';
 import { mkdir, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';

@@ -4,8 +4,8 @@
  * the native CRC is missing it records none, so reads fall back to the MD5.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, mkdir, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDevicesDir } from './testing.js';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as crcModule from '../common/crc32c.js';
@@ -14,12 +14,7 @@ import { DiskFiles, readFooter, type DiskMetadata } from './diskfile.js';
 const TS = '1700000000.00000';
 const HASH = 'a'.repeat(32);
 
-async function tempDevices(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-diskfile-'));
-  await mkdir(join(dir, 'd1'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDevices = (t: Test) => tempDevicesDir(t, 'ringstack-diskfile-');
 
 /** Writes `parts` (write, then writev of the rest) as one version; returns its footer. */
 async function writeAndRead(Disk: typeof DiskFiles, devicesDir: string, parts: Buffer[], extra: Partial<DiskMetadata> = {}): Promise<DiskMetadata> {

@@ -30,21 +30,21 @@
  * in the hash dir are removed. A DELETE writes a `.ts` tombstone (footer only). A POST writes
  * a `.meta` file (footer only) whose metadata replaces the user metadata of the .data.
  */
-import { open, stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
+import { stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
 import {
-  openSync, closeSync, close as fsClose, writeSync, writev, fsync, readdirSync, mkdirSync, renameSync, unlinkSync,
+  openSync, closeSync, close as fsClose, writeSync, writev, readdirSync, mkdirSync, renameSync, unlinkSync,
   readSync, read, fstatSync, existsSync, readFileSync,
 } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { WireMetadata } from './protocol.js';
 import { fsyncFile } from './page-cache.js';
-import { nativeAddon } from '../common/native-addon.js';
 import { uniqueIds } from '../common/unique-ids.js';
 import { crc32c, nativeCrc32c } from '../common/crc32c.js';
 import { cancelReceive, receiveToFile, type ReceiveHandle } from '../common/receive-to-file.js';
 import {
-  SmallWriteLog, listSegments, readSegment, smallWriteLogAvailable, syncFs, type LoggedWrite,
+  SmallWriteLog, listSegments, readSegment, smallWriteLogAvailable, type LoggedWrite,
 } from './small-write-log.js';
+import { fsyncDirs, fsyncPathAndParents, syncFs } from './path-sync.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -109,72 +109,11 @@ async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
   }
 }
 
-/** The first `length` bytes of the file behind `fd`, read synchronously. */
-function readAllSync(fd: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let pos = 0;
-  while (pos < length) {
-    const n = readSync(fd, buf, pos, length - pos, pos);
-    if (n === 0) throw new Error('temp file shorter than what was written to it');
-    pos += n;
-  }
-  return buf;
-}
-
-/** fsync of a file and of the folders up to `top` (restored files without syncfs). */
-async function fsyncPathAndParents(path: string, top: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  const dirs: string[] = [];
-  for (let d = dirname(path); d.length > top.length; d = dirname(d)) dirs.push(d);
-  await fsyncDirs(dirs);
-}
-
 function writeAllSync(fd: number, chunks: Buffer[]): void {
   for (const c of chunks) {
     let off = 0;
     while (off < c.length) off += writeSync(fd, c, off, c.length - off);
   }
-}
-
-function fsyncFd(fd: number): Promise<void> {
-  return new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
-}
-
-/** Opens a directory, fsyncs it in the pool, closes it (fsyncDirs without the addon). */
-async function fsyncDir(path: string): Promise<void> {
-  const fd = openSync(path, 'r');
-  try {
-    await fsyncFd(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** fsyncDir with every call in the pool (fsyncDirs without the addon, for large writes). */
-async function fsyncDirInPool(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-const dirSync = nativeAddon<{ fsyncDirs(paths: string[], cb: (err: NodeJS.ErrnoException | null) => void): void }>('fsyncDirs');
-
-/**
- * fsyncs directories: with the addon, all of them in one pool trip (open, fsync and close
- * there too; see native/page-cache/src/fsync_dirs.c); without it, one trip each, opened on
- * the event loop unless `inPool` (large writes, the auditor's quarantine).
- */
-export function fsyncDirs(paths: string[], inPool = true): Promise<void> {
-  if (dirSync) return new Promise((res, rej) => dirSync.fsyncDirs(paths, (e) => (e ? rej(e) : res())));
-  return Promise.all(paths.map(inPool ? fsyncDirInPool : fsyncDir)).then(() => undefined);
 }
 
 /** listSync with the readdir in the pool. */
@@ -629,7 +568,7 @@ export class DiskFiles {
         let ticket = log?.append({
           path: `objects/${part}/${hash.slice(-3)}/${hash}/${meta.timestamp}.${ext}`,
           ignoreMeta: !!opts.ignoreMeta,
-          file: readAllSync(fd, bytes + footer.length),
+          file: await readObjectBody(fd, bytes + footer.length),
         });
         try {
           await Promise.all([ticket ? ticket.durable : fsyncFile(fd, bytes), beforePlace]);

@@ -1,9 +1,9 @@
-/** fsyncDirs (diskfile.ts; native/page-cache/src/fsync_dirs.c): a small write's directory fsyncs in one pool trip. */
+/** fsyncDirs and syncFs (path-sync.ts; native/page-cache/src/fsync_dirs.c): a small write's directory fsyncs, and a filesystem's sync, in one pool trip each. */
 import t from 'tap';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fsyncDirs } from './diskfile.js';
+import { fsyncDirs, syncFs } from './path-sync.js';
 import { nativeAddon } from '../common/native-addon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsync-dirs-'));
@@ -30,4 +30,13 @@ t.test('bad arguments are refused at once', async (t) => {
   const addon = nativeAddon<{ fsyncDirs(p: unknown, cb: unknown): void }>('fsyncDirs')!;
   t.throws(() => addon.fsyncDirs('not-an-array', () => undefined), /expected \(paths: string\[\], callback: function\)/);
   t.throws(() => addon.fsyncDirs([dir, 7], () => undefined), /every path must be a string/);
+});
+
+t.test('syncFs syncs the filesystem of a directory; a failure names call and path', async (t) => {
+  await t.resolves(syncFs(dir));
+  const missing = join(dir, 'gone');
+  await t.rejects(syncFs(missing), { code: 'ENOENT', syscall: 'open', path: missing });
+  const addon = nativeAddon<{ syncFs(p: unknown, cb: unknown): void }>('syncFs')!;
+  t.throws(() => addon.syncFs(7, () => undefined), /syncFs: expected \(path: string, callback: function\)/);
+  t.throws(() => (addon.syncFs as (p: unknown) => void)(dir), /syncFs: expected \(path: string, callback: function\)/);
 });

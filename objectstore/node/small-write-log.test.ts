@@ -5,8 +5,8 @@
  * except the ones a newer version replaced.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, mkdir, rm, readdir, readFile, writeFile, truncate, unlink, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDevicesDir } from './testing.js';
+import { mkdir, readdir, readFile, writeFile, truncate, unlink, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DiskFiles, type DiskMetadata } from './diskfile.js';
@@ -17,12 +17,7 @@ import {
 const HASH_A = 'a'.repeat(32);
 const HASH_B = 'b'.repeat(32);
 
-async function tempDevices(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ringstack-wal-'));
-  await mkdir(join(dir, 'd1'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDevices = (t: Test) => tempDevicesDir(t, 'ringstack-wal-');
 
 function record(i: number): LoggedWrite {
   return { path: `objects/1/aaa/${HASH_A}/17000000${String(i).padStart(2, '0')}.00000.data`, ignoreMeta: i % 2 === 0, file: randomBytes(100 + i) };

@@ -14,7 +14,7 @@
  *
  * - checkpoint() closes the segment being appended to, waits until every record in the closed
  *   segments has been placed (or given up, e.g. lost to a newer version), runs one syncfs(2)
- *   of the device's filesystem (native/page-cache/src/sync_fs.c), then removes the segments.
+ *   of the device's filesystem (path-sync.ts, native/page-cache/src/fsync_dirs.c), then removes the segments.
  *   The node calls it every few seconds: one write-back of many files costs far less than an
  *   fsync per file and directory (measured in bench/objectstore/README.md, session 24).
  * - After a crash, DiskFiles.recoverLogs() replays the segments left before the node serves:
@@ -31,10 +31,10 @@
  * Record: "RSL1" | uint32 BE payload length | uint32 BE CRC-32C of the payload | payload,
  * payload: uint16 BE path length | path (UTF-8, relative to the device) | uint8 flags | file.
  */
-import { openSync, closeSync, writevSync, fdatasync, fsync, readdirSync, readFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, writevSync, fdatasync, readdirSync, readFileSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '../common/crc32c.js';
-import { nativeAddon } from '../common/native-addon.js';
+import { fsyncDirs, syncFs, syncFsAvailable } from './path-sync.js';
 
 const MAGIC = 'RSL1';
 const HEADER_BYTES = 12;
@@ -60,24 +60,11 @@ export interface LogTicket {
   release(): void;
 }
 
-const syncAddon = nativeAddon<{ syncFs(path: string, cb: (err: NodeJS.ErrnoException | null) => void): void }>('syncFs');
-
 /** True where the log can be used: it needs syncfs(2) from the addon to retire its segments. */
-export const smallWriteLogAvailable = syncAddon !== null;
-
-/** syncfs(2) of the filesystem holding `path`, in the libuv pool. */
-export function syncFs(path: string): Promise<void> {
-  if (!syncAddon) return Promise.reject(new Error('syncfs needs the native addon (native/page-cache)'));
-  return new Promise((res, rej) => syncAddon.syncFs(path, (e) => (e ? rej(e) : res())));
-}
+export const smallWriteLogAvailable = syncFsAvailable;
 
 function fdatasyncFd(fd: number): Promise<void> {
   return new Promise((res, rej) => fdatasync(fd, (e) => (e ? rej(e) : res())));
-}
-
-function fsyncDirPath(path: string): Promise<void> {
-  const fd = openSync(path, 'r');
-  return new Promise<void>((res, rej) => fsync(fd, (e) => (e ? rej(e) : res()))).finally(() => closeSync(fd));
 }
 
 export function encodeRecord(w: LoggedWrite): Buffer {
@@ -232,7 +219,7 @@ export class SmallWriteLog {
         written = 0;
       }
       segment.bytes += bytes;
-      synced = Promise.all([fdatasyncFd(segment.fd), newEntry ? fsyncDirPath(this.walDir) : undefined]);
+      synced = Promise.all([fdatasyncFd(segment.fd), newEntry ? fsyncDirs([this.walDir]) : undefined]);
     } catch (e) {
       synced = Promise.reject(e);
     }
@@ -289,7 +276,7 @@ export class SmallWriteLog {
         s.removed = true;
         unlinkSync(s.path);
       }
-      await fsyncDirPath(this.walDir);
+      await fsyncDirs([this.walDir]);
     } catch (e) {
       // Kept for the next checkpoint (or a replay after a crash): nothing is lost by waiting.
       this.closed = [...segments.filter((s) => !s.removed), ...this.closed];

@@ -38,6 +38,14 @@ export async function startInProcessNode(t: Test, tmpPrefix: string): Promise<In
   return { dir, node, client, clock: new TimestampClock() };
 }
 
+/** A devices folder with one empty device `d1` in a temp folder, removed at the test's end. */
+export async function tempDevicesDir(t: Test, tmpPrefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), tmpPrefix));
+  await mkdir(join(dir, 'd1'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** A LevelDB (JSON values, as DeviceDbs opens them) in a temp folder, closed and removed at the test's end. */
 export async function tempLevelDb(t: Test, tmpPrefix: string): Promise<ClassicLevel<string, any>> {
   const dir = await mkdtemp(join(tmpdir(), tmpPrefix));

@@ -15,7 +15,7 @@
  * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
  * the proxy's listening-socket receive buffer (socket_buffer.c) and its kernel-side relay of
  * large GET bodies (splice_relay.c), and the batched directory fsyncs of a small write
- * (fsync_dirs.c), and syncfs(2) for the small-write log (sync_fs.c): small system calls Node lacks.
+ * and syncfs(2) for the small-write log (fsync_dirs.c): small system calls Node lacks.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -31,7 +31,6 @@
 #include "splice_relay.h"
 #include "receive_file.h"
 #include "fsync_dirs.h"
-#include "sync_fs.h"
 #include "pool_job.h"
 
 typedef struct {
@@ -95,6 +94,5 @@ NAPI_MODULE_INIT() {
   receive_file_register(env, exports);
   md5_hasher_register(env, exports);
   fsync_dirs_register(env, exports);
-  sync_fs_register(env, exports);
   return exports;
 }
