@@ -51,6 +51,7 @@ import {
 } from './container-update.js';
 import { LocalNode } from '../common/local-node.js';
 import { acceptRawPuts, rawBodies } from './raw-put.js';
+import { HEADS_PATH, headPaths } from './head-batch.js';
 import { badRow, isObjectRow, listingRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /**
@@ -191,6 +192,7 @@ export class StorageNode {
       }
       if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
       if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
+      if (url === HEADS_PATH) return await this.handleHeadBatch(method, req, res);
       const p = parseNodePath(url);
       if (rawBodies.has(req) && (method !== 'PUT' || p.kind !== 'obj')) throw new BadRequest('a raw body is for object PUTs only');
       const digest = this.checkPartition(p);
@@ -614,6 +616,39 @@ export class StorageNode {
     if (!Array.isArray(rows) || rows.length > MAX_ROWS_PER_BATCH) throw new BadRequest('bad row batch');
     const statuses = await Promise.all(rows.map((w) => this.applyWireRow(w)));
     send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ statuses }));
+  }
+
+  /** `POST /heads`: each path's status and timestamp, as a HEAD of it would answer (head-batch.ts). */
+  private async handleHeadBatch(method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (method !== 'POST') throw new BadRequest(`method ${method} not allowed on ${HEADS_PATH}`);
+    let paths: string[] | undefined;
+    try {
+      paths = headPaths(await readJsonBody(req));
+    } catch {
+      throw new BadRequest('unreadable head batch');
+    }
+    if (!paths) throw new BadRequest('bad head batch');
+    const heads = await Promise.all(paths.map((path) => this.headOne(path)));
+    send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ heads }));
+  }
+
+  /** One path of a head batch: [status, X-Backend-Timestamp or '']. */
+  private async headOne(path: string): Promise<[number, string]> {
+    try {
+      const p = parseNodePath(path);
+      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest('a head batch holds object paths only');
+      const hash = this.checkPartition(p).toString('hex');
+      if (!(await this.disk.hasDevice(p.device))) return [UNKNOWN_DEVICE_STATUS, ''];
+      const st = await this.disk.openObject(p.device, p.part, hash);
+      if (st.kind === 'missing') return [404, ''];
+      if (st.kind === 'deleted') return [404, st.timestamp];
+      closeSync(st.obj.fd);
+      return [200, st.obj.meta.timestamp];
+    } catch (e) {
+      const status = errorStatus(e);
+      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: head batch ${path}: ${(e as Error).stack}`);
+      return [status, ''];
+    }
   }
 
   private async applyWireRow(w: unknown): Promise<number> {

@@ -25,6 +25,7 @@ import {
 } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
+import { HeadBatcher } from '../node/head-batch.js';
 import {
   checkNames, decodeJsonHeader, encodeJsonHeader, H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_CONTENT_LENGTH,
   H_EXPECTED_ETAG, H_METADATA, nodePath, UNKNOWN_DEVICE_STATUS, TimestampClock, timestampMs, type NodeKind, type WireMetadata,
@@ -76,10 +77,16 @@ export class ReplicatedBackend implements ObjectBackend {
   private readonly containerSeen = new Map<string, number>();
   private readonly accountsSeen = new Set<string>();
   private readonly timeoutMs: number;
+  /** A GET's version checks on the other replicas, batched per node (node/head-batch.ts). */
+  private readonly heads: HeadBatcher;
 
   constructor(private readonly opts: ReplicatedBackendOptions) {
     this.client = new NodeClient(opts.secret);
     this.timeoutMs = opts.nodeTimeoutMs ?? 10_000;
+    this.heads = new HeadBatcher(this.client, this.timeoutMs, async (host, port, path) => {
+      const r = await this.ask({ ip: host, port, device: '' }, 'HEAD', path);
+      return { status: r.status, timestamp: String(r.headers[H_BACKEND_TIMESTAMP] ?? '') };
+    });
   }
 
   close(): void {
@@ -121,6 +128,12 @@ export class ReplicatedBackend implements ObjectBackend {
     }
   }
 
+  /** A HEAD's status and timestamp, asked in the node's next head batch. */
+  private async checkVersion(dev: Dev, path: string): Promise<Answer> {
+    const h = await this.heads.head(dev.ip, dev.port, path);
+    return { status: h.status, headers: h.timestamp ? { [H_BACKEND_TIMESTAMP]: h.timestamp } : {} };
+  }
+
   /**
    * Sends a write to the primaries (a failing primary is replaced by a handoff) and returns
    * the answers of the nodes that answered with something other than a failure; `bySlot[i]` is
@@ -155,7 +168,8 @@ export class ReplicatedBackend implements ObjectBackend {
    * Reads from `want` nodes at once (failures replaced by the next node) and returns every
    * answer that is not a failure, each with the node that gave it. Bodies are kept when
    * `keepBody`. With `headOthers`, only the first reader sends `method` (and keeps its body);
-   * the others send HEAD: their timestamps are compared without streaming a body for nothing.
+   * the others only report the version they hold (a HEAD's status and timestamp, batched per
+   * node: node/head-batch.ts), compared without streaming a body for nothing.
    */
   private async readSome(kind: NodeKind, method: string, a: string, c: string | undefined, o: string | undefined,
     want: number, headers: Record<string, string> = {}, keepBody = false, query = '',
@@ -168,8 +182,8 @@ export class ReplicatedBackend implements ObjectBackend {
       for (;;) {
         const n = it.next();
         if (n.done) return;
-        const r = await this.ask(n.value, head ? 'HEAD' : method, nodePath(kind, n.value.device, part, a, c, o) + query, '',
-          head ? {} : headers, keepBody && !head);
+        const path = nodePath(kind, n.value.device, part, a, c, o) + query;
+        const r = head ? await this.checkVersion(n.value, path) : await this.ask(n.value, method, path, '', headers, keepBody);
         if (answered(r.status)) {
           answers.push({ ...r, dev: n.value });
           return;
