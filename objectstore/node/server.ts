@@ -51,7 +51,7 @@ import {
 } from './container-update.js';
 import { LocalNode } from '../common/local-node.js';
 import { acceptRawPuts, rawBodies } from './raw-put.js';
-import { HEADS_PATH, headPaths } from './head-batch.js';
+import { batchReads, encodeAnswers, MAX_BATCHED_BODY_BYTES, READS_PATH, type BatchedRead } from './read-batch.js';
 import { badRow, isObjectRow, listingRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /**
@@ -131,6 +131,16 @@ function send(res: http.ServerResponse, status: number, headers: Record<string, 
   res.end(b);
 }
 
+/** The headers of an object version's GET or HEAD (before Content-Length and Content-Range). */
+function objectHeaders(meta: DiskMetadata, bodySize: number): Record<string, string> {
+  return {
+    etag: meta.etag,
+    [H_BACKEND_TIMESTAMP]: meta.timestamp,
+    [H_METADATA]: encodeJsonHeader({ contentType: meta.contentType, meta: meta.meta, headers: meta.headers }),
+    [H_CONTENT_LENGTH]: String(bodySize),
+  };
+}
+
 /** A storage node bound to its devices folder. */
 export class StorageNode {
   readonly disk: DiskFiles;
@@ -192,7 +202,7 @@ export class StorageNode {
       }
       if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
       if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
-      if (url === HEADS_PATH) return await this.handleHeadBatch(method, req, res);
+      if (url === READS_PATH) return await this.handleReadBatch(method, req, res);
       const p = parseNodePath(url);
       if (rawBodies.has(req) && (method !== 'PUT' || p.kind !== 'obj')) throw new BadRequest('a raw body is for object PUTs only');
       const digest = this.checkPartition(p);
@@ -410,12 +420,7 @@ export class StorageNode {
     const { fd, meta, bodySize } = st.obj;
     let closeFd = true;
     try {
-      const headers: Record<string, string> = {
-        etag: meta.etag,
-        [H_BACKEND_TIMESTAMP]: meta.timestamp,
-        [H_METADATA]: encodeJsonHeader({ contentType: meta.contentType, meta: meta.meta, headers: meta.headers }),
-        [H_CONTENT_LENGTH]: String(bodySize),
-      };
+      const headers = objectHeaders(meta, bodySize);
       let start = 0;
       let end = bodySize - 1;
       let status = 200;
@@ -618,36 +623,51 @@ export class StorageNode {
     send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ statuses }));
   }
 
-  /** `POST /heads`: each path's status and timestamp, as a HEAD of it would answer (head-batch.ts). */
-  private async handleHeadBatch(method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (method !== 'POST') throw new BadRequest(`method ${method} not allowed on ${HEADS_PATH}`);
-    let paths: string[] | undefined;
+  /** `POST /reads`: small GETs and HEADs, each answered as its own request would be (read-batch.ts). */
+  private async handleReadBatch(method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (method !== 'POST') throw new BadRequest(`method ${method} not allowed on ${READS_PATH}`);
+    let reads: ReturnType<typeof batchReads>;
     try {
-      paths = headPaths(await readJsonBody(req));
+      reads = batchReads(await readJsonBody(req));
     } catch {
-      throw new BadRequest('unreadable head batch');
+      throw new BadRequest('unreadable read batch');
     }
-    if (!paths) throw new BadRequest('bad head batch');
-    const heads = await Promise.all(paths.map((path) => this.headOne(path)));
-    send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ heads }));
+    if (!reads) throw new BadRequest('bad read batch');
+    const answers = await Promise.all(reads.map(([path, m]) => this.readOne(path, m === 'HEAD')));
+    const body = Buffer.concat(encodeAnswers(answers));
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+    res.end(body);
   }
 
-  /** One path of a head batch: [status, X-Backend-Timestamp or '']. */
-  private async headOne(path: string): Promise<[number, string]> {
+  /** One read of a batch: a HEAD's status and timestamp, or a small GET's whole answer. */
+  private async readOne(path: string, head: boolean): Promise<BatchedRead> {
     try {
       const p = parseNodePath(path);
-      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest('a head batch holds object paths only');
+      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest('a read batch holds object paths only');
       const hash = this.checkPartition(p).toString('hex');
-      if (!(await this.disk.hasDevice(p.device))) return [UNKNOWN_DEVICE_STATUS, ''];
+      if (!(await this.disk.hasDevice(p.device))) return { status: UNKNOWN_DEVICE_STATUS, headers: {} };
       const st = await this.disk.openObject(p.device, p.part, hash);
-      if (st.kind === 'missing') return [404, ''];
-      if (st.kind === 'deleted') return [404, st.timestamp];
-      closeSync(st.obj.fd);
-      return [200, st.obj.meta.timestamp];
+      if (st.kind === 'missing') return { status: 404, headers: {} };
+      if (st.kind === 'deleted') return { status: 404, headers: { [H_BACKEND_TIMESTAMP]: st.timestamp } };
+      const { fd, meta, bodySize } = st.obj;
+      let body: Buffer | undefined;
+      try {
+        if (head) return { status: 200, headers: { [H_BACKEND_TIMESTAMP]: meta.timestamp } };
+        if (bodySize > MAX_BATCHED_BODY_BYTES) return { status: 200, headers: {}, bodyLeftOut: true };
+        body = await readObjectBody(fd, bodySize);
+      } finally {
+        closeSync(fd);
+      }
+      const bad = bodySize > 0 ? verifyBody(bodyCheckOf(meta), body) : undefined;
+      if (bad) {
+        await this.quarantine(p, hash, `GET found the ${bad.message}`);
+        return { status: 500, headers: {} };
+      }
+      return { status: 200, headers: { ...objectHeaders(meta, bodySize), 'content-length': String(bodySize) }, body };
     } catch (e) {
       const status = errorStatus(e);
-      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: head batch ${path}: ${(e as Error).stack}`);
-      return [status, ''];
+      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: read batch ${path}: ${(e as Error).stack}`);
+      return { status, headers: {} };
     }
   }
 

@@ -15,7 +15,7 @@
  *   account nodes.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type {
   AccountInfo, ContainerEntry, ContainerInfo, GetObjectOptions, GetObjectResult, ListOptions, ListPage,
   ObjectBackend, ObjectEntry, ObjectInfo, PutObjectInput,
@@ -25,7 +25,7 @@ import {
 } from '../common/errors.js';
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
-import { HeadBatcher } from '../node/head-batch.js';
+import { ReadBatcher } from '../node/read-batch.js';
 import {
   checkNames, decodeJsonHeader, encodeJsonHeader, H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_CONTENT_LENGTH,
   H_EXPECTED_ETAG, H_METADATA, nodePath, UNKNOWN_DEVICE_STATUS, TimestampClock, timestampMs, type NodeKind, type WireMetadata,
@@ -62,7 +62,8 @@ interface Dev {
   device: string;
 }
 
-type Answer = { status: number; headers: NodeResponse['headers']; res?: NodeResponse; dev?: Dev };
+/** A node's answer; `res` holds its body when the caller kept it (streamed, or whole from a read batch). */
+type Answer = { status: number; headers: NodeResponse['headers']; res?: { body: Readable }; dev?: Dev };
 type NodeAnswer = Answer & { dev: Dev };
 
 const quorumOf = (n: number) => Math.floor(n / 2) + 1;
@@ -77,16 +78,13 @@ export class ReplicatedBackend implements ObjectBackend {
   private readonly containerSeen = new Map<string, number>();
   private readonly accountsSeen = new Set<string>();
   private readonly timeoutMs: number;
-  /** A GET's version checks on the other replicas, batched per node (node/head-batch.ts). */
-  private readonly heads: HeadBatcher;
+  /** Small GETs and the version checks on the other replicas, batched per node (node/read-batch.ts). */
+  private readonly reads: ReadBatcher;
 
   constructor(private readonly opts: ReplicatedBackendOptions) {
     this.client = new NodeClient(opts.secret);
     this.timeoutMs = opts.nodeTimeoutMs ?? 10_000;
-    this.heads = new HeadBatcher(this.client, this.timeoutMs, async (host, port, path) => {
-      const r = await this.ask({ ip: host, port, device: '' }, 'HEAD', path);
-      return { status: r.status, timestamp: String(r.headers[H_BACKEND_TIMESTAMP] ?? '') };
-    });
+    this.reads = new ReadBatcher(this.client, this.timeoutMs, (host, port, path) => this.ask({ ip: host, port, device: '' }, 'HEAD', path));
   }
 
   close(): void {
@@ -128,10 +126,20 @@ export class ReplicatedBackend implements ObjectBackend {
     }
   }
 
-  /** A HEAD's status and timestamp, asked in the node's next head batch. */
+  /** A HEAD's status and timestamp, asked in the node's next read batch. */
   private async checkVersion(dev: Dev, path: string): Promise<Answer> {
-    const h = await this.heads.head(dev.ip, dev.port, path);
-    return { status: h.status, headers: h.timestamp ? { [H_BACKEND_TIMESTAMP]: h.timestamp } : {} };
+    const a = await this.reads.read(dev.ip, dev.port, path, 'HEAD');
+    return { status: a.status, headers: a.headers };
+  }
+
+  /**
+   * A plain GET (no Range, no query) in the node's next read batch; a body too large for a
+   * batch, or a node without batches, gets a request of its own.
+   */
+  private async batchedGet(dev: Dev, path: string): Promise<Answer> {
+    const a = await this.reads.read(dev.ip, dev.port, path, 'GET');
+    if (a.askAlone) return this.ask(dev, 'GET', path, '', {}, true);
+    return { status: a.status, headers: a.headers, res: a.body ? { body: Readable.from([a.body], { objectMode: false }) } : undefined };
   }
 
   /**
@@ -177,13 +185,16 @@ export class ReplicatedBackend implements ObjectBackend {
     const { part, all } = this.nodesFor(kind, a, c, o);
     const it = all();
     const answers: Answer[] = [];
+    const batchable = kind === 'obj' && method === 'GET' && keepBody && query === '' && Object.keys(headers).length === 0;
     const worker = async (index: number) => {
       const head = headOthers && index > 0;
       for (;;) {
         const n = it.next();
         if (n.done) return;
         const path = nodePath(kind, n.value.device, part, a, c, o) + query;
-        const r = head ? await this.checkVersion(n.value, path) : await this.ask(n.value, method, path, '', headers, keepBody);
+        const r = head ? await this.checkVersion(n.value, path)
+          : batchable ? await this.batchedGet(n.value, path)
+            : await this.ask(n.value, method, path, '', headers, keepBody);
         if (answered(r.status)) {
           answers.push({ ...r, dev: n.value });
           return;
@@ -556,7 +567,7 @@ export class ReplicatedBackend implements ObjectBackend {
   }
 }
 
-async function readText(r: NodeResponse): Promise<string> {
+async function readText(r: { body: Readable }): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of r.body) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
