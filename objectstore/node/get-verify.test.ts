@@ -8,13 +8,13 @@
  * one. Good objects of both kinds, and ranges, are served whole.
  */
 import t, { type Test } from 'tap';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startInProcessNode, TEST_HASH, TEST_PART_POWER } from './testing.js';
+import { putReplica, startInProcessNode, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { H_CONTENT_LENGTH, H_METADATA, H_PROXY_HASHES, T_ETAG, encodeJsonHeader, nodePath } from './protocol.js';
+import { H_METADATA, H_PROXY_HASHES, encodeJsonHeader, nodePath } from './protocol.js';
 import { encodeFooter, openStoredFile, type DiskMetadata } from './diskfile.js';
 import { VERIFY_BEFORE_SEND_BYTES } from './server.js';
 import { QUARANTINE_SUBDIR } from '../auditor/quarantine.js';
@@ -42,21 +42,7 @@ t.test('GET verification of stored bodies', async (t) => {
 
   /** PUT as the proxy sends it: chunked, the proxy's MD5 in the trailer, the node hashes nothing itself. */
   async function put(o: string, body: Buffer, headers: Record<string, string> = {}): Promise<void> {
-    const req = client.open({
-      host: '127.0.0.1', port: node.port, method: 'PUT', path: path(o), timestamp: clock.next(),
-      headers: { [H_CONTENT_LENGTH]: String(body.length), 'transfer-encoding': 'chunked', [H_PROXY_HASHES]: '1', ...headers },
-    });
-    const status = new Promise<number>((resolve, reject) => {
-      req.on('response', (r) => {
-        r.resume();
-        resolve(r.statusCode!);
-      });
-      req.on('error', reject);
-    });
-    req.write(body);
-    req.addTrailers({ [T_ETAG]: createHash('md5').update(body).digest('hex') });
-    req.end();
-    t.equal(await status, 201, `PUT ${o}`);
+    t.equal(await putReplica(client, node.port, path(o), clock.next(), body, { [H_PROXY_HASHES]: '1', ...headers }), 201, `PUT ${o}`);
   }
 
   async function get(o: string, headers: Record<string, string> = {}): Promise<Read> {

@@ -6,15 +6,14 @@
  */
 import t from 'tap';
 import net from 'node:net';
-import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNodeServer } from './server.js';
 import { NodeClient } from './node-client.js';
 import { ReadBatcher, READS_PATH, MAX_BATCHED_BODY_BYTES, type ReadAnswer } from './read-batch.js';
-import { H_BACKEND_TIMESTAMP, H_CONTENT_LENGTH, H_METADATA, T_ETAG, TimestampClock, UNKNOWN_DEVICE_STATUS, nodePath } from './protocol.js';
+import { H_BACKEND_TIMESTAMP, H_CONTENT_LENGTH, H_METADATA, TimestampClock, UNKNOWN_DEVICE_STATUS, nodePath } from './protocol.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { TEST_HASH, TEST_PART_POWER, TEST_SECRET, tempDevicesDir } from './testing.js';
+import { TEST_HASH, TEST_PART_POWER, TEST_SECRET, putReplica, tempDevicesDir } from './testing.js';
 
 const part = (o: string) => partitionOf(hashPath('a', 'c', o, TEST_HASH), TEST_PART_POWER);
 const path = (o: string, device = 'd1') => nodePath('obj', device, part(o), 'a', 'c', o);
@@ -50,21 +49,7 @@ t.test('read batches against a storage node', async (t) => {
 
   async function put(o: string, body = Buffer.from(`body of ${o}`)): Promise<string> {
     const ts = clock.next();
-    const req = client.open({
-      host, port: node.port, method: 'PUT', path: path(o), timestamp: ts,
-      headers: { [H_CONTENT_LENGTH]: String(body.length), 'transfer-encoding': 'chunked' },
-    });
-    const status = new Promise<number>((resolve, reject) => {
-      req.on('response', (r) => {
-        r.resume();
-        resolve(r.statusCode!);
-      });
-      req.on('error', reject);
-    });
-    req.write(body);
-    req.addTrailers({ [T_ETAG]: createHash('md5').update(body).digest('hex') });
-    req.end();
-    t.equal(await status, 201, `PUT ${o}`);
+    t.equal(await putReplica(client, node.port, path(o), ts, body), 201, `PUT ${o}`);
     return ts;
   }
 

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeServer, type RunningNode } from './server.js';
 import { NodeClient } from './node-client.js';
-import { TimestampClock } from './protocol.js';
+import { createHash } from 'node:crypto';
+import { H_CONTENT_LENGTH, T_ETAG, TimestampClock } from './protocol.js';
 import { ClassicLevel } from 'classic-level';
 import type { ObjectRow } from './container-db.js';
 
@@ -64,3 +65,26 @@ export const testTs = (n: number) => `${String(1_700_000_000 + n).padStart(10, '
 /** A listing row at testTs(n). */
 export const testRow = (n: number, size: number, deleted = false): ObjectRow =>
   ({ ts: testTs(n), size, etag: 'e', contentType: 'text/plain', deleted: deleted || undefined });
+
+/**
+ * A PUT as the proxy sends a replica: chunked, the declared length in a header and the body's
+ * MD5 in the trailer. Resolves with the node's status.
+ */
+export async function putReplica(client: NodeClient, port: number, path: string, timestamp: string, body: Buffer,
+  headers: Record<string, string> = {}): Promise<number> {
+  const req = client.open({
+    host: '127.0.0.1', port, method: 'PUT', path, timestamp,
+    headers: { [H_CONTENT_LENGTH]: String(body.length), 'transfer-encoding': 'chunked', ...headers },
+  });
+  const status = new Promise<number>((resolve, reject) => {
+    req.on('response', (r) => {
+      r.resume();
+      resolve(r.statusCode!);
+    });
+    req.on('error', reject);
+  });
+  req.write(body);
+  req.addTrailers({ [T_ETAG]: createHash('md5').update(body).digest('hex') });
+  req.end();
+  return status;
+}

@@ -177,7 +177,8 @@ export class ReplicatedBackend implements ObjectBackend {
    * answer that is not a failure, each with the node that gave it. Bodies are kept when
    * `keepBody`. With `headOthers`, only the first reader sends `method` (and keeps its body);
    * the others only report the version they hold (a HEAD's status and timestamp, batched per
-   * node: node/head-batch.ts), compared without streaming a body for nothing.
+   * node: node/read-batch.ts), compared without streaming a body for nothing. A plain object
+   * GET goes in that batch too when its body is small.
    */
   private async readSome(kind: NodeKind, method: string, a: string, c: string | undefined, o: string | undefined,
     want: number, headers: Record<string, string> = {}, keepBody = false, query = '',
