@@ -15,7 +15,7 @@
  *   account nodes.
  */
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type {
   AccountInfo, ContainerEntry, ContainerInfo, GetObjectOptions, GetObjectResult, ListOptions, ListPage,
   ObjectBackend, ObjectEntry, ObjectInfo, PutObjectInput,
@@ -26,6 +26,7 @@ import {
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
 import { ReadBatcher } from '../node/read-batch.js';
+import { WholeBody } from '../common/whole-body.js';
 import {
   checkNames, decodeJsonHeader, encodeJsonHeader, H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_CONTENT_LENGTH,
   H_EXPECTED_ETAG, H_METADATA, nodePath, UNKNOWN_DEVICE_STATUS, TimestampClock, timestampMs, type NodeKind, type WireMetadata,
@@ -139,7 +140,7 @@ export class ReplicatedBackend implements ObjectBackend {
   private async batchedGet(dev: Dev, path: string): Promise<Answer> {
     const a = await this.reads.read(dev.ip, dev.port, path, 'GET');
     if (a.askAlone) return this.ask(dev, 'GET', path, '', {}, true);
-    return { status: a.status, headers: a.headers, res: a.body ? { body: Readable.from([a.body], { objectMode: false }) } : undefined };
+    return { status: a.status, headers: a.headers, res: a.body ? { body: new WholeBody(a.body) } : undefined };
   }
 
   /**

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { GetObjectResult, ObjectBackend, ObjectInfo } from '../proxy/backend.js';
 import { NotFound } from '../common/errors.js';
+import { payloadOf } from '../common/whole-body.js';
 import {
   type Segment, cleanContentType, deleteSegments, isManifest, manifestSize, openSegments, readManifest, resolveManifestRange,
 } from '../proxy/large-object.js';
@@ -193,7 +194,7 @@ async function getOrHead(req: S3Request, withBody: boolean): Promise<void> {
     return;
   }
   const body = whole?.body ?? await openObject(backend, req.user.account, req.bucket!, req.key!, info, range);
-  req.reply.code(status).headers(headers).send(body);
+  req.reply.code(status).headers(headers).send(payloadOf(body));
 }
 
 export const getObject = (req: S3Request) => getOrHead(req, true);

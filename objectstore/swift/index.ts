@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
+import { payloadOf } from '../common/whole-body.js';
 import type { UserDirectory } from '../auth/users.js';
 import type { ObjectBackend } from '../proxy/backend.js';
 import { handleAccount } from './accounts.js';
@@ -45,9 +46,10 @@ function send(reply: FastifyReply, res: SwiftResponse, transId: string): Fastify
   reply.code(res.status);
   reply.headers({ ...res.headers, 'x-trans-id': transId, 'x-openstack-request-id': transId });
   if (res.body instanceof Readable) {
+    const payload = payloadOf(res.body);
     // A failure after the headers went out can only cut the response short.
-    res.body.on('error', (err) => reply.log.warn({ err }, 'swift response stream failed'));
-    return reply.send(res.body);
+    if (payload instanceof Readable) payload.on('error', (err) => reply.log.warn({ err }, 'swift response stream failed'));
+    return reply.send(payload);
   }
   // No payload at all keeps the headers set (fastify drops them for an empty string on 204).
   // Strings go out as bytes so fastify leaves the content type exactly as Swift sends it.
