@@ -12,6 +12,8 @@
  * `Expect: 100-continue`, so the proxy learns of 507/409/401 before it streams anything.
  * Large replica bodies come unframed instead (raw-put.ts) and go from the socket to the file
  * outside JavaScript; they pass the same checks here.
+ * `POST /reads` answers several small GETs and version checks at once (read-batch.ts), each as
+ * its own request would.
  * Containers and accounts (container-db.ts, account-db.ts) live in the device's LevelDB;
  * container stats roll up to the account nodes (accountTargets) from a loop.
  */
