@@ -5,10 +5,10 @@
  * they hold (replicated-backend.ts, readNewest). Sent one by one, a 4 KiB GET was two node
  * requests, and a request costs a node about 0.1 ms of CPU before it touches the disk (HTTP,
  * sockets, wake-ups) against about 0.03 ms for the version check itself. Under load many GETs
- * ask the same node at once, so reads wait in a queue per node and go together: the first read
- * of an idle node goes out on the event loop's next turn (with every read queued during this
- * turn), later ones wait until the batch in flight has its answer (the group-commit pattern of
- * row-batch.ts). Nothing waits for a timer, so a lone GET is not delayed.
+ * ask the same node at once, so reads wait in a queue per node and go together (node-batches.ts):
+ * the first read of an idle node goes out on the event loop's next turn (with every read queued
+ * during this turn), later ones wait until the batch in flight has its answer. Nothing waits for
+ * a timer, so a lone GET is not delayed.
  *
  * Wire: `POST /reads` (HMAC-signed like every node request), JSON body
  * `{ reads: [[path, 'GET' | 'HEAD'], ...] }`, each path a node object path
@@ -27,6 +27,7 @@
 import type http from 'node:http';
 import type { NodeClient } from './node-client.js';
 import { formatTimestamp } from './protocol.js';
+import { NodeBatches } from './node-batches.js';
 
 export const READS_PATH = '/reads';
 /** Reads in one request at most. */
@@ -57,17 +58,9 @@ export interface BatchedRead {
 
 type Method = 'GET' | 'HEAD';
 
-interface Waiting {
+interface Read {
   path: string;
   method: Method;
-  resolve: (a: ReadAnswer) => void;
-}
-
-interface NodeQueue {
-  host: string;
-  port: number;
-  waiting: Waiting[];
-  busy: boolean;
 }
 
 /** A batch the node refused as a whole (it does not know the route, or the batch is bad). */
@@ -76,67 +69,49 @@ class BatchRefused extends Error {}
 const NO_ANSWER: ReadAnswer = { status: 0, headers: {} };
 
 export class ReadBatcher {
-  private readonly queues = new Map<string, NodeQueue>();
+  private readonly batches: NodeBatches<Read, ReadAnswer>;
 
   /** `single` sends one HEAD the old way: for nodes that refuse a batch. */
   constructor(private readonly client: NodeClient, private readonly timeoutMs: number,
-    private readonly single: (host: string, port: number, path: string) => Promise<ReadAnswer>) {}
+    private readonly single: (host: string, port: number, path: string) => Promise<ReadAnswer>) {
+    this.batches = new NodeBatches({
+      maxPerBatch: MAX_READS_PER_BATCH, maxInFlight: 1, nextTurn: true,
+      send: (host, port, reads) => this.post(host, port, reads).catch(async (e) => {
+        if (!(e instanceof BatchRefused)) return reads.map(() => NO_ANSWER);
+        return Promise.all(reads.map((r) => (r.method === 'HEAD' ? this.single(host, port, r.path)
+          : { status: 0, headers: {}, askAlone: true })));
+      }),
+    });
+  }
 
   /** A GET or HEAD of `path` at that node in its next batch; status 0 when the node did not answer. */
   read(host: string, port: number, path: string, method: Method): Promise<ReadAnswer> {
-    const key = `${host}:${port}`;
-    let q = this.queues.get(key);
-    if (!q) {
-      q = { host, port, waiting: [], busy: false };
-      this.queues.set(key, q);
-    }
-    const p = new Promise<ReadAnswer>((resolve) => q.waiting.push({ path, method, resolve }));
-    if (!q.busy) {
-      q.busy = true;
-      setImmediate(() => void this.drain(q));
-    }
-    return p;
+    return this.batches.add(host, port, { path, method });
   }
 
-  private async drain(q: NodeQueue): Promise<void> {
-    try {
-      while (q.waiting.length > 0) {
-        const batch = q.waiting.splice(0, MAX_READS_PER_BATCH);
-        const answers = await this.post(q, batch).catch(async (e) => {
-          if (!(e instanceof BatchRefused)) return batch.map(() => NO_ANSWER);
-          return Promise.all(batch.map((w) => (w.method === 'HEAD' ? this.single(q.host, q.port, w.path)
-            : { status: 0, headers: {}, askAlone: true })));
-        });
-        batch.forEach((w, i) => w.resolve(answers[i]!));
-      }
-    } finally {
-      q.busy = false;
-    }
-  }
-
-  private async post(q: NodeQueue, batch: Waiting[]): Promise<ReadAnswer[]> {
+  private async post(host: string, port: number, reads: Read[]): Promise<ReadAnswer[]> {
     const res = await this.client.request({
-      host: q.host, port: q.port, method: 'POST', path: READS_PATH, timestamp: formatTimestamp(Date.now()),
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reads: batch.map((w) => [w.path, w.method]) }),
+      host, port, method: 'POST', path: READS_PATH, timestamp: formatTimestamp(Date.now()),
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reads: reads.map((r) => [r.path, r.method]) }),
       timeoutMs: this.timeoutMs,
     });
     const chunks: Buffer[] = [];
     for await (const c of res.body) chunks.push(c as Buffer);
     if (res.status >= 400 && res.status < 500) throw new BatchRefused(`read batch got ${res.status}`);
     if (res.status !== 200) throw new Error(`read batch got ${res.status}`);
-    return decodeAnswers(Buffer.concat(chunks), batch.length);
+    return decodeAnswers(Buffer.concat(chunks), reads.length);
   }
 }
 
 /** The answer body of a batch, as the node sends it. */
-export function encodeAnswers(reads: BatchedRead[]): Buffer[] {
+export function encodeAnswers(reads: BatchedRead[]): Buffer {
   const answers = reads.map((r) => [r.status, r.headers, r.bodyLeftOut ? BODY_NOT_INCLUDED : r.body?.length ?? 0]);
   const json = Buffer.from(JSON.stringify({ answers }));
   const head = Buffer.alloc(4);
   head.writeUInt32BE(json.length, 0);
   const out: Buffer[] = [head, json];
   for (const r of reads) if (r.body && !r.bodyLeftOut) out.push(r.body);
-  return out;
+  return Buffer.concat(out);
 }
 
 function decodeAnswers(buf: Buffer, count: number): ReadAnswer[] {

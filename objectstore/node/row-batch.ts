@@ -9,7 +9,8 @@
  * the same container node at once: the first row to a node goes out at once; rows that arrive while
  * MAX_BATCHES_IN_FLIGHT requests to that node are running wait and go together in the next one
  * (the container node applies them at once, its group commit writing a container's rows in one
- * synced LevelDB batch). Nothing waits for a timer, so a lone row is not delayed.
+ * synced LevelDB batch; the queues are node-batches.ts). Nothing waits for a timer, so a lone row
+ * is not delayed.
  *
  * Wire: `POST /rows` (HMAC-signed like every node request), JSON body
  * `{ rows: [{ device, part, account, container, object, row }] }` (a row with `deleted` is a
@@ -24,6 +25,7 @@ import type { ObjectRow } from './container-db.js';
 import type { PendingUpdate } from './container-update.js';
 import { CONTAINER_UPDATE_TIMEOUT_MS } from './container-update.js';
 import { checkDevice, checkNames, formatTimestamp, isTimestamp } from './protocol.js';
+import { NodeBatches } from './node-batches.js';
 
 export const ROWS_PATH = '/rows';
 /** Rows in one request at most. */
@@ -42,67 +44,32 @@ export interface WireRow {
   row: ObjectRow;
 }
 
-interface Waiting {
-  wire: WireRow;
-  resolve: (status: number) => void;
-  reject: (e: Error) => void;
-}
-
-interface NodeQueue {
-  host: string;
-  port: number;
-  waiting: Waiting[];
-  inFlight: number;
-}
-
 export class RowBatchError extends Error {}
 
 /** Sends rows to container nodes, coalescing the rows for one node that are waiting at once. */
 export class RowBatcher {
-  private readonly queues = new Map<string, NodeQueue>();
+  private readonly batches: NodeBatches<WireRow, number>;
   /**
    * `local` applies a row in this process and resolves with its status, or returns undefined
    * when the target is another node.
    */
   constructor(private readonly client: NodeClient, private readonly timeoutMs = CONTAINER_UPDATE_TIMEOUT_MS,
-    private readonly local?: (w: WireRow, host: string, port: number) => Promise<number> | undefined) {}
+    private readonly local?: (w: WireRow, host: string, port: number) => Promise<number> | undefined) {
+    this.batches = new NodeBatches({
+      maxPerBatch: MAX_ROWS_PER_BATCH, maxInFlight: MAX_BATCHES_IN_FLIGHT, nextTurn: false,
+      send: (host, port, rows) => this.post(host, port, rows),
+    });
+  }
 
   /** Resolves with the row's status at the container node; rejects when the request failed. */
   send(u: PendingUpdate): Promise<number> {
     const wire = wireRowOf(u);
-    const here = this.local?.(wire, u.target.host, u.target.port);
-    if (here) return here;
-    const key = `${u.target.host}:${u.target.port}`;
-    let q = this.queues.get(key);
-    if (!q) {
-      q = { host: u.target.host, port: u.target.port, waiting: [], inFlight: 0 };
-      this.queues.set(key, q);
-    }
-    const p = new Promise<number>((resolve, reject) => q.waiting.push({ wire, resolve, reject }));
-    if (q.inFlight < MAX_BATCHES_IN_FLIGHT) void this.drain(q);
-    return p;
+    return this.local?.(wire, u.target.host, u.target.port) ?? this.batches.add(u.target.host, u.target.port, wire);
   }
 
-  private async drain(q: NodeQueue): Promise<void> {
-    q.inFlight++;
-    try {
-      while (q.waiting.length > 0) {
-        const batch = q.waiting.splice(0, MAX_ROWS_PER_BATCH);
-        try {
-          const statuses = await this.post(q, batch.map((w) => w.wire));
-          batch.forEach((w, i) => w.resolve(statuses[i] ?? 0));
-        } catch (e) {
-          for (const w of batch) w.reject(e as Error);
-        }
-      }
-    } finally {
-      q.inFlight--;
-    }
-  }
-
-  private async post(q: NodeQueue, rows: WireRow[]): Promise<number[]> {
+  private async post(host: string, port: number, rows: WireRow[]): Promise<number[]> {
     const r = await this.client.fetchText({
-      host: q.host, port: q.port, method: 'POST', path: ROWS_PATH, timestamp: formatTimestamp(Date.now()),
+      host, port, method: 'POST', path: ROWS_PATH, timestamp: formatTimestamp(Date.now()),
       headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }), timeoutMs: this.timeoutMs,
     });
     if (r.status !== 200) throw new RowBatchError(`row batch got ${r.status}`);

@@ -2,7 +2,7 @@
  * A storage node over real HTTP on a temp folder: bad input is refused with a clear 4xx and
  * nothing is written; newest timestamp wins; tombstones; MD5 checks.
  */
-import { startInProcessNode, TEST_SECRET, TEST_HASH, TEST_PART_POWER } from './testing.js';
+import { putReplica, startInProcessNode, TEST_SECRET, TEST_HASH, TEST_PART_POWER } from './testing.js';
 import t from 'tap';
 import net from 'node:net';
 import { readdir } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { NodeClient } from './node-client.js';
 import { AUTH_HEADER, signRequest } from './hmac.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { H_CONTENT_LENGTH, T_ETAG, nodePath, encodeJsonHeader, H_METADATA, H_PROXY_HASHES, H_REPLICATION, H_EXPECTED_ETAG } from './protocol.js';
+import { H_CONTENT_LENGTH, nodePath, encodeJsonHeader, H_METADATA, H_PROXY_HASHES, H_REPLICATION, H_EXPECTED_ETAG } from './protocol.js';
 
 const SECRET = TEST_SECRET;
 const HASH = TEST_HASH;
@@ -38,23 +38,9 @@ t.test('storage node', async (t) => {
   async function putObj(o: string, body: Buffer, opts: {
     declared?: string; ts?: string; trailer?: string | null; p?: string; headers?: Record<string, string>;
   } = {}) {
-    const p = opts.p ?? path(o);
     const ts = opts.ts ?? clock.next();
-    const req = client.open({
-      host: '127.0.0.1', port: node.port, method: 'PUT', path: p, timestamp: ts,
-      headers: { [H_CONTENT_LENGTH]: opts.declared ?? String(body.length), 'transfer-encoding': 'chunked', ...opts.headers },
-    });
-    const res = new Promise<number>((resolve, reject) => {
-      req.on('response', (r) => {
-        r.resume();
-        resolve(r.statusCode!);
-      });
-      req.on('error', reject);
-    });
-    req.write(body);
-    if (opts.trailer !== null) req.addTrailers({ [T_ETAG]: opts.trailer ?? createHash('md5').update(body).digest('hex') });
-    req.end();
-    return { status: await res, ts };
+    const headers = opts.declared === undefined ? opts.headers : { [H_CONTENT_LENGTH]: opts.declared, ...opts.headers };
+    return { status: await putReplica(client, node.port, opts.p ?? path(o), ts, body, headers, opts.trailer), ts };
   }
 
   async function get(o: string, method = 'GET') {

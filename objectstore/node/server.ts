@@ -636,7 +636,7 @@ export class StorageNode {
     }
     if (!reads) throw new BadRequest('bad read batch');
     const answers = await Promise.all(reads.map(([path, m]) => this.readOne(path, m === 'HEAD')));
-    const body = Buffer.concat(encodeAnswers(answers));
+    const body = encodeAnswers(answers);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
     res.end(body);
   }

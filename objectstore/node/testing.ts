@@ -67,11 +67,12 @@ export const testRow = (n: number, size: number, deleted = false): ObjectRow =>
   ({ ts: testTs(n), size, etag: 'e', contentType: 'text/plain', deleted: deleted || undefined });
 
 /**
- * A PUT as the proxy sends a replica: chunked, the declared length in a header and the body's
- * MD5 in the trailer. Resolves with the node's status.
+ * A PUT as the proxy sends a replica: chunked, the declared length in a header (`headers` may
+ * declare another) and the body's MD5 in the trailer (`trailer` may give another, or null for
+ * none). Resolves with the node's status.
  */
 export async function putReplica(client: NodeClient, port: number, path: string, timestamp: string, body: Buffer,
-  headers: Record<string, string> = {}): Promise<number> {
+  headers: Record<string, string> = {}, trailer: string | null = createHash('md5').update(body).digest('hex')): Promise<number> {
   const req = client.open({
     host: '127.0.0.1', port, method: 'PUT', path, timestamp,
     headers: { [H_CONTENT_LENGTH]: String(body.length), 'transfer-encoding': 'chunked', ...headers },
@@ -84,7 +85,7 @@ export async function putReplica(client: NodeClient, port: number, path: string,
     req.on('error', reject);
   });
   req.write(body);
-  req.addTrailers({ [T_ETAG]: createHash('md5').update(body).digest('hex') });
+  if (trailer !== null) req.addTrailers({ [T_ETAG]: trailer });
   req.end();
   return status;
 }
