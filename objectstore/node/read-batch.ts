@@ -75,7 +75,7 @@ export class ReadBatcher {
   constructor(private readonly client: NodeClient, private readonly timeoutMs: number,
     private readonly single: (host: string, port: number, path: string) => Promise<ReadAnswer>) {
     this.batches = new NodeBatches({
-      maxPerBatch: MAX_READS_PER_BATCH, maxInFlight: 1, nextTurn: true,
+      maxPerBatch: MAX_READS_PER_BATCH, maxInFlight: 2, nextTurn: true,
       send: (host, port, reads) => this.post(host, port, reads).catch(async (e) => {
         if (!(e instanceof BatchRefused)) return reads.map(() => NO_ANSWER);
         return Promise.all(reads.map((r) => (r.method === 'HEAD' ? this.single(host, port, r.path)
