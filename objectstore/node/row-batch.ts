@@ -83,16 +83,21 @@ function wireRowOf(u: PendingUpdate): WireRow {
   return { device: u.target.device, part: u.target.part, account: u.account, container: u.container, object: u.object, row: u.row };
 }
 
-/** Reads a request body of at most `limit` bytes. */
+/** Reads a JSON request body of at most `limit` bytes. */
 export async function readJsonBody(req: http.IncomingMessage, limit = MAX_ROWS_BODY_BYTES): Promise<unknown> {
+  return JSON.parse((await readBody(req, limit)).toString('utf8'));
+}
+
+/** A request body whole; throws once it is longer than `limit`. */
+export async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of req) {
     n += (c as Buffer).length;
-    if (n > limit) throw new RowBatchError('row batch too large');
+    if (n > limit) throw new RowBatchError('batch too large');
     chunks.push(c as Buffer);
   }
-  return JSON.parse(Buffer.concat(chunks, n).toString('utf8'));
+  return Buffer.concat(chunks, n);
 }
 
 /**

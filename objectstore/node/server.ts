@@ -20,7 +20,7 @@
 import { logToStderr } from '../common/log.js';
 import http from 'node:http';
 import type net from 'node:net';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import {
@@ -54,7 +54,8 @@ import {
 import { LocalNode } from '../common/local-node.js';
 import { acceptRawPuts, rawBodies } from './raw-put.js';
 import { batchReads, encodeAnswers, MAX_BATCHED_BODY_BYTES, READS_PATH, type BatchedRead } from './read-batch.js';
-import { badRow, isObjectRow, listingRow, MAX_ROWS_PER_BATCH, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
+import { decodeWrites, encodeWriteAnswers, MAX_WRITES_BODY_BYTES, WRITES_PATH, type BatchedWrite } from './write-batch.js';
+import { badRow, isObjectRow, listingRow, MAX_ROWS_PER_BATCH, readBody, readJsonBody, RowBatcher, ROWS_PATH, type WireRow } from './row-batch.js';
 
 /**
  * Whole-object GETs up to this size are read and checked (CRC-32C, or MD5 for files without
@@ -144,6 +145,44 @@ function objectHeaders(meta: DiskMetadata, bodySize: number): Record<string, str
 }
 
 /** A storage node bound to its devices folder. */
+/** What a PUT's headers say, checked: the same for a single PUT and a batched one. */
+interface PutHeaders {
+  ts: string;
+  /** The body's length; undefined when a chunked client did not say. */
+  declared?: number;
+  wire: WireMetadata;
+  /** The client's MD5 (Content-MD5/ETag), checked against the body. */
+  expected?: string;
+  /** The proxy's MD5 when it sends it as a header rather than a trailer. */
+  etag?: string;
+  targets: Target[];
+  replication: boolean;
+  /** The proxy hashed the body: the node trusts its MD5 instead of hashing again. */
+  proxyHashes: boolean;
+}
+
+function putHeaders(headers: http.IncomingHttpHeaders): PutHeaders {
+  const ts = headers[H_TIMESTAMP];
+  if (typeof ts !== 'string' || !isTimestamp(ts)) throw new BadRequest('missing or bad X-Timestamp');
+  const lenHeader = headers[H_CONTENT_LENGTH] ?? headers['content-length'];
+  if (lenHeader !== undefined && (typeof lenHeader !== 'string' || !/^\d{1,13}$/.test(lenHeader))) {
+    throw new BadRequest('bad content length');
+  }
+  const declared = lenHeader === undefined ? undefined : Number(lenHeader);
+  if (declared !== undefined && declared > MAX_OBJECT_BYTES) throw new TooLarge(`object larger than ${MAX_OBJECT_BYTES} bytes`);
+  return {
+    ts,
+    declared,
+    wire: decodeJsonHeader<WireMetadata>(headers[H_METADATA] as string | undefined, 'metadata')
+      ?? { contentType: 'application/octet-stream', meta: {}, headers: {} },
+    expected: headers[H_EXPECTED_ETAG] as string | undefined,
+    etag: headers[T_ETAG] as string | undefined,
+    targets: parseTargets(headers[H_CONTAINER_TARGET]),
+    replication: headers[H_REPLICATION] === '1',
+    proxyHashes: headers[H_PROXY_HASHES] === '1',
+  };
+}
+
 export class StorageNode {
   readonly disk: DiskFiles;
   readonly dbs: DeviceDbs;
@@ -205,6 +244,7 @@ export class StorageNode {
       if (this.opts.routes && await this.opts.routes(method, url, req, res)) return;
       if (url === ROWS_PATH) return await this.handleRowBatch(method, req, res);
       if (url === READS_PATH) return await this.handleReadBatch(method, req, res);
+      if (url === WRITES_PATH) return await this.handleWriteBatch(method, req, res);
       const p = parseNodePath(url);
       if (rawBodies.has(req) && (method !== 'PUT' || p.kind !== 'obj')) throw new BadRequest('a raw body is for object PUTs only');
       const digest = this.checkPartition(p);
@@ -268,43 +308,51 @@ export class StorageNode {
 
   private async putObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
     res: http.ServerResponse, expectContinue: boolean): Promise<void> {
-    const ts = this.requireTimestamp(req);
-    // The proxy streams chunked and declares the length here; absent = length unknown (chunked client).
-    const lenHeader = req.headers[H_CONTENT_LENGTH] ?? req.headers['content-length'];
-    if (lenHeader !== undefined && (typeof lenHeader !== 'string' || !/^\d{1,13}$/.test(lenHeader))) {
-      throw new BadRequest('bad content length');
-    }
-    if (lenHeader === undefined && req.headers['transfer-encoding'] === undefined) throw new BadRequest('missing content length');
-    const declared = lenHeader === undefined ? undefined : Number(lenHeader);
-    if (declared !== undefined && declared > MAX_OBJECT_BYTES) throw new TooLarge(`object larger than ${MAX_OBJECT_BYTES} bytes`);
-    const wire = decodeJsonHeader<WireMetadata>(req.headers[H_METADATA] as string | undefined, 'metadata')
-      ?? { contentType: 'application/octet-stream', meta: {}, headers: {} };
-    const expected = req.headers[H_EXPECTED_ETAG] as string | undefined;
-    const headerTargets = parseTargets(req.headers[H_CONTAINER_TARGET]);
-    await this.disk.checkSpace(p.device, declared ?? 0);
-    const replication = req.headers[H_REPLICATION] === '1';
+    const h = putHeaders(req.headers);
+    // The proxy streams chunked and declares the length; absent = length unknown (chunked client).
+    if (h.declared === undefined && req.headers['transfer-encoding'] === undefined) throw new BadRequest('missing content length');
     const raw = rawBodies.get(req);
-    if (raw && (declared === undefined || req.headers[H_PROXY_HASHES] !== '1' || replication)) {
+    if (raw && (h.declared === undefined || !h.proxyHashes || h.replication)) {
       throw new BadRequest(`a raw body needs ${H_CONTENT_LENGTH} and ${H_PROXY_HASHES}`);
     }
-    const existing = await this.disk.newestTimestamp(p.device, p.part, hash, replication);
-    if (existing && existing >= ts) throw new ObjectConflict(existing);
-    if (expectContinue) res.writeContinue();
-
-    const writer = await this.disk.createWriter(p.device, p.part, hash, 'data', { ignoreMeta: replication });
-    // Replication pushes are always hashed here: they must prove the copy is intact.
-    const md5 = req.headers[H_PROXY_HASHES] === '1' && !replication ? undefined : createHash('md5');
-    let received: number;
-    let trailers: Record<string, string | undefined> = req.trailers;
+    let started = false;
     try {
-      if (raw) {
-        trailers = await raw.receive(writer, declared!);
-        received = declared!;
-      } else {
-        received = await this.receiveFramed(req, writer, declared, md5);
+      const etag = await this.storeObject(p, hash, name, h, async (writer, md5) => {
+        started = true;
+        if (expectContinue) res.writeContinue();
+        if (raw) return { received: h.declared!, trailers: await raw.receive(writer, h.declared!) };
+        return { received: await this.receiveFramed(req, writer, h.declared, md5), trailers: req.trailers };
+      });
+      send(res, 201, { etag, [H_BACKEND_TIMESTAMP]: h.ts });
+    } catch (e) {
+      if (started && !(e instanceof StoreError) && !(e instanceof ObjectConflict) && !(raw ? raw.complete : req.complete)) {
+        // The sender went away mid-body: nothing was written; no one is listening.
+        res.destroy();
+        return;
       }
-      if (declared !== undefined && received !== declared) throw new IncompleteBody(`body has ${received} bytes, ${declared} declared`);
-      const trailer = trailers[T_ETAG] ?? (req.headers[T_ETAG] as string | undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Stores one object version: the PUT of a single request and each PUT of a write batch
+   * (write-batch.ts). `receive` puts the body into the writer (hashing it into `md5` when
+   * given) once the version is known to be newer than what is here; it answers the length and
+   * any trailers. Returns the ETag; nothing stays behind when it throws.
+   */
+  private async storeObject(p: ParsedNodePath, hash: string, name: string, h: PutHeaders,
+    receive: (writer: ObjectWriter, md5: Hash | undefined) => Promise<{ received: number; trailers: Record<string, string | undefined> }>,
+  ): Promise<string> {
+    await this.disk.checkSpace(p.device, h.declared ?? 0);
+    const existing = await this.disk.newestTimestamp(p.device, p.part, hash, h.replication);
+    if (existing && existing >= h.ts) throw new ObjectConflict(existing);
+    const writer = await this.disk.createWriter(p.device, p.part, hash, 'data', { ignoreMeta: h.replication });
+    // Replication pushes are always hashed here: they must prove the copy is intact.
+    const md5 = h.proxyHashes && !h.replication ? undefined : createHash('md5');
+    try {
+      const { received, trailers } = await receive(writer, md5);
+      if (h.declared !== undefined && received !== h.declared) throw new IncompleteBody(`body has ${received} bytes, ${h.declared} declared`);
+      const trailer = trailers[T_ETAG] ?? h.etag;
       let etag: string;
       if (md5) {
         etag = md5.digest('hex');
@@ -313,20 +361,15 @@ export class StorageNode {
         if (trailer === undefined || !MD5_HEX.test(trailer)) throw new BadRequest(`${H_PROXY_HASHES} without an MD5 in the ${T_ETAG} trailer`);
         etag = trailer;
       }
-      if (expected && expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
-      const targets = [...headerTargets, ...parseTargets(trailers[H_CONTAINER_TARGET])];
-      const meta: DiskMetadata = { ...wire, name, timestamp: ts, etag, contentLength: received };
-      const row: ObjectRow = { ts, size: received, etag, contentType: wire.contentType };
+      if (h.expected && h.expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
+      const targets = [...h.targets, ...parseTargets(trailers[H_CONTAINER_TARGET])];
+      const meta: DiskMetadata = { ...h.wire, name, timestamp: h.ts, etag, contentLength: received };
+      const row: ObjectRow = { ts: h.ts, size: received, etag, contentType: h.wire.contentType };
       await this.finishWithUpdates(p, hash, writer, meta, targets, row);
-      send(res, 201, { etag, [H_BACKEND_TIMESTAMP]: ts });
+      return etag;
     } catch (e) {
       await writer.abort();
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new InsufficientStorage('device full');
-      if (!(e instanceof StoreError) && !(e instanceof ObjectConflict) && !(raw ? raw.complete : req.complete)) {
-        // The sender went away mid-body: nothing was written; no one is listening.
-        res.destroy();
-        return;
-      }
       throw e;
     }
   }
@@ -669,6 +712,42 @@ export class StorageNode {
     } catch (e) {
       const status = errorStatus(e);
       if (status >= 500 && status !== 507 && !this.closing) this.log(`node: read batch ${path}: ${(e as Error).stack}`);
+      return { status, headers: {} };
+    }
+  }
+
+  /** `POST /writes`: small PUTs, each stored and answered as its own request would be (write-batch.ts). */
+  private async handleWriteBatch(method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (method !== 'POST') throw new BadRequest(`method ${method} not allowed on ${WRITES_PATH}`);
+    let writes: BatchedWrite[] | undefined;
+    try {
+      writes = decodeWrites(await readBody(req, MAX_WRITES_BODY_BYTES));
+    } catch {
+      throw new BadRequest('unreadable write batch');
+    }
+    if (!writes) throw new BadRequest('bad write batch');
+    const answers = await Promise.all(writes.map((w) => this.writeOne(w)));
+    send(res, 200, { 'content-type': 'application/json' }, encodeWriteAnswers(answers));
+  }
+
+  /** One PUT of a batch: its status and headers as its single request would have had them. */
+  private async writeOne(w: BatchedWrite): Promise<{ status: number; headers: Record<string, string> }> {
+    try {
+      const p = parseNodePath(w.path);
+      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest('a write batch holds object paths only');
+      const hash = this.checkPartition(p).toString('hex');
+      if (!(await this.disk.hasDevice(p.device))) return { status: UNKNOWN_DEVICE_STATUS, headers: {} };
+      const h = putHeaders(w.headers);
+      const etag = await this.storeObject(p, hash, `/${p.account}/${p.container}/${p.object}`, h, async (writer, md5) => {
+        md5?.update(w.body);
+        if (w.body.length) await writer.write(w.body);
+        return { received: w.body.length, trailers: {} };
+      });
+      return { status: 201, headers: { etag, [H_BACKEND_TIMESTAMP]: h.ts } };
+    } catch (e) {
+      if (e instanceof ObjectConflict) return { status: 409, headers: { [H_BACKEND_TIMESTAMP]: e.existing } };
+      const status = errorStatus(e);
+      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: write batch ${w.path}: ${(e as Error).stack}`);
       return { status, headers: {} };
     }
   }

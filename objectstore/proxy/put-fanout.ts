@@ -24,7 +24,8 @@ import { bodyMd5 } from '../common/body-md5.js';
 import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '../common/errors.js';
 import type { NodeClient } from '../node/node-client.js';
 import { RawPutRequest } from './raw-put-client.js';
-import { H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_PROXY_HASHES, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
+import { H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_PROXY_HASHES, H_TIMESTAMP, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
+import type { WriteBatcher } from '../node/write-batch.js';
 
 /** How long a node may take to say 100 Continue, or to drain, before it is given up. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -407,20 +408,19 @@ export async function readSmallBody(body: Readable, declared: number): Promise<B
 }
 
 /**
- * The small-object write: the whole body goes with the headers in one request per replica
- * (saving the 100-continue round trip); a replica that fails is retried on the next handoff
- * from the same buffer, naming the same container targets. Each container target goes to one
- * replica; those of a replica that stored nothing (or had not answered when the write was
- * acknowledged) are returned as owed.
+ * The small-object write: the whole body goes with the headers in one write per replica, in
+ * that node's next write batch (node/write-batch.ts; no 100-continue round trip); a replica
+ * that fails is retried on the next handoff from the same buffer, naming the same container
+ * targets. Each container target goes to one replica; those of a replica that stored nothing
+ * (or had not answered when the write was acknowledged) are returned as owed.
  */
-export async function smallPut(client: NodeClient, opts: {
+export async function smallPut(writes: WriteBatcher, opts: {
   nodes: Iterator<FanoutNode>;
   replicas: number;
   timestamp: string;
   body: Buffer;
   etag: string;
   containerTargets?: string[];
-  timeoutMs?: number;
   postQuorumMs?: number;
 }): Promise<FanoutResult> {
   const quorum = Math.floor(opts.replicas / 2) + 1;
@@ -434,22 +434,15 @@ export async function smallPut(client: NodeClient, opts: {
     for (;;) {
       const n = opts.nodes.next();
       if (n.done) return;
-      const headers: Record<string, string> = { ...n.value.headers, [T_ETAG]: opts.etag };
+      const headers: Record<string, string> = { ...n.value.headers, [H_TIMESTAMP]: opts.timestamp, [T_ETAG]: opts.etag };
       if (mine.length) headers[H_CONTAINER_TARGET] = mine.join(',');
-      try {
-        const r = await client.request({
-          host: n.value.host, port: n.value.port, method: 'PUT', path: n.value.path, timestamp: opts.timestamp,
-          headers, body: opts.body, timeoutMs: opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-        });
-        r.body.resume();
-        if (r.status === 201 || r.status === 409) {
-          replies.push({ status: r.status, headers: r.headers });
-          if (r.status === 201 && r.headers.etag === opts.etag) storedBySlot[i] = n.value;
-          return;
-        }
-      } catch {
-        // next node
+      const r = await writes.write(n.value.host, n.value.port, n.value.path, headers, opts.body);
+      if (r.status === 201 || r.status === 409) {
+        replies.push(r);
+        if (r.status === 201 && r.headers.etag === opts.etag) storedBySlot[i] = n.value;
+        return;
       }
+      // next node
     }
   };
   await new Promise<void>((resolve) => {

@@ -26,6 +26,7 @@ import {
 import { KeyedLock } from '../common/keyed-lock.js';
 import { NodeClient, type NodeResponse } from '../node/node-client.js';
 import { ReadBatcher } from '../node/read-batch.js';
+import { WriteBatcher } from '../node/write-batch.js';
 import { WholeBody } from '../common/whole-body.js';
 import {
   checkNames, decodeJsonHeader, encodeJsonHeader, H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_CONTENT_LENGTH,
@@ -81,11 +82,13 @@ export class ReplicatedBackend implements ObjectBackend {
   private readonly timeoutMs: number;
   /** Small GETs and the version checks on the other replicas, batched per node (node/read-batch.ts). */
   private readonly reads: ReadBatcher;
+  private readonly writes: WriteBatcher;
 
   constructor(private readonly opts: ReplicatedBackendOptions) {
     this.client = new NodeClient(opts.secret);
     this.timeoutMs = opts.nodeTimeoutMs ?? 10_000;
     this.reads = new ReadBatcher(this.client, this.timeoutMs, (host, port, path) => this.ask({ ip: host, port, device: '' }, 'HEAD', path));
+    this.writes = new WriteBatcher(this.client, this.timeoutMs);
   }
 
   close(): void {
@@ -385,8 +388,8 @@ export class ReplicatedBackend implements ObjectBackend {
           if (input.expectedMd5 && input.expectedMd5.toLowerCase() !== etag) {
             throw new ChecksumMismatch('body MD5 differs from the given Content-MD5/ETag');
           }
-          r = await smallPut(this.client, {
-            nodes, replicas: this.replicas('obj'), timestamp: ts, body, etag, containerTargets: targets, timeoutMs: this.timeoutMs,
+          r = await smallPut(this.writes, {
+            nodes, replicas: this.replicas('obj'), timestamp: ts, body, etag, containerTargets: targets,
           });
         } else {
           r = await fanoutPut(this.client, {
