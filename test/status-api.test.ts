@@ -26,7 +26,9 @@ t.test('a push shows as an accepted revision, converged once the hosts applied i
     return r.status === 200 && r.body.items.length === 3 && r.body.items.every((i: any) => i.host) ? r.body : undefined;
   });
   t.same(placed.items.map((i: any) => i.id), ['demo/db', 'demo/web-1', 'demo/web-2']);
-  const rev = (await api(`/api/v1/revisions/${commit}`)).body.item;
+  // The controller records the revision after it published the placements, and the status API
+  // reads both on its next refresh: the record may show a refresh after the placements.
+  const rev = await until('the revision record', async () => (await api(`/api/v1/revisions/${commit}`)).body.item);
   t.match(rev, { revision: commit, status: 'accepted', current: true });
   t.ok(rev.appliedAt);
   await stack.observeHost('hv1');
