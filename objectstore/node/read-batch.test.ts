@@ -8,42 +8,17 @@ import t from 'tap';
 import net from 'node:net';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNodeServer } from './server.js';
-import { NodeClient } from './node-client.js';
 import { ReadBatcher, READS_PATH, MAX_BATCHED_BODY_BYTES, type ReadAnswer } from './read-batch.js';
 import { H_BACKEND_TIMESTAMP, H_CONTENT_LENGTH, H_METADATA, TimestampClock, UNKNOWN_DEVICE_STATUS, nodePath } from './protocol.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { TEST_HASH, TEST_PART_POWER, TEST_SECRET, putReplica, tempDevicesDir } from './testing.js';
+import { TEST_HASH, TEST_PART_POWER, putReplica, startBatchTestNode } from './testing.js';
 
 const part = (o: string) => partitionOf(hashPath('a', 'c', o, TEST_HASH), TEST_PART_POWER);
 const path = (o: string, device = 'd1') => nodePath('obj', device, part(o), 'a', 'c', o);
 
 t.test('read batches against a storage node', async (t) => {
-  const dir = await tempDevicesDir(t, 'ringstack-read-batch-');
-  let batches = 0;
-  let singles = 0;
-  let refuse = false;
-  const node = await startNodeServer({
-    devicesDir: dir, secret: TEST_SECRET, hash: TEST_HASH, partPower: TEST_PART_POWER, log: () => undefined,
-    routes: async (method, url, _req, res) => {
-      if (url === READS_PATH) {
-        batches++;
-        if (refuse) {
-          res.writeHead(400, { 'content-length': '0' });
-          res.end();
-          return true;
-        }
-      } else if (method === 'HEAD' || method === 'GET') {
-        singles++;
-      }
-      return false;
-    },
-  });
-  const client = new NodeClient(TEST_SECRET);
-  t.teardown(async () => {
-    client.close();
-    await node.close();
-  });
+  const bn = await startBatchTestNode(t, 'ringstack-read-batch-', READS_PATH, ['HEAD', 'GET']);
+  const { dir, node, client, counts } = bn;
   const clock = new TimestampClock();
   const host = '127.0.0.1';
 
@@ -82,16 +57,16 @@ t.test('read batches against a storage node', async (t) => {
   const read = (p: string, m: 'GET' | 'HEAD' = 'GET', port = node.port) => reads.read(host, port, p, m);
 
   await t.test('each read answered as its own request would be, all in one request', async (t) => {
-    batches = 0;
-    singles = 0;
+    counts.batches = 0;
+    counts.singles = 0;
     const [get, head, delGet, delHead, never, wrongPart, noDevice, container, malformed, empty, big] = await Promise.all([
       read(path('kept')), read(path('kept'), 'HEAD'), read(path('gone')), read(path('gone'), 'HEAD'), read(path('never'), 'HEAD'),
       read(nodePath('obj', 'd1', (part('kept') + 1) % 2 ** TEST_PART_POWER, 'a', 'c', 'kept'), 'HEAD'),
       read(path('kept', 'nosuch')), read(nodePath('cont', 'd1', 0, 'a', 'c'), 'HEAD'), read('/obj/d1', 'HEAD'),
       read(path('empty')), read(path('large')),
     ]);
-    t.equal(batches, 1, 'one request for every read queued at once');
-    t.equal(singles, 0, 'no request of its own');
+    t.equal(counts.batches, 1, 'one request for every read queued at once');
+    t.equal(counts.singles, 0, 'no request of its own');
     const alone = await single(host, node.port, path('kept'), 'GET');
     t.equal(get.status, 200, 'GET: 200');
     t.same(get.body, Buffer.from('body of kept'), 'GET: the body');
@@ -115,12 +90,12 @@ t.test('read batches against a storage node', async (t) => {
   });
 
   await t.test('reads that arrive while a batch is out go together in the next', async (t) => {
-    batches = 0;
+    counts.batches = 0;
     const first = read(path('kept'), 'HEAD');
     await new Promise((r) => setImmediate(r));
     const later = Array.from({ length: 5 }, () => read(path('kept')));
     const all = await Promise.all([first, ...later]);
-    t.equal(batches, 2, 'two requests for six reads');
+    t.equal(counts.batches, 2, 'two requests for six reads');
     t.same(all.map((a) => [a.status, ts(a)]), Array(6).fill([200, kept]));
   });
 
@@ -139,13 +114,13 @@ t.test('read batches against a storage node', async (t) => {
   });
 
   await t.test('a node that refuses the batch route: single HEADs, GETs on their own', async (t) => {
-    refuse = true;
+    bn.refuse = true;
     t.teardown(() => {
-      refuse = false;
+      bn.refuse = false;
     });
-    singles = 0;
+    counts.singles = 0;
     const got = await Promise.all([read(path('kept'), 'HEAD'), read(path('gone'), 'HEAD'), read(path('kept'))]);
-    t.equal(singles, 2, 'each HEAD asked alone');
+    t.equal(counts.singles, 2, 'each HEAD asked alone');
     t.same(got.slice(0, 2).map((a) => [a.status, ts(a)]), [[200, kept], [404, tombstone]]);
     t.equal(got[2]!.askAlone, true, 'the GET is left to its own request');
   });

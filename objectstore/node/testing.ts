@@ -89,3 +89,43 @@ export async function putReplica(client: NodeClient, port: number, path: string,
   req.end();
   return status;
 }
+
+/** A node for the batch tests: counts its batch requests and the single requests beside them. */
+export interface BatchTestNode {
+  dir: string;
+  node: RunningNode;
+  client: NodeClient;
+  /** Requests to the batch route, and single requests of the watched methods, so far. */
+  counts: { batches: number; singles: number };
+  /** While true, the node answers its batch route 400, as a node without it does. */
+  refuse: boolean;
+}
+
+/** A storage node on device `d1` whose `batchPath` requests and single `singleMethods` requests are counted. */
+export async function startBatchTestNode(t: Test, tmpPrefix: string, batchPath: string, singleMethods: string[]): Promise<BatchTestNode> {
+  const dir = await tempDevicesDir(t, tmpPrefix);
+  const self = { counts: { batches: 0, singles: 0 }, refuse: false } as BatchTestNode;
+  self.dir = dir;
+  self.node = await startNodeServer({
+    devicesDir: dir, secret: TEST_SECRET, hash: TEST_HASH, partPower: TEST_PART_POWER, log: () => undefined,
+    routes: async (method, url, _req, res) => {
+      if (url === batchPath) {
+        self.counts.batches++;
+        if (self.refuse) {
+          res.writeHead(400, { 'content-length': '0' });
+          res.end();
+          return true;
+        }
+      } else if (singleMethods.includes(method)) {
+        self.counts.singles++;
+      }
+      return false;
+    },
+  });
+  self.client = new NodeClient(TEST_SECRET);
+  t.teardown(async () => {
+    self.client.close();
+    await self.node.close();
+  });
+  return self;
+}

@@ -8,43 +8,18 @@
 import t from 'tap';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
-import { startNodeServer } from './server.js';
-import { NodeClient } from './node-client.js';
 import { WriteBatcher, WRITES_PATH, MAX_BATCHED_WRITE_BYTES, MAX_WRITES_PER_BATCH, encodeWrites, type WriteAnswer } from './write-batch.js';
 import { H_BACKEND_TIMESTAMP, H_CONTENT_LENGTH, H_TIMESTAMP, T_ETAG, TimestampClock, UNKNOWN_DEVICE_STATUS, nodePath } from './protocol.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
-import { TEST_HASH, TEST_PART_POWER, TEST_SECRET, putReplica, tempDevicesDir } from './testing.js';
+import { TEST_HASH, TEST_PART_POWER, putReplica, startBatchTestNode } from './testing.js';
 
 const part = (o: string) => partitionOf(hashPath('a', 'c', o, TEST_HASH), TEST_PART_POWER);
 const path = (o: string, device = 'd1') => nodePath('obj', device, part(o), 'a', 'c', o);
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 t.test('write batches against a storage node', async (t) => {
-  const dir = await tempDevicesDir(t, 'ringstack-write-batch-');
-  let batches = 0;
-  let singles = 0;
-  let refuse = false;
-  const node = await startNodeServer({
-    devicesDir: dir, secret: TEST_SECRET, hash: TEST_HASH, partPower: TEST_PART_POWER, log: () => undefined,
-    routes: async (method, url, _req, res) => {
-      if (url === WRITES_PATH) {
-        batches++;
-        if (refuse) {
-          res.writeHead(400, { 'content-length': '0' });
-          res.end();
-          return true;
-        }
-      } else if (method === 'PUT') {
-        singles++;
-      }
-      return false;
-    },
-  });
-  const client = new NodeClient(TEST_SECRET);
-  t.teardown(async () => {
-    client.close();
-    await node.close();
-  });
+  const bn = await startBatchTestNode(t, 'ringstack-write-batch-', WRITES_PATH, ['PUT']);
+  const { node, client, counts } = bn;
   const clock = new TimestampClock();
   const host = '127.0.0.1';
   const writes = new WriteBatcher(client, 2000);
@@ -68,8 +43,8 @@ t.test('write batches against a storage node', async (t) => {
     const older = clock.next();
     // 'taken' holds a version newer than the batched write; the twin cases go as single PUTs.
     t.equal(await putReplica(client, node.port, path('taken'), older, Buffer.from('newer')), 201);
-    batches = 0;
-    singles = 0;
+    counts.batches = 0;
+    counts.singles = 0;
     const body = Buffer.from('a small object');
     const [stored, empty, conflict, badEtag, noTs, wrongPart, noDevice, container, malformed] = await Promise.all([
       write(path('stored'), body),
@@ -82,8 +57,8 @@ t.test('write batches against a storage node', async (t) => {
       write(nodePath('cont', 'd1', 0, 'a', 'c'), body),
       write('/obj/d1', body),
     ]);
-    t.equal(batches, 1, 'one request for every write queued at once');
-    t.equal(singles, 0, 'no PUT of its own');
+    t.equal(counts.batches, 1, 'one request for every write queued at once');
+    t.equal(counts.singles, 0, 'no PUT of its own');
 
     t.same([stored.status, stored.headers.etag], [201, md5(body)], 'stored: 201 with the MD5');
     const back = await get(path('stored'));
@@ -109,26 +84,26 @@ t.test('write batches against a storage node', async (t) => {
   });
 
   await t.test('writes that arrive while batches are out go together in the next', async (t) => {
-    batches = 0;
+    counts.batches = 0;
     const first = [write(path('w0'), Buffer.from('0')), write(path('w1'), Buffer.from('1'))];
     await new Promise((r) => setImmediate(r));
     const second = write(path('w2'), Buffer.from('2'));
     await new Promise((r) => setImmediate(r));
     const later = Array.from({ length: 5 }, (_, i) => write(path(`w${i + 3}`), Buffer.from(String(i + 3))));
     const all = await Promise.all([...first, second, ...later]);
-    t.equal(batches, 3, 'two batches in flight, then one for the five that waited');
+    t.equal(counts.batches, 3, 'two batches in flight, then one for the five that waited');
     t.same(all.map((a) => a.status), Array(8).fill(201));
     for (let i = 0; i < 8; i++) t.equal((await get(path(`w${i}`))).body.toString(), String(i), `w${i} reads back`);
   });
 
   await t.test('a node that refuses the batch route: each write as its own PUT', async (t) => {
-    refuse = true;
+    bn.refuse = true;
     t.teardown(() => {
-      refuse = false;
+      bn.refuse = false;
     });
-    singles = 0;
+    counts.singles = 0;
     const got = await Promise.all([write(path('r1'), Buffer.from('one')), write(path('r2'), Buffer.from('two'))]);
-    t.equal(singles, 2, 'each write sent alone');
+    t.equal(counts.singles, 2, 'each write sent alone');
     t.same(got.map((a) => a.status), [201, 201]);
     t.equal((await get(path('r2'))).body.toString(), 'two');
   });
