@@ -13,7 +13,8 @@
  * Large replica bodies come unframed instead (raw-put.ts) and go from the socket to the file
  * outside JavaScript; they pass the same checks here.
  * `POST /reads` answers several small GETs and version checks at once (read-batch.ts), each as
- * its own request would.
+ * its own request would; `POST /writes` stores several small PUTs (write-batch.ts), each
+ * through the same storeObject as a single PUT.
  * Containers and accounts (container-db.ts, account-db.ts) live in the device's LevelDB;
  * container stats roll up to the account nodes (accountTargets) from a loop.
  */
