@@ -13,7 +13,7 @@
  * Wire: `POST /reads` (HMAC-signed like every node request), JSON body
  * `{ reads: [[path, 'GET' | 'HEAD'], ...] }`, each path a node object path
  * (`/obj/<dev>/<part>/<a>/<c>/<o>`, as protocol.ts's nodePath makes it). The answer
- * (`application/octet-stream`) is a 4-byte big-endian length, that many bytes of JSON
+ * (`application/octet-stream`, framed by batch-wire.ts) is a 4-byte big-endian length, that many bytes of JSON
  * `{ answers: [[status, headers, bodyBytes], ...] }`, then the included bodies one after the
  * other. Each status is the one a single request of that path would have had (200, 404, 400 bad
  * path or partition, 421 unknown device, 507, 500 corrupt or failed). A HEAD's headers hold its
@@ -26,7 +26,7 @@
  */
 import type http from 'node:http';
 import type { NodeClient } from './node-client.js';
-import { formatTimestamp } from './protocol.js';
+import { BatchRefused, frameBatch, postBatch, unframeBatch } from './batch-wire.js';
 import { NodeBatches } from './node-batches.js';
 
 export const READS_PATH = '/reads';
@@ -63,9 +63,6 @@ interface Read {
   method: Method;
 }
 
-/** A batch the node refused as a whole (it does not know the route, or the batch is bad). */
-class BatchRefused extends Error {}
-
 const NO_ANSWER: ReadAnswer = { status: 0, headers: {} };
 
 export class ReadBatcher {
@@ -90,37 +87,25 @@ export class ReadBatcher {
   }
 
   private async post(host: string, port: number, reads: Read[]): Promise<ReadAnswer[]> {
-    const res = await this.client.request({
-      host, port, method: 'POST', path: READS_PATH, timestamp: formatTimestamp(Date.now()),
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reads: reads.map((r) => [r.path, r.method]) }),
-      timeoutMs: this.timeoutMs,
+    const answer = await postBatch(this.client, {
+      host, port, path: READS_PATH, contentType: 'application/json',
+      body: JSON.stringify({ reads: reads.map((r) => [r.path, r.method]) }), timeoutMs: this.timeoutMs,
     });
-    const chunks: Buffer[] = [];
-    for await (const c of res.body) chunks.push(c as Buffer);
-    if (res.status >= 400 && res.status < 500) throw new BatchRefused(`read batch got ${res.status}`);
-    if (res.status !== 200) throw new Error(`read batch got ${res.status}`);
-    return decodeAnswers(Buffer.concat(chunks), reads.length);
+    return decodeAnswers(answer, reads.length);
   }
 }
 
 /** The answer body of a batch, as the node sends it. */
 export function encodeAnswers(reads: BatchedRead[]): Buffer {
   const answers = reads.map((r) => [r.status, r.headers, r.bodyLeftOut ? BODY_NOT_INCLUDED : r.body?.length ?? 0]);
-  const json = Buffer.from(JSON.stringify({ answers }));
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(json.length, 0);
-  const out: Buffer[] = [head, json];
-  for (const r of reads) if (r.body && !r.bodyLeftOut) out.push(r.body);
-  return Buffer.concat(out);
+  return frameBatch({ answers }, reads.flatMap((r) => (r.body && !r.bodyLeftOut ? [r.body] : [])));
 }
 
 function decodeAnswers(buf: Buffer, count: number): ReadAnswer[] {
-  if (buf.length < 4) throw new Error('short read batch answer');
-  const jsonEnd = 4 + buf.readUInt32BE(0);
-  if (jsonEnd > buf.length) throw new Error('short read batch answer');
-  const answers = (JSON.parse(buf.subarray(4, jsonEnd).toString('utf8')) as { answers?: unknown }).answers;
-  if (!Array.isArray(answers) || answers.length !== count) throw new Error('bad read batch answer');
-  let at = jsonEnd;
+  const framed = unframeBatch(buf);
+  const answers = (framed?.json as { answers?: unknown } | null | undefined)?.answers;
+  if (!framed || !Array.isArray(answers) || answers.length !== count) throw new Error('bad read batch answer');
+  let at = framed.bodiesAt;
   const out = answers.map((a): ReadAnswer => {
     const [status, headers, bytes] = Array.isArray(a) ? a : [];
     const h = (typeof headers === 'object' && headers !== null ? headers : {}) as http.IncomingHttpHeaders;

@@ -146,6 +146,17 @@ function objectHeaders(meta: DiskMetadata, bodySize: number): Record<string, str
 }
 
 /** A storage node bound to its devices folder. */
+/** A batch item's status and headers (read-batch.ts, write-batch.ts). */
+interface BatchedStatus {
+  status: number;
+  headers: Record<string, string>;
+}
+
+/** The object's name as it is stored in its metadata: `/account/container/object`. */
+function objectName(p: ParsedNodePath): string {
+  return `/${p.account}/${p.container}/${p.object}`;
+}
+
 /** What a PUT's headers say, checked: the same for a single PUT and a batched one. */
 interface PutHeaders {
   ts: string;
@@ -296,9 +307,9 @@ export class StorageNode {
 
   private async handleObject(method: string, p: ParsedNodePath, hash: string, req: http.IncomingMessage,
     res: http.ServerResponse, expectContinue: boolean): Promise<void> {
-    const name = `/${p.account}/${p.container}/${p.object}`;
+    const name = objectName(p);
     switch (method) {
-      case 'PUT': return this.putObject(p, hash, name, req, res, expectContinue);
+      case 'PUT': return this.putObject(p, hash, req, res, expectContinue);
       case 'GET':
       case 'HEAD': return this.getObject(p, hash, req, res, method === 'HEAD');
       case 'DELETE': return this.deleteObject(p, hash, name, req, res);
@@ -307,7 +318,7 @@ export class StorageNode {
     }
   }
 
-  private async putObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
+  private async putObject(p: ParsedNodePath, hash: string, req: http.IncomingMessage,
     res: http.ServerResponse, expectContinue: boolean): Promise<void> {
     const h = putHeaders(req.headers);
     // The proxy streams chunked and declares the length; absent = length unknown (chunked client).
@@ -318,7 +329,7 @@ export class StorageNode {
     }
     let started = false;
     try {
-      const etag = await this.storeObject(p, hash, name, h, async (writer, md5) => {
+      const etag = await this.storeObject(p, hash, h, async (writer, md5) => {
         started = true;
         if (expectContinue) res.writeContinue();
         if (raw) return { received: h.declared!, trailers: await raw.receive(writer, h.declared!) };
@@ -341,7 +352,7 @@ export class StorageNode {
    * given) once the version is known to be newer than what is here; it answers the length and
    * any trailers. Returns the ETag; nothing stays behind when it throws.
    */
-  private async storeObject(p: ParsedNodePath, hash: string, name: string, h: PutHeaders,
+  private async storeObject(p: ParsedNodePath, hash: string, h: PutHeaders,
     receive: (writer: ObjectWriter, md5: Hash | undefined) => Promise<{ received: number; trailers: Record<string, string | undefined> }>,
   ): Promise<string> {
     await this.disk.checkSpace(p.device, h.declared ?? 0);
@@ -364,7 +375,7 @@ export class StorageNode {
       }
       if (h.expected && h.expected.toLowerCase() !== etag) throw new ChecksumMismatch('body MD5 differs from the declared ETag');
       const targets = [...h.targets, ...parseTargets(trailers[H_CONTAINER_TARGET])];
-      const meta: DiskMetadata = { ...h.wire, name, timestamp: h.ts, etag, contentLength: received };
+      const meta: DiskMetadata = { ...h.wire, name: objectName(p), timestamp: h.ts, etag, contentLength: received };
       const row: ObjectRow = { ts: h.ts, size: received, etag, contentType: h.wire.contentType };
       await this.finishWithUpdates(p, hash, writer, meta, targets, row);
       return etag;
@@ -685,13 +696,30 @@ export class StorageNode {
     res.end(body);
   }
 
-  /** One read of a batch: a HEAD's status and timestamp, or a small GET's whole answer. */
-  private async readOne(path: string, head: boolean): Promise<BatchedRead> {
+  /**
+   * One item of a read or write batch: its path checked as a single request's would be (an
+   * object path, its partition, a known device), then `run`; errors answer the status the
+   * single request would have had.
+   */
+  private async batchItem<T extends BatchedStatus>(kind: 'read' | 'write', path: string,
+    run: (p: ParsedNodePath, hash: string) => Promise<T>): Promise<T | BatchedStatus> {
     try {
       const p = parseNodePath(path);
-      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest('a read batch holds object paths only');
+      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest(`a ${kind} batch holds object paths only`);
       const hash = this.checkPartition(p).toString('hex');
       if (!(await this.disk.hasDevice(p.device))) return { status: UNKNOWN_DEVICE_STATUS, headers: {} };
+      return await run(p, hash);
+    } catch (e) {
+      if (e instanceof ObjectConflict) return { status: 409, headers: { [H_BACKEND_TIMESTAMP]: e.existing } };
+      const status = errorStatus(e);
+      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: ${kind} batch ${path}: ${(e as Error).stack}`);
+      return { status, headers: {} };
+    }
+  }
+
+  /** One read of a batch: a HEAD's status and timestamp, or a small GET's whole answer. */
+  private readOne(path: string, head: boolean): Promise<BatchedRead> {
+    return this.batchItem('read', path, async (p, hash): Promise<BatchedRead> => {
       const st = await this.disk.openObject(p.device, p.part, hash);
       if (st.kind === 'missing') return { status: 404, headers: {} };
       if (st.kind === 'deleted') return { status: 404, headers: { [H_BACKEND_TIMESTAMP]: st.timestamp } };
@@ -710,11 +738,7 @@ export class StorageNode {
         return { status: 500, headers: {} };
       }
       return { status: 200, headers: { ...objectHeaders(meta, bodySize), 'content-length': String(bodySize) }, body };
-    } catch (e) {
-      const status = errorStatus(e);
-      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: read batch ${path}: ${(e as Error).stack}`);
-      return { status, headers: {} };
-    }
+    });
   }
 
   /** `POST /writes`: small PUTs, each stored and answered as its own request would be (write-batch.ts). */
@@ -732,25 +756,16 @@ export class StorageNode {
   }
 
   /** One PUT of a batch: its status and headers as its single request would have had them. */
-  private async writeOne(w: BatchedWrite): Promise<{ status: number; headers: Record<string, string> }> {
-    try {
-      const p = parseNodePath(w.path);
-      if (p.kind !== 'obj' || p.object === undefined) throw new BadRequest('a write batch holds object paths only');
-      const hash = this.checkPartition(p).toString('hex');
-      if (!(await this.disk.hasDevice(p.device))) return { status: UNKNOWN_DEVICE_STATUS, headers: {} };
+  private writeOne(w: BatchedWrite): Promise<BatchedStatus> {
+    return this.batchItem('write', w.path, async (p, hash) => {
       const h = putHeaders(w.headers);
-      const etag = await this.storeObject(p, hash, `/${p.account}/${p.container}/${p.object}`, h, async (writer, md5) => {
+      const etag = await this.storeObject(p, hash, h, async (writer, md5) => {
         md5?.update(w.body);
         if (w.body.length) await writer.write(w.body);
         return { received: w.body.length, trailers: {} };
       });
       return { status: 201, headers: { etag, [H_BACKEND_TIMESTAMP]: h.ts } };
-    } catch (e) {
-      if (e instanceof ObjectConflict) return { status: 409, headers: { [H_BACKEND_TIMESTAMP]: e.existing } };
-      const status = errorStatus(e);
-      if (status >= 500 && status !== 507 && !this.closing) this.log(`node: write batch ${w.path}: ${(e as Error).stack}`);
-      return { status, headers: {} };
-    }
+    });
   }
 
   private async applyWireRow(w: unknown): Promise<number> {

@@ -13,7 +13,7 @@
  * batch is answered once every write in it is, each with its own status.
  *
  * Wire: `POST /writes` (HMAC-signed like every node request; the writes inside need no
- * signature of their own). Body (`application/octet-stream`): a 4-byte big-endian length, that
+ * signature of their own). Body (`application/octet-stream`, framed by batch-wire.ts): a 4-byte big-endian length, that
  * many bytes of JSON `{ writes: [[path, headers, bodyBytes], ...] }`, then the bodies one after
  * the other. Each path is a node object path (protocol.ts's nodePath), each headers object the
  * one a single PUT would carry (X-Timestamp, the ETag, metadata, container targets). The answer
@@ -29,7 +29,8 @@
  */
 import type http from 'node:http';
 import type { NodeClient } from './node-client.js';
-import { formatTimestamp, H_TIMESTAMP } from './protocol.js';
+import { H_TIMESTAMP } from './protocol.js';
+import { BatchRefused, frameBatch, postBatch, unframeBatch } from './batch-wire.js';
 import { NodeBatches } from './node-batches.js';
 
 export const WRITES_PATH = '/writes';
@@ -54,9 +55,6 @@ export interface WriteAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
 }
-
-/** A batch the node refused as a whole (it does not know the route, or the batch is bad). */
-class BatchRefused extends Error {}
 
 const NO_ANSWER: WriteAnswer = { status: 0, headers: {} };
 
@@ -83,15 +81,10 @@ export class WriteBatcher {
   }
 
   private async post(host: string, port: number, writes: BatchedWrite[]): Promise<WriteAnswer[]> {
-    const res = await this.client.request({
-      host, port, method: 'POST', path: WRITES_PATH, timestamp: formatTimestamp(Date.now()),
-      headers: { 'content-type': 'application/octet-stream' }, body: encodeWrites(writes), timeoutMs: this.timeoutMs,
+    const answer = await postBatch(this.client, {
+      host, port, path: WRITES_PATH, contentType: 'application/octet-stream', body: encodeWrites(writes), timeoutMs: this.timeoutMs,
     });
-    const chunks: Buffer[] = [];
-    for await (const c of res.body) chunks.push(c as Buffer);
-    if (res.status >= 400 && res.status < 500) throw new BatchRefused(`write batch got ${res.status}`);
-    if (res.status !== 200) throw new Error(`write batch got ${res.status}`);
-    return decodeWriteAnswers(Buffer.concat(chunks).toString('utf8'), writes.length);
+    return decodeWriteAnswers(answer.toString('utf8'), writes.length);
   }
 
   /** The write as its own PUT, for a node without batches. */
@@ -111,25 +104,15 @@ export class WriteBatcher {
 
 /** The request body of a batch. */
 export function encodeWrites(writes: BatchedWrite[]): Buffer {
-  const json = Buffer.from(JSON.stringify({ writes: writes.map((w) => [w.path, w.headers, w.body.length]) }));
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(json.length, 0);
-  return Buffer.concat([head, json, ...writes.map((w) => w.body)]);
+  return frameBatch({ writes: writes.map((w) => [w.path, w.headers, w.body.length]) }, writes.map((w) => w.body));
 }
 
 /** The writes of a `/writes` request body, or undefined when it is not one. */
 export function decodeWrites(buf: Buffer): BatchedWrite[] | undefined {
-  if (buf.length < 4) return undefined;
-  const jsonEnd = 4 + buf.readUInt32BE(0);
-  if (jsonEnd > buf.length) return undefined;
-  let writes: unknown;
-  try {
-    writes = (JSON.parse(buf.subarray(4, jsonEnd).toString('utf8')) as { writes?: unknown } | null)?.writes;
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(writes) || writes.length > MAX_WRITES_PER_BATCH) return undefined;
-  let at = jsonEnd;
+  const framed = unframeBatch(buf);
+  const writes = (framed?.json as { writes?: unknown } | null | undefined)?.writes;
+  if (!framed || !Array.isArray(writes) || writes.length > MAX_WRITES_PER_BATCH) return undefined;
+  let at = framed.bodiesAt;
   const out: BatchedWrite[] = [];
   for (const w of writes) {
     if (!Array.isArray(w) || w.length !== 3) return undefined;

@@ -25,7 +25,7 @@ import { ChecksumMismatch, IncompleteBody, QuorumNotReached, TooLarge } from '..
 import type { NodeClient } from '../node/node-client.js';
 import { RawPutRequest } from './raw-put-client.js';
 import { H_BACKEND_TIMESTAMP, H_CONTAINER_TARGET, H_PROXY_HASHES, H_TIMESTAMP, MAX_OBJECT_BYTES, T_ETAG } from '../node/protocol.js';
-import type { WriteBatcher } from '../node/write-batch.js';
+import { MAX_BATCHED_WRITE_BYTES, type WriteBatcher } from '../node/write-batch.js';
 
 /** How long a node may take to say 100 Continue, or to drain, before it is given up. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -385,8 +385,8 @@ export async function fanoutPut(client: NodeClient, opts: {
   }
 }
 
-/** Bodies up to this size are read whole and sent in one request per replica (no 100-continue). */
-export const SMALL_OBJECT_BYTES = 64 * 1024;
+/** Bodies up to this size are read whole and sent in a write batch to each replica (no 100-continue). */
+export const SMALL_OBJECT_BYTES = MAX_BATCHED_WRITE_BYTES;
 
 /** Reads a small body whole, checking its declared length. */
 export async function readSmallBody(body: Readable, declared: number): Promise<Buffer> {
