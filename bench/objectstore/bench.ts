@@ -155,7 +155,8 @@ function summarise(label: string, api: Api, r: ApiResult): void {
   for (const p of r.phases) {
     process.stderr.write(`${label.padEnd(9)} ${api.padEnd(5)} ${p.phase.padEnd(9)} ${String(p.ops_s).padStart(7)} op/s ${String(p.mb_s).padStart(7)} MB/s`
       + ` p50 ${p.p50_ms} p99 ${p.p99_ms} ms errors ${p.errors} cpu ${p.server_cpu_ms_per_op ?? '-'} ms/op`
-      + ` (${topProcesses(p.server_cpu_ms_per_op_by_process)}; client ${p.client_cpu_ms_per_op ?? '-'})  load ${r.loadavg_1m.join('->')}\n`);
+      + ` (${topProcesses(p.server_cpu_ms_per_op_by_process)}; client ${p.client_cpu_ms_per_op ?? '-'})`
+      + ` host idle ${p.host_idle_share ?? '-'} other ${p.other_cpu_cores ?? '-'} cores  load ${r.loadavg_1m.join('->')}\n`);
   }
 }
 

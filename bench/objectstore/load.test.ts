@@ -1,6 +1,10 @@
-/** The bench's warm-up (load.ts, warmUp): every phase's operation runs before any is measured. */
+/**
+ * The bench's workload (load.ts): the warm-up runs every phase's operation before any is
+ * measured; each phase reports the host's idle share and the CPU busy outside the systems.
+ */
 import t from 'tap';
-import { warmUp, type StoreClient, type WorkloadOptions } from './load.js';
+import { cpus } from 'node:os';
+import { runWorkload, warmUp, type StoreClient, type WorkloadOptions } from './load.js';
 
 const OPTIONS: WorkloadOptions = {
   concurrency: 4, largeConcurrency: 3, smallCount: 5000, smallSize: 16, largeCount: 32, largeSize: 64,
@@ -48,4 +52,30 @@ t.test('warmUp stops its small PUTs within its time', async (t) => {
   await warmUp(slow, { ...OPTIONS, smallCount: 1_000_000 }, 1);
   const took = Date.now() - t0;
   t.ok(took < 3000, `a million small PUTs were not all made: took ${took} ms`);
+});
+
+t.test('each phase reports how idle the host was and the CPU no measured process took', async (t) => {
+  // Every operation keeps this process's CPU busy for 2 ms: the host cannot have been idle then.
+  const spin = () => {
+    const end = performance.now() + 2;
+    while (performance.now() < end);
+  };
+  const spinning: StoreClient = {
+    async createContainer() {},
+    put: async () => (spin(), true),
+    get: async () => (spin(), 16),
+  };
+  const o = { ...OPTIONS, smallCount: 200, largeCount: 1, concurrency: 1, largeConcurrency: 1 };
+  const [put, get] = await runWorkload(spinning, o);
+  const cores = cpus().length;
+  t.ok(put!.host_idle_share! >= 0 && put!.host_idle_share! <= 1 - 0.7 / cores,
+    `a phase that kept a core busy: idle share ${put!.host_idle_share} on ${cores} cores`);
+  t.ok(get!.host_idle_share! >= 0 && get!.host_idle_share! <= 1 - 0.7 / cores, `and the GETs: ${get!.host_idle_share}`);
+  t.equal(put!.other_cpu_cores, undefined, 'no "other" without the servers\' CPU to take off');
+
+  // Servers that claim more CPU than the host had: nothing is left over, never less than none.
+  let claimed = 0;
+  const [put2] = await runWorkload(spinning, o, () => ({ proxy: (claimed += 1000) }));
+  t.equal(put2!.other_cpu_cores, 0, 'never below zero');
+  t.ok(put2!.server_cpu_cores! > 0, 'the servers\' CPU as counted');
 });

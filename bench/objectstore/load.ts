@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LeanHttp } from '../../objectstore/node/lean-http.js';
+import { hostJiffies, jiffiesToSeconds } from './procs.js';
 
 export interface Endpoint {
   storageUrl: string;
@@ -39,6 +40,14 @@ export interface PhaseResult {
   server_cpu_ms_per_op_by_process?: Record<string, number>;
   /** CPU milliseconds of the load generator itself per successful operation. */
   client_cpu_ms_per_op?: number;
+  /**
+   * The whole host during the phase (Linux): the share of its CPU time left idle (iowait
+   * included), and the cores busy outside the server processes and the load generator (the
+   * kernel's write-back threads and interrupts, anything else on the machine). They tell a
+   * system that waits (idle) from one whose deferred work lands in the phase (other).
+   */
+  host_idle_share?: number;
+  other_cpu_cores?: number;
 }
 
 /** What the workload needs from an API. Paths are `container` and `container/key`. */
@@ -168,6 +177,8 @@ export async function warmUp(client: StoreClient, o: WorkloadOptions, seconds: n
   await runWorkload(client, { ...o, container: `${o.container}-warm`, capSeconds: seconds / 2, largeCount: 2 * o.largeConcurrency });
 }
 
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
 /**
  * The standard workload through `client` (after warmUp); returns one result per phase, each with the load
  * generator's CPU per operation. With `serverCpu` (CPU seconds so far of each named server
@@ -179,17 +190,28 @@ export async function runWorkload(client: StoreClient, o: WorkloadOptions,
   const perOp = (ms: number, ops: number) => (ops ? Math.round((ms / ops) * 100) / 100 : 0);
   const phase = async (name: string, count: number, conc: number, bytes: number, op: (i: number) => Promise<boolean>) => {
     const cpu0 = serverCpu?.();
+    const host0 = hostJiffies();
     const self0 = process.cpuUsage();
     const r = await runPhase(name, count, conc, o.capSeconds, bytes, op);
     const self = process.cpuUsage(self0);
-    r.client_cpu_ms_per_op = perOp((self.user + self.system) / 1000, r.ops);
+    const host1 = hostJiffies();
+    const clientSeconds = (self.user + self.system) / 1e6;
+    r.client_cpu_ms_per_op = perOp(clientSeconds * 1000, r.ops);
+    let serverSeconds = 0;
     if (serverCpu && cpu0) {
       const cpu1 = serverCpu();
       const by = Object.fromEntries(Object.keys(cpu1).map((k) => [k, cpu1[k]! - (cpu0[k] ?? 0)]));
-      const cpu = Object.values(by).reduce((a, b) => a + b, 0);
-      r.server_cpu_cores = r.seconds ? Math.round((cpu / r.seconds) * 100) / 100 : 0;
-      r.server_cpu_ms_per_op = perOp(cpu * 1000, r.ops);
+      serverSeconds = Object.values(by).reduce((a, b) => a + b, 0);
+      r.server_cpu_cores = r.seconds ? round2(serverSeconds / r.seconds) : 0;
+      r.server_cpu_ms_per_op = perOp(serverSeconds * 1000, r.ops);
       r.server_cpu_ms_per_op_by_process = Object.fromEntries(Object.entries(by).map(([k, v]) => [k, perOp(v * 1000, r.ops)]));
+    }
+    if (host0 && host1 && host1.total > host0.total && r.seconds) {
+      const busy = jiffiesToSeconds(host1.busy - host0.busy);
+      r.host_idle_share = round2(1 - (host1.busy - host0.busy) / (host1.total - host0.total));
+      // Only meaningful when the server processes were counted (bench.ts); never below zero
+      // (the counters tick at different moments).
+      if (serverCpu) r.other_cpu_cores = round2(Math.max(0, busy - serverSeconds - clientSeconds) / r.seconds);
     }
     return r;
   };

@@ -60,6 +60,24 @@ export function cpuByName(pids: number[], names: Map<number, string>): Record<st
   return out;
 }
 
+/**
+ * Busy and total jiffies (1/CLK_TCK s) of the whole host so far, from /proc/stat's first line;
+ * iowait counts as idle (a core waiting for the disk could run anything else). Undefined where
+ * there is no /proc/stat.
+ */
+export function hostJiffies(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3]! - f[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Jiffies to seconds. */
+export const jiffiesToSeconds = (j: number): number => j / CLK_TCK;
+
 /** Resident set size in MB. */
 export function rssMb(pid: number): number {
   try {

@@ -12,7 +12,7 @@
  * inode allocator (see settle.ts; README "Session 15").
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -25,6 +25,7 @@ import { NodeClient } from '../../objectstore/node/node-client.js';
 import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
 import { hashPath, partitionOf } from '../../objectstore/ring/hash.js';
 import { defaultSettleSeconds } from './settle.js';
+import { hostJiffies } from './procs.js';
 
 const SECRET = 'small-writes-bench-secret';
 const HASH = { prefix: '', suffix: 'bench' };
@@ -48,14 +49,6 @@ async function serve(dir: string, mode: Mode): Promise<void> {
     }
     sendCpu();
   });
-}
-
-/** Busy and total jiffies of the whole host. */
-function hostJiffies(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  const idle = f[3]! + f[4]!; // idle + iowait
-  return { busy: total - idle, total };
 }
 
 interface Round {
@@ -86,14 +79,14 @@ async function round(mode: Mode, count: number): Promise<Round> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => put(-1 - w))); // connections open
     const cpu0 = await childCpuUs(child);
-    const host0 = hostJiffies();
+    const host0 = hostJiffies()!;
     const t0 = performance.now();
     let next = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
       while (next < count) await put(next++);
     }));
     const seconds = (performance.now() - t0) / 1000;
-    const host1 = hostJiffies();
+    const host1 = hostJiffies()!;
     const cpu1 = await childCpuUs(child);
     client.close();
     // Jiffies are 1/100 s (USER_HZ).
