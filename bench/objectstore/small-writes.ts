@@ -25,7 +25,7 @@ import { NodeClient } from '../../objectstore/node/node-client.js';
 import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
 import { hashPath, partitionOf } from '../../objectstore/ring/hash.js';
 import { defaultSettleSeconds } from './settle.js';
-import { hostJiffies } from './procs.js';
+import { hostJiffies, jiffiesToSeconds } from './procs.js';
 
 const SECRET = 'small-writes-bench-secret';
 const HASH = { prefix: '', suffix: 'bench' };
@@ -89,12 +89,11 @@ async function round(mode: Mode, count: number): Promise<Round> {
     const host1 = hostJiffies()!;
     const cpu1 = await childCpuUs(child);
     client.close();
-    // Jiffies are 1/100 s (USER_HZ).
     return {
       mode,
       putsPerSecond: Math.round(count / seconds),
       nodeCpuMsPerPut: Number(((cpu1 - cpu0) / 1000 / count).toFixed(3)),
-      hostCpuMsPerPut: Number((((host1.busy - host0.busy) * 10) / count).toFixed(3)),
+      hostCpuMsPerPut: Number(((jiffiesToSeconds(host1.busy - host0.busy) * 1000) / count).toFixed(3)),
     };
   } finally {
     await askChild(child, 'close');
