@@ -187,7 +187,7 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 export async function runWorkload(client: StoreClient, o: WorkloadOptions,
   serverCpu?: () => Record<string, number>): Promise<PhaseResult[]> {
   const out: PhaseResult[] = [];
-  const perOp = (ms: number, ops: number) => (ops ? Math.round((ms / ops) * 100) / 100 : 0);
+  const perOp = (ms: number, ops: number) => (ops ? round2(ms / ops) : 0);
   const phase = async (name: string, count: number, conc: number, bytes: number, op: (i: number) => Promise<boolean>) => {
     const cpu0 = serverCpu?.();
     const host0 = hostJiffies();

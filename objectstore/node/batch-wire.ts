@@ -1,15 +1,25 @@
 /**
  * What the read and write batches (read-batch.ts, write-batch.ts) share on the wire: a body
  * framed as a 4-byte big-endian length, that many bytes of JSON, then raw bodies one after the
- * other (the JSON says how long each is); and the POST of one batch, where a 4xx means the
- * node refused the batch as a whole (an older node without the route, or a bad batch) and the
- * caller falls back to single requests.
+ * other (the JSON says how long each is); the POST of one batch, where a 4xx means the node
+ * refused the batch as a whole (an older node without the route, or a bad batch); and the
+ * sending of a batch, which falls back to single requests when it is refused.
  */
 import type { NodeClient } from './node-client.js';
 import { formatTimestamp } from './protocol.js';
 
 /** A batch the node refused as a whole (it does not know the route, or the batch is bad). */
 export class BatchRefused extends Error {}
+
+/**
+ * Sends `items` as one batch (`post`) with the failure rules both batches follow: a batch the
+ * node refused (BatchRefused) gets `alone` for each item (a single request, or an answer that
+ * says to make one); a batch that failed otherwise (dead node, timeout) answers `none` for each.
+ */
+export function sendBatch<I, A>(items: I[], post: (items: I[]) => Promise<A[]>,
+  alone: (item: I) => A | Promise<A>, none: A): Promise<A[]> {
+  return post(items).catch((e) => (e instanceof BatchRefused ? Promise.all(items.map(alone)) : items.map(() => none)));
+}
 
 /** `json`, then `bodies`, framed. */
 export function frameBatch(json: unknown, bodies: Buffer[]): Buffer {

@@ -13,9 +13,9 @@
  * Wire: `POST /reads` (HMAC-signed like every node request), JSON body
  * `{ reads: [[path, 'GET' | 'HEAD'], ...] }`, each path a node object path
  * (`/obj/<dev>/<part>/<a>/<c>/<o>`, as protocol.ts's nodePath makes it). The answer
- * (`application/octet-stream`, framed by batch-wire.ts) is a 4-byte big-endian length, that many bytes of JSON
- * `{ answers: [[status, headers, bodyBytes], ...] }`, then the included bodies one after the
- * other. Each status is the one a single request of that path would have had (200, 404, 400 bad
+ * (`application/octet-stream`, framed by batch-wire.ts) is a 4-byte big-endian length, that
+ * many bytes of JSON `{ answers: [[status, headers, bodyBytes], ...] }`, then the included
+ * bodies one after the other. Each status is the one a single request of that path would have had (200, 404, 400 bad
  * path or partition, 421 unknown device, 507, 500 corrupt or failed). A HEAD's headers hold its
  * `X-Backend-Timestamp` alone; a GET's are those of a single GET. A GET's body is included
  * when it is at most MAX_BATCHED_BODY_BYTES (verified first, as a single GET verifies a small
@@ -26,7 +26,7 @@
  */
 import type http from 'node:http';
 import type { NodeClient } from './node-client.js';
-import { BatchRefused, frameBatch, postBatch, unframeBatch } from './batch-wire.js';
+import { frameBatch, postBatch, sendBatch, unframeBatch } from './batch-wire.js';
 import { NodeBatches } from './node-batches.js';
 
 export const READS_PATH = '/reads';
@@ -73,11 +73,8 @@ export class ReadBatcher {
     private readonly single: (host: string, port: number, path: string) => Promise<ReadAnswer>) {
     this.batches = new NodeBatches({
       maxPerBatch: MAX_READS_PER_BATCH, maxInFlight: 2, nextTurn: true,
-      send: (host, port, reads) => this.post(host, port, reads).catch(async (e) => {
-        if (!(e instanceof BatchRefused)) return reads.map(() => NO_ANSWER);
-        return Promise.all(reads.map((r) => (r.method === 'HEAD' ? this.single(host, port, r.path)
-          : { status: 0, headers: {}, askAlone: true })));
-      }),
+      send: (host, port, reads) => sendBatch(reads, (rs) => this.post(host, port, rs),
+        (r) => (r.method === 'HEAD' ? this.single(host, port, r.path) : { status: 0, headers: {}, askAlone: true }), NO_ANSWER),
     });
   }
 

@@ -145,7 +145,6 @@ function objectHeaders(meta: DiskMetadata, bodySize: number): Record<string, str
   };
 }
 
-/** A storage node bound to its devices folder. */
 /** A batch item's status and headers (read-batch.ts, write-batch.ts). */
 interface BatchedStatus {
   status: number;
@@ -173,9 +172,15 @@ interface PutHeaders {
   proxyHashes: boolean;
 }
 
-function putHeaders(headers: http.IncomingHttpHeaders): PutHeaders {
+/** The request's X-Timestamp; 400 when it is missing or not a timestamp. */
+function requireTimestamp(headers: http.IncomingHttpHeaders): string {
   const ts = headers[H_TIMESTAMP];
   if (typeof ts !== 'string' || !isTimestamp(ts)) throw new BadRequest('missing or bad X-Timestamp');
+  return ts;
+}
+
+function putHeaders(headers: http.IncomingHttpHeaders): PutHeaders {
+  const ts = requireTimestamp(headers);
   const lenHeader = headers[H_CONTENT_LENGTH] ?? headers['content-length'];
   if (lenHeader !== undefined && (typeof lenHeader !== 'string' || !/^\d{1,13}$/.test(lenHeader))) {
     throw new BadRequest('bad content length');
@@ -195,6 +200,7 @@ function putHeaders(headers: http.IncomingHttpHeaders): PutHeaders {
   };
 }
 
+/** A storage node bound to its devices folder. */
 export class StorageNode {
   readonly disk: DiskFiles;
   readonly dbs: DeviceDbs;
@@ -295,12 +301,6 @@ export class StorageNode {
     const digest = hashPath(p.account, c, o, this.opts.hash);
     if (partitionOf(digest, this.opts.partPower) !== p.part) throw new BadRequest(`partition ${p.part} does not hold this name`);
     return digest;
-  }
-
-  private requireTimestamp(req: http.IncomingMessage): string {
-    const ts = req.headers[H_TIMESTAMP] as string | undefined;
-    if (!isTimestamp(ts)) throw new BadRequest('missing or bad X-Timestamp');
-    return ts;
   }
 
   // ---------------------------------------------------------------- objects
@@ -456,7 +456,7 @@ export class StorageNode {
    * 404 when this node holds no version that old or newer (the proxy asks another).
    */
   private async relayRows(p: ParsedNodePath, hash: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const ts = this.requireTimestamp(req);
+    const ts = requireTimestamp(req.headers);
     const row = decodeJsonHeader<unknown>(req.headers[H_ROW] as string, 'row');
     if (!isObjectRow(row) || row.ts !== ts) throw new BadRequest('missing or bad row');
     const targets = parseTargets(req.headers[H_CONTAINER_TARGET]);
@@ -552,7 +552,7 @@ export class StorageNode {
 
   private async deleteObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
     res: http.ServerResponse): Promise<void> {
-    const ts = this.requireTimestamp(req);
+    const ts = requireTimestamp(req.headers);
     const targets = parseTargets(req.headers[H_CONTAINER_TARGET]);
     const st = await this.disk.openObject(p.device, p.part, hash);
     if (st.kind === 'present') closeSync(st.obj.fd);
@@ -570,7 +570,7 @@ export class StorageNode {
 
   private async postObject(p: ParsedNodePath, hash: string, name: string, req: http.IncomingMessage,
     res: http.ServerResponse): Promise<void> {
-    const ts = this.requireTimestamp(req);
+    const ts = requireTimestamp(req.headers);
     const wire = decodeJsonHeader<WireMetadata>(req.headers[H_METADATA] as string | undefined, 'metadata');
     if (!wire) throw new BadRequest('missing metadata');
     const st = await this.disk.openObject(p.device, p.part, hash);
@@ -617,7 +617,7 @@ export class StorageNode {
     const c = p.container!;
     if (p.object !== undefined) {
       // A listing row from an object node.
-      const ts = this.requireTimestamp(req);
+      const ts = requireTimestamp(req.headers);
       if (method !== 'PUT' && method !== 'DELETE') throw new BadRequest(`method ${method} not allowed on rows`);
       const row = decodeJsonHeader<ObjectRow>(req.headers[H_ROW] as string | undefined, 'row');
       if (!row || row.ts !== ts || typeof row.size !== 'number') throw new BadRequest('missing or bad row');
@@ -627,7 +627,7 @@ export class StorageNode {
     }
     switch (method) {
       case 'PUT': {
-        const ts = this.requireTimestamp(req);
+        const ts = requireTimestamp(req.headers);
         const wire = decodeJsonHeader<Partial<WireMetadata>>(req.headers[H_METADATA] as string | undefined, 'metadata');
         const r = await db.put(a, c, ts, wire?.meta, wire?.headers);
         if (r.created) await this.rollupOne(p.device, a, c).catch(() => undefined);
@@ -648,13 +648,13 @@ export class StorageNode {
         return send(res, 200, { [H_METADATA]: info, 'content-type': 'application/json' }, JSON.stringify(page));
       }
       case 'POST': {
-        const ts = this.requireTimestamp(req);
+        const ts = requireTimestamp(req.headers);
         const wire = decodeJsonHeader<Partial<WireMetadata>>(req.headers[H_METADATA] as string | undefined, 'metadata');
         const ok = await db.post(a, c, ts, wire?.meta ?? {}, wire?.headers);
         return send(res, ok ? 204 : 404);
       }
       case 'DELETE': {
-        const ts = this.requireTimestamp(req);
+        const ts = requireTimestamp(req.headers);
         const r = await db.delete(a, c, ts);
         if (r === 'not-empty') throw new Conflict('container not empty', 'not-empty');
         if (r === 'missing') return send(res, 404);
@@ -790,7 +790,7 @@ export class StorageNode {
     const a = p.account;
     if (p.container !== undefined) {
       if (method !== 'PUT') throw new BadRequest(`method ${method} not allowed on container rows`);
-      this.requireTimestamp(req);
+      requireTimestamp(req.headers);
       const row = decodeJsonHeader<ContainerRow>(req.headers[H_ROW] as string | undefined, 'row');
       if (!row || !isTimestamp(row.putTs) || !isTimestamp(row.statsTs)) throw new BadRequest('missing or bad row');
       await db.applyRow(a, p.container, row);
@@ -798,9 +798,9 @@ export class StorageNode {
     }
     switch (method) {
       case 'PUT':
-        return send(res, (await db.put(a, this.requireTimestamp(req))) ? 201 : 202);
+        return send(res, (await db.put(a, requireTimestamp(req.headers))) ? 201 : 202);
       case 'POST': {
-        const ts = this.requireTimestamp(req);
+        const ts = requireTimestamp(req.headers);
         const wire = decodeJsonHeader<Partial<WireMetadata>>(req.headers[H_METADATA] as string | undefined, 'metadata');
         await db.post(a, ts, wire?.meta ?? {});
         return send(res, 204);

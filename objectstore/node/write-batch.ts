@@ -13,9 +13,9 @@
  * batch is answered once every write in it is, each with its own status.
  *
  * Wire: `POST /writes` (HMAC-signed like every node request; the writes inside need no
- * signature of their own). Body (`application/octet-stream`, framed by batch-wire.ts): a 4-byte big-endian length, that
- * many bytes of JSON `{ writes: [[path, headers, bodyBytes], ...] }`, then the bodies one after
- * the other. Each path is a node object path (protocol.ts's nodePath), each headers object the
+ * signature of their own). Body (`application/octet-stream`, framed by batch-wire.ts): a
+ * 4-byte big-endian length, that many bytes of JSON `{ writes: [[path, headers, bodyBytes],
+ * ...] }`, then the bodies one after the other. Each path is a node object path (protocol.ts's nodePath), each headers object the
  * one a single PUT would carry (X-Timestamp, the ETag, metadata, container targets). The answer
  * is JSON `{ answers: [[status, headers], ...] }`: 201 with the ETag and X-Backend-Timestamp,
  * 409 with the newer version's X-Backend-Timestamp, 400, 421 unknown device, 422, 507, 500,
@@ -30,7 +30,7 @@
 import type http from 'node:http';
 import type { NodeClient } from './node-client.js';
 import { H_TIMESTAMP } from './protocol.js';
-import { BatchRefused, frameBatch, postBatch, unframeBatch } from './batch-wire.js';
+import { frameBatch, postBatch, sendBatch, unframeBatch } from './batch-wire.js';
 import { NodeBatches } from './node-batches.js';
 
 export const WRITES_PATH = '/writes';
@@ -64,10 +64,7 @@ export class WriteBatcher {
   constructor(private readonly client: NodeClient, private readonly timeoutMs: number) {
     this.batches = new NodeBatches({
       maxPerBatch: MAX_WRITES_PER_BATCH, maxInFlight: MAX_WRITE_BATCHES_IN_FLIGHT, nextTurn: true,
-      send: (host, port, writes) => this.post(host, port, writes).catch((e) => {
-        if (!(e instanceof BatchRefused)) return writes.map(() => NO_ANSWER);
-        return Promise.all(writes.map((w) => this.single(host, port, w)));
-      }),
+      send: (host, port, writes) => sendBatch(writes, (ws) => this.post(host, port, ws), (w) => this.single(host, port, w), NO_ANSWER),
     });
   }
 
