@@ -33,7 +33,7 @@
 import { stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
 import {
   openSync, closeSync, close as fsClose, writeSync, writev, readdirSync, mkdirSync, renameSync, unlinkSync,
-  readSync, read, fstatSync, existsSync, readFileSync,
+  readSync, read, fstatSync, existsSync, readFileSync, constants as fsConstants,
 } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { WireMetadata } from './protocol.js';
@@ -49,7 +49,7 @@ import { fsyncDirs, fsyncPathAndParents, syncFs } from './path-sync.js';
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
 /** First read of a file's end: enough for almost every footer in one pread. */
-const FOOTER_READ_BYTES = 4096;
+export const FOOTER_READ_BYTES = 4096;
 const STATFS_CACHE_MS = 1000;
 const DEVICE_CACHE_MS = 1000;
 /**
@@ -200,16 +200,28 @@ export async function readFooter(fh: FileHandle, size: number): Promise<{ meta: 
   }
 }
 
+/** Reads [0, length) of a file synchronously (from the page cache: see SYNC_IO_BYTES). */
+function readWholeSync(fd: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let pos = 0;
+  while (pos < length) {
+    const n = readSync(fd, buf, pos, length - pos, pos);
+    if (n === 0) throw new Error('object file shorter than its footer says');
+    pos += n;
+  }
+  return buf;
+}
+
 /**
  * Reads [0, length) of an object file: small bodies synchronously (see SYNC_IO_BYTES), larger
  * ones in the pool so a cold read never stalls the event loop.
  */
 export async function readObjectBody(fd: number, length: number): Promise<Buffer> {
+  if (length <= SYNC_IO_BYTES) return readWholeSync(fd, length);
   const buf = Buffer.allocUnsafe(length);
   let pos = 0;
   while (pos < length) {
-    const n = length <= SYNC_IO_BYTES ? readSync(fd, buf, pos, length - pos, pos)
-      : await new Promise<number>((res, rej) => read(fd, buf, pos, length - pos, pos, (e, got) => (e ? rej(e) : res(got))));
+    const n = await new Promise<number>((res, rej) => read(fd, buf, pos, length - pos, pos, (e, got) => (e ? rej(e) : res(got))));
     if (n === 0) throw new Error('object file shorter than its footer says');
     pos += n;
   }
@@ -221,6 +233,26 @@ export interface OpenObject {
   fd: number;
   meta: DiskMetadata;
   bodySize: number;
+  /** The whole body, when the file was small enough to be read in the same call as its footer. */
+  body?: Buffer;
+}
+
+/**
+ * Opens for reading without updating the access time (O_NOATIME): under relatime the first read
+ * of a new file would dirty its inode for nothing the store uses (ext4's touch_atime was ~1 % of a
+ * node's GET). Only the file's owner (or root) may ask for it; anyone else opens it plainly.
+ */
+let noAtime = fsConstants.O_NOATIME ?? 0;
+function openForRead(path: string): number {
+  if (noAtime) {
+    try {
+      return openSync(path, fsConstants.O_RDONLY | noAtime);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+      noAtime = 0;
+    }
+  }
+  return openSync(path, 'r');
 }
 
 /**
@@ -229,10 +261,17 @@ export interface OpenObject {
  * node. The file is closed again when its footer cannot be read; errors keep their `syscall`
  * ('open', 'fstat', 'read'), a footer that does not parse throws a plain Error.
  */
-export function openStoredFile(path: string): OpenObject {
-  const fd = openSync(path, 'r');
+export function openStoredFile(path: string, wholeUpTo = 0): OpenObject {
+  const fd = openForRead(path);
   try {
     const size = fstatSync(fd).size;
+    if (size <= wholeUpTo) {
+      // Small: footer and body in one read instead of two.
+      const file = readWholeSync(fd, size);
+      const r = parseFooter(file, size);
+      if (typeof r === 'number') throw new Error('footer longer than file');
+      return { fd, meta: r.meta, bodySize: size - r.footerBytes, body: file.subarray(0, size - r.footerBytes) };
+    }
     const { meta, footerBytes } = readFooterSync(fd, size);
     return { fd, meta, bodySize: size - footerBytes };
   } catch (e) {
@@ -245,6 +284,11 @@ export type ObjectState =
   | { kind: 'missing' }
   | { kind: 'deleted'; timestamp: string }
   | { kind: 'present'; obj: OpenObject };
+
+export type VersionState =
+  | { kind: 'missing' }
+  | { kind: 'deleted'; timestamp: string }
+  | { kind: 'present'; timestamp: string };
 
 /** A temp file being written; finish() makes it the object's newest version. */
 export interface ObjectWriter {
@@ -452,12 +496,25 @@ export class DiskFiles {
   }
 
   /**
+   * The newest version's kind and timestamp, from the hash dir's names alone (no file is
+   * opened): what a replica's version check needs. The timestamp is a newer .meta's when there
+   * is one, as openObject gives it.
+   */
+  versionOf(device: string, part: number, hash: string): VersionState {
+    const l = listSync(this.hashDir(device, part, hash));
+    if (!l.newest) return { kind: 'missing' };
+    if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
+    return { kind: 'present', timestamp: newestOf(l)! };
+  }
+
+  /**
    * Opens the newest version; metadata of a newer .meta replaces the user metadata. The
    * readdir, open, fstat and footer read are made synchronously, like the metadata calls of a
    * small write (see createWriter): each is microseconds from the page cache, while four trips
    * through the libuv pool cost more than the rest of a small GET on a busy 2-core host.
+   * A .data file of at most `wholeUpTo` bytes is read whole with its footer (OpenObject.body).
    */
-  async openObject(device: string, part: number, hash: string): Promise<ObjectState> {
+  async openObject(device: string, part: number, hash: string, wholeUpTo = 0): Promise<ObjectState> {
     const dir = this.hashDir(device, part, hash);
     for (let attempt = 0; ; attempt++) {
       const l = listSync(dir);
@@ -465,7 +522,7 @@ export class DiskFiles {
       if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
       let obj: OpenObject;
       try {
-        obj = openStoredFile(join(dir, `${l.newest.ts}.data`));
+        obj = openStoredFile(join(dir, `${l.newest.ts}.data`), wholeUpTo);
       } catch (e) {
         // Replaced between readdir and open: look again once.
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;

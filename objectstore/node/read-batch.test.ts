@@ -6,14 +6,15 @@
  */
 import t from 'tap';
 import net from 'node:net';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReadBatcher, READS_PATH, MAX_BATCHED_BODY_BYTES, type ReadAnswer } from './read-batch.js';
-import { H_BACKEND_TIMESTAMP, H_CONTENT_LENGTH, H_METADATA, TimestampClock, UNKNOWN_DEVICE_STATUS, nodePath } from './protocol.js';
+import { H_BACKEND_TIMESTAMP, H_CONTENT_LENGTH, H_METADATA, TimestampClock, UNKNOWN_DEVICE_STATUS, encodeJsonHeader, nodePath } from './protocol.js';
 import { hashPath, partitionOf } from '../ring/hash.js';
 import { TEST_HASH, TEST_PART_POWER, putReplica, startBatchTestNode } from './testing.js';
 
 const part = (o: string) => partitionOf(hashPath('a', 'c', o, TEST_HASH), TEST_PART_POWER);
+const hashOf = (o: string) => hashPath('a', 'c', o, TEST_HASH).toString('hex');
 const path = (o: string, device = 'd1') => nodePath('obj', device, part(o), 'a', 'c', o);
 
 t.test('read batches against a storage node', async (t) => {
@@ -97,6 +98,44 @@ t.test('read batches against a storage node', async (t) => {
     const all = await Promise.all([first, ...later]);
     t.equal(counts.batches, 2, 'two requests for six reads');
     t.same(all.map((a) => [a.status, ts(a)]), Array(6).fill([200, kept]));
+  });
+
+  await t.test('a version check after a POST: the metadata\'s timestamp, as a single HEAD gives it', async (t) => {
+    const data = await put('posted');
+    const metaTs = clock.next();
+    const r = await client.fetchText({
+      host, port: node.port, method: 'POST', path: path('posted'), timestamp: metaTs,
+      headers: { [H_METADATA]: encodeJsonHeader({ contentType: 'text/x', meta: { a: '1' }, headers: {} }) },
+    });
+    t.equal(r.status, 202, 'POST');
+    const [head, get] = await Promise.all([read(path('posted'), 'HEAD'), read(path('posted'))]);
+    const alone = await single(host, node.port, path('posted'));
+    t.ok(metaTs > data, 'the metadata is newer than the data');
+    t.same([head.status, ts(head)], [200, metaTs], 'batched HEAD: 200 and the metadata\'s timestamp');
+    t.equal(ts(alone), metaTs, 'a single HEAD agrees');
+    t.same([get.status, ts(get), get.body], [200, metaTs, Buffer.from('body of posted')], 'batched GET: the same version, the body');
+  });
+
+  await t.test('a body of exactly 64 KiB comes whole in the batch', async (t) => {
+    const body = Buffer.alloc(MAX_BATCHED_BODY_BYTES);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const written = await put('max', body);
+    const a = await read(path('max'));
+    t.same([a.status, ts(a), a.askAlone], [200, written, undefined], 'served in the batch');
+    t.ok(a.body?.equals(body), 'every byte');
+  });
+
+  await t.test('reads leave the files\' access times alone', async (t) => {
+    await put('atime');
+    const hashDir = join(dir, 'd1', 'objects', String(part('atime')));
+    const suffix = (await readdir(hashDir)).find((s) => s === hashOf('atime').slice(-3))!;
+    const file = join(hashDir, suffix, hashOf('atime'), (await readdir(join(hashDir, suffix, hashOf('atime'))))[0]!);
+    // An access time older than the file's change: relatime would update it on the next read.
+    const old = new Date(Date.now() - 3600_000);
+    await utimes(file, old, (await stat(file)).mtime);
+    const before = (await stat(file)).atimeMs;
+    t.equal((await read(path('atime'))).status, 200, 'GET');
+    t.equal((await stat(file)).atimeMs, before, 'the access time did not move');
   });
 
   await t.test('a corrupt small body is quarantined, never served', async (t) => {

@@ -36,7 +36,7 @@ import {
   type ParsedNodePath, type WireMetadata, formatTimestamp, UNKNOWN_DEVICE_STATUS,
 } from './protocol.js';
 import {
-  DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, readObjectBody, type DiskMetadata, type ObjectWriter,
+  DiskFiles, DeviceFull, DeviceUnavailable, ObjectConflict, readObjectBody, FOOTER_READ_BYTES, type DiskMetadata, type ObjectWriter,
 } from './diskfile.js';
 import { join } from 'node:path';
 import { quarantineHashDir } from '../auditor/quarantine.js';
@@ -717,18 +717,25 @@ export class StorageNode {
     }
   }
 
-  /** One read of a batch: a HEAD's status and timestamp, or a small GET's whole answer. */
+  /**
+   * One read of a batch: a HEAD's status and timestamp (a version check: the hash dir's names
+   * say it, no file is opened), or a small GET's whole answer.
+   */
   private readOne(path: string, head: boolean): Promise<BatchedRead> {
     return this.batchItem('read', path, async (p, hash): Promise<BatchedRead> => {
-      const st = await this.disk.openObject(p.device, p.part, hash);
+      if (head) {
+        const v = this.disk.versionOf(p.device, p.part, hash);
+        if (v.kind === 'missing') return { status: 404, headers: {} };
+        return { status: v.kind === 'present' ? 200 : 404, headers: { [H_BACKEND_TIMESTAMP]: v.timestamp } };
+      }
+      const st = await this.disk.openObject(p.device, p.part, hash, MAX_BATCHED_BODY_BYTES + FOOTER_READ_BYTES);
       if (st.kind === 'missing') return { status: 404, headers: {} };
       if (st.kind === 'deleted') return { status: 404, headers: { [H_BACKEND_TIMESTAMP]: st.timestamp } };
       const { fd, meta, bodySize } = st.obj;
       let body: Buffer | undefined;
       try {
-        if (head) return { status: 200, headers: { [H_BACKEND_TIMESTAMP]: meta.timestamp } };
         if (bodySize > MAX_BATCHED_BODY_BYTES) return { status: 200, headers: {}, bodyLeftOut: true };
-        body = await readObjectBody(fd, bodySize);
+        body = st.obj.body ?? await readObjectBody(fd, bodySize);
       } finally {
         closeSync(fd);
       }
