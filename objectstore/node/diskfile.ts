@@ -280,15 +280,19 @@ export function openStoredFile(path: string, wholeUpTo = 0): OpenObject {
   }
 }
 
-export type ObjectState =
-  | { kind: 'missing' }
-  | { kind: 'deleted'; timestamp: string }
-  | { kind: 'present'; obj: OpenObject };
+/** No version to read: nothing at all, or a tombstone (with its timestamp). */
+export type AbsentObject = { kind: 'missing' } | { kind: 'deleted'; timestamp: string };
 
-export type VersionState =
-  | { kind: 'missing' }
-  | { kind: 'deleted'; timestamp: string }
-  | { kind: 'present'; timestamp: string };
+export type ObjectState = AbsentObject | { kind: 'present'; obj: OpenObject };
+
+export type VersionState = AbsentObject | { kind: 'present'; timestamp: string };
+
+/** What a hash dir without a live .data holds; undefined when its newest version is a .data. */
+function absentIn(l: HashDirListing): AbsentObject | undefined {
+  if (!l.newest) return { kind: 'missing' };
+  if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
+  return undefined;
+}
 
 /** A temp file being written; finish() makes it the object's newest version. */
 export interface ObjectWriter {
@@ -502,9 +506,7 @@ export class DiskFiles {
    */
   versionOf(device: string, part: number, hash: string): VersionState {
     const l = listSync(this.hashDir(device, part, hash));
-    if (!l.newest) return { kind: 'missing' };
-    if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
-    return { kind: 'present', timestamp: newestOf(l)! };
+    return absentIn(l) ?? { kind: 'present', timestamp: newestOf(l)! };
   }
 
   /**
@@ -518,18 +520,19 @@ export class DiskFiles {
     const dir = this.hashDir(device, part, hash);
     for (let attempt = 0; ; attempt++) {
       const l = listSync(dir);
-      if (!l.newest) return { kind: 'missing' };
-      if (l.newest.ext === 'ts') return { kind: 'deleted', timestamp: l.newest.ts };
+      const absent = absentIn(l);
+      if (absent) return absent;
+      const dataTs = l.newest!.ts;
       let obj: OpenObject;
       try {
-        obj = openStoredFile(join(dir, `${l.newest.ts}.data`), wholeUpTo);
+        obj = openStoredFile(join(dir, `${dataTs}.data`), wholeUpTo);
       } catch (e) {
         // Replaced between readdir and open: look again once.
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt === 0) continue;
         throw e;
       }
       try {
-        if (l.newestMeta && l.newestMeta > l.newest.ts) {
+        if (l.newestMeta && l.newestMeta > dataTs) {
           const m = readMetaFile(join(dir, `${l.newestMeta}.meta`));
           if (m) {
             obj.meta.meta = m.meta;

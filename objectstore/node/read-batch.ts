@@ -15,16 +15,16 @@
  * (`/obj/<dev>/<part>/<a>/<c>/<o>`, as protocol.ts's nodePath makes it). The answer
  * (`application/octet-stream`, framed by batch-wire.ts) is a 4-byte big-endian length, that
  * many bytes of JSON `{ answers: [[status, headers, bodyBytes], ...] }`, then the included
- * bodies one after the other. Each status is the one a single request of that path would have had (200, 404, 400 bad
- * path or partition, 421 unknown device, 507, 500 corrupt or failed). A HEAD's headers hold its
- * `X-Backend-Timestamp` alone, named by the hash dir's file names: no file is opened, so a
- * damaged copy is found by the GET that reads it (the proxy then asks the other replicas for that
- * version), as a damaged body always was. A GET's headers are those of a single GET; its body is included
- * when it is at most MAX_BATCHED_BODY_BYTES (verified first, as a single GET verifies a small
- * body); a larger one answers bodyBytes -1 and is read with its own request (streamed, as
- * before). A batch that fails as a whole answers status 0 for each read (the caller asks another
- * node, as for a dead node); a node that does not know the route (an older version, mid-upgrade)
- * gets each read as its own request.
+ * bodies one after the other. Each status is the one a single request of that path would have
+ * had (200, 404, 400 bad path or partition, 421 unknown device, 507, 500 corrupt or failed).
+ * A HEAD's headers hold its `X-Backend-Timestamp` alone, named by the hash dir's file names: no
+ * file is opened, so a damaged copy is found by the GET that reads it (the proxy then asks the
+ * other replicas for that version), as a damaged body always was. A GET's headers are those of
+ * a single GET; its body is included when it is at most MAX_BATCHED_BODY_BYTES (verified first,
+ * as a single GET verifies a small body); a larger one answers bodyBytes -1 and is read with its
+ * own request (streamed, as before). A batch that fails as a whole answers status 0 for each
+ * read (the caller asks another node, as for a dead node); a node that does not know the route
+ * (an older version, mid-upgrade) gets each read as its own request.
  */
 import type http from 'node:http';
 import type { NodeClient } from './node-client.js';

@@ -723,14 +723,11 @@ export class StorageNode {
    */
   private readOne(path: string, head: boolean): Promise<BatchedRead> {
     return this.batchItem('read', path, async (p, hash): Promise<BatchedRead> => {
-      if (head) {
-        const v = this.disk.versionOf(p.device, p.part, hash);
-        if (v.kind === 'missing') return { status: 404, headers: {} };
-        return { status: v.kind === 'present' ? 200 : 404, headers: { [H_BACKEND_TIMESTAMP]: v.timestamp } };
-      }
-      const st = await this.disk.openObject(p.device, p.part, hash, MAX_BATCHED_BODY_BYTES + FOOTER_READ_BYTES);
+      const st = head ? this.disk.versionOf(p.device, p.part, hash)
+        : await this.disk.openObject(p.device, p.part, hash, MAX_BATCHED_BODY_BYTES + FOOTER_READ_BYTES);
       if (st.kind === 'missing') return { status: 404, headers: {} };
       if (st.kind === 'deleted') return { status: 404, headers: { [H_BACKEND_TIMESTAMP]: st.timestamp } };
+      if (!('obj' in st)) return { status: 200, headers: { [H_BACKEND_TIMESTAMP]: st.timestamp } };
       const { fd, meta, bodySize } = st.obj;
       let body: Buffer | undefined;
       try {

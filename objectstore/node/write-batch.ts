@@ -12,14 +12,14 @@
  * shares an fdatasync with the writes around it, batched or not), the same listing rows; a
  * batch is answered once every write in it is, each with its own status.
  *
- * Wire: `POST /writes` (HMAC-signed like every node request; the writes inside need no
- * signature of their own). Body (`application/octet-stream`, framed by batch-wire.ts): a
- * 4-byte big-endian length, that many bytes of JSON `{ writes: [[path, headers, bodyBytes],
- * ...] }`, then the bodies one after the other. Each path is a node object path (protocol.ts's nodePath), each headers object the
- * one a single PUT would carry (X-Timestamp, the ETag, metadata, container targets). The answer
- * is JSON `{ answers: [[status, headers], ...] }`: 201 with the ETag and X-Backend-Timestamp,
- * 409 with the newer version's X-Backend-Timestamp, 400, 421 unknown device, 422, 507, 500,
- * as the single request would have had them.
+ * Wire: `POST /writes` (HMAC-signed like every node request; the writes inside need no signature
+ * of their own). Body (`application/octet-stream`, framed by batch-wire.ts): a 4-byte big-endian
+ * length, that many bytes of JSON `{ writes: [[path, headers, bodyBytes], ...] }`, then the bodies
+ * one after the other. Each path is a node object path (protocol.ts's nodePath), each headers
+ * object the one a single PUT would carry (X-Timestamp, the ETag, metadata, container targets).
+ * The answer is JSON `{ answers: [[status, headers], ...] }`: 201 with the ETag and
+ * X-Backend-Timestamp, 409 with the newer version's X-Backend-Timestamp, 400, 421 unknown device,
+ * 422, 507, 500, as the single request would have had them.
  *
  * A batch that fails as a whole (dead node, timeout) answers status 0 for each write: the
  * caller tries the next handoff, as for a failed single PUT (a write the node stored before the
