@@ -20,7 +20,8 @@ export interface OpenedBody {
   contentLength?: number;
   /** Algorithms computed (declared by header, trailer or x-amz-sdk-checksum-algorithm). */
   algorithms: ChecksumAlgorithm[];
-  verifier: BodyVerifier;
+  /** The checksums computed and verified, once the stream has ended. */
+  checksums(): Partial<Record<ChecksumAlgorithm, string>>;
   /** Stops feeding the store and discards the rest of the request body. */
   abandon(): void;
   /** The first S3 failure seen while decoding or verifying, to report instead of the store's. */
@@ -82,9 +83,17 @@ export function openBody(req: S3Request): OpenedBody {
     if (!isChecksumAlgorithm(declared)) throw new S3Error('InvalidRequest', `Checksum algorithm ${declared} is not supported.`);
     algorithms.add(declared);
   }
+  const payloadSha256 = /^[0-9a-f]{64}$/i.test(payloadHash) ? payloadHash : undefined;
+  if (!decoder && algorithms.size === 0 && payloadSha256 === undefined) {
+    // Nothing to decode or verify (UNSIGNED-PAYLOAD, no checksum): the store reads the request
+    // itself, as the Swift API's does. A pass-through Transform here cost the proxy a stream
+    // hop per chunk and per 4 KiB PUT (bench/objectstore/README.md, session 29); the store's
+    // readers already fail a body that ends short or is reset.
+    return { stream: source, contentLength, algorithms: [], checksums: () => ({}), abandon: () => source.resume(), failure: () => undefined };
+  }
   const verifier = new BodyVerifier({
     algorithms: [...algorithms],
-    payloadSha256: /^[0-9a-f]{64}$/i.test(payloadHash) ? payloadHash : undefined,
+    payloadSha256,
     expected: () => {
       const out = { ...fromHeaders };
       for (const [k, v] of Object.entries(decoder?.trailers ?? {})) {
@@ -115,7 +124,9 @@ export function openBody(req: S3Request): OpenedBody {
     source.unpipe(first);
     source.resume();
   };
-  return { stream, contentLength, algorithms: [...algorithms], verifier, abandon, failure: () => firstFailure ?? verifier.failure };
+  return {
+    stream, contentLength, algorithms: [...algorithms], checksums: () => verifier.values, abandon, failure: () => firstFailure ?? verifier.failure,
+  };
 }
 
 /** Reads a whole small body (XML documents), verifying it like any other; checks Content-MD5. */

@@ -64,7 +64,7 @@ export async function storeBody(req: S3Request, container: string, object: strin
     body.abandon();
     throw body.failure() ?? e;
   }
-  const checksums = body.verifier.values;
+  const checksums = body.checksums();
   const late: Record<string, string> = {};
   for (const [alg, v] of Object.entries(checksums)) {
     if (headers[checksumHeader(alg as ChecksumAlgorithm)] === undefined) late[checksumHeader(alg as ChecksumAlgorithm)] = v;
