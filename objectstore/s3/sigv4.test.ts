@@ -2,7 +2,7 @@ import t from 'tap';
 import { Readable } from 'node:stream';
 import { StaticUserDirectory } from '../auth/users.js';
 import {
-  authenticate, canonicalQuery, canonicalUri, parseAmzDate, parseQuery, presignUrl, signingKey, signRequest, uriEncode,
+  authenticate, canonicalQuery, canonicalUri, headerValues, parseAmzDate, parseQuery, presignUrl, signingKey, signRequest, uriEncode,
   EMPTY_SHA256, STREAMING_SIGNED,
 } from './sigv4.js';
 import { AwsChunkedDecoder } from './chunked.js';
@@ -68,6 +68,11 @@ t.test('canonical pieces', async (t) => {
   t.equal(uriEncode('é+*'), '%C3%A9%2B%2A');
   t.equal(canonicalUri('/bucket/a%2Fb/c d'), '/bucket/a%2Fb/c%20d', 'an encoded slash stays encoded');
   t.equal(canonicalUri('/bucket/%7Euser/(x)'), '/bucket/~user/%28x%29');
+  t.equal(canonicalUri('/bucket-1/dir/key_2.txt~'), '/bucket-1/dir/key_2.txt~', 'a plain path is its own canonical form');
+  t.equal(canonicalUri(''), '/');
+  t.equal(canonicalUri('/b/caf%C3%A9'), '/b/caf%C3%A9');
+  t.equal(canonicalUri('/b/caf%c3%a9'), '/b/caf%C3%A9', 'escapes are upper-cased');
+  t.same([...headerValues(['Host', ' h:1 ', 'X-A', 'a  b\t c', 'x-a', ' d ', 'X-B', '\tv'])], [['host', 'h:1'], ['x-a', 'a b c,d'], ['x-b', 'v']]);
   t.equal(canonicalQuery(parseQuery('b=2&a=&c&a=1')), 'a=&a=1&b=2&c=');
   t.equal(parseAmzDate('20130524T000000Z'), WHEN);
   t.ok(Number.isNaN(parseAmzDate('2013-05-24')));

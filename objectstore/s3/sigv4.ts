@@ -8,7 +8,7 @@
  * clients that escape different characters still verify. The signing region is the one the
  * client put in its credential scope.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { User, UserDirectory } from '../auth/users.js';
 import { S3Error } from './errors.js';
 
@@ -25,7 +25,10 @@ export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAI
 export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
 const KEY_CACHE_SIZE = 256;
 
-export const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+/** Node's one-shot digest (20.12+): a third of the CPU of a Hash object for a short input. */
+const oneShot: ((alg: string, data: string | Buffer, enc: 'hex') => string) | undefined = (crypto as { hash?: typeof crypto.hash }).hash;
+export const sha256Hex = (data: string | Buffer): string =>
+  (oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex'));
 export const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 /** AWS's UriEncode: everything but A-Z a-z 0-9 - . _ ~ is %XX (UTF-8); '/' kept unless asked. */
@@ -47,8 +50,14 @@ function safeDecode(text: string): string {
   }
 }
 
+/** A path with nothing to decode or encode: only unreserved characters and '/'. */
+const PLAIN_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 /** The canonical URI of a raw request path (no query). */
 export function canonicalUri(rawPath: string): string {
+  // Most paths (bucket/key of plain names) are their own canonical form: decoding and
+  // encoding them again byte by byte was a third of a request's verification.
+  if (PLAIN_PATH.test(rawPath)) return rawPath || '/';
   return rawPath.split('/').map((seg) => uriEncode(safeDecode(seg))).join('/') || '/';
 }
 
@@ -69,12 +78,16 @@ export function canonicalQuery(pairs: Array<[string, string]>, exclude?: string)
     .map(([k, v]) => `${k}=${v}`).join('&');
 }
 
+const NO_INNER_SPACE = /^\s*\S*\s*$/;
+
 /** Groups raw headers by lower-case name; values trimmed, inner spaces collapsed, joined by ','. */
 export function headerValues(rawHeaders: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
-    const value = rawHeaders[i + 1]!.trim().replace(/\s+/g, ' ');
+    const raw = rawHeaders[i + 1]!;
+    // Collapsing is rarely needed: a value without whitespace inside is kept as it came.
+    const value = NO_INNER_SPACE.test(raw) ? raw.trim() : raw.trim().replace(/\s+/g, ' ');
     out.set(name, out.has(name) ? `${out.get(name)},${value}` : value);
   }
   return out;
