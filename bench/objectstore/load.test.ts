@@ -79,3 +79,21 @@ t.test('each phase reports how idle the host was and the CPU no measured process
   t.equal(put2!.other_cpu_cores, 0, 'never below zero');
   t.ok(put2!.server_cpu_cores! > 0, 'the servers\' CPU as counted');
 });
+
+t.test('a write phase lasts until what it wrote is on disk; a read phase does not sync', async (t) => {
+  // Each PUT takes 10 ms, so a phase lasts long enough for its rate to be checked.
+  const { client } = recordingClient();
+  const slowPuts: StoreClient = { ...client, put: async (c, k, b) => { await new Promise((r) => setTimeout(r, 10)); return client.put(c, k, b); } };
+  const o = { ...OPTIONS, smallCount: 200, largeCount: 60 };
+  const phases = await runWorkload(slowPuts, o);
+  for (const p of phases) {
+    if (p.phase.startsWith('put')) {
+      t.ok(p.sync_s !== undefined && p.sync_s >= 0, `${p.phase} timed its sync (${p.sync_s} s)`);
+      t.ok(p.seconds >= p.sync_s!, `${p.phase}: the sync is part of the phase's ${p.seconds} s`);
+      const rate = p.ops / p.seconds;
+      t.ok(Math.abs(p.ops_s - rate) <= rate * 0.05, `${p.phase}: ${p.ops_s} op/s over the whole phase (${rate.toFixed(1)})`);
+    } else {
+      t.equal(p.sync_s, undefined, `${p.phase} does not sync`);
+    }
+  }
+});
