@@ -122,9 +122,11 @@ export async function swiftClient(authUrl: string, user: string, key: string): P
   };
 }
 
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 100) / 100;
+  return round2(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!);
 }
 
 /** Seconds a sync(1) of every filesystem takes: until what the phase wrote is on disk. */
@@ -167,10 +169,10 @@ export async function runPhase(phase: string, count: number, concurrency: number
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   lat.sort((a, b) => a - b);
   return {
-    phase, ops: lat.length, errors, seconds: Math.round(seconds * 100) / 100,
+    phase, ops: lat.length, errors, seconds: round2(seconds),
     ops_s: Math.round((lat.length / seconds) * 10) / 10,
     mb_s: Math.round(((lat.length * bytesPerOp) / seconds / 1e6) * 10) / 10,
-    ...(sync !== undefined ? { sync_s: Math.round(sync * 100) / 100 } : {}),
+    ...(sync !== undefined ? { sync_s: round2(sync) } : {}),
     p50_ms: pct(lat, 0.5), p99_ms: pct(lat, 0.99), max_ms: pct(lat, 1),
   };
 }
@@ -198,8 +200,6 @@ export interface WorkloadOptions {
 export async function warmUp(client: StoreClient, o: WorkloadOptions, seconds: number): Promise<void> {
   await runWorkload(client, { ...o, container: `${o.container}-warm`, capSeconds: seconds / 2, largeCount: 2 * o.largeConcurrency });
 }
-
-const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /**
  * The standard workload through `client` (after warmUp); returns one result per phase, each with the load

@@ -3,13 +3,13 @@
  * Signature V4 in the Authorization header, region us-east-1 by default, body not hashed
  * (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, accepted by ringstack and by Swift's s3api).
  * Signing stays cheap so the client measures the server, not itself: the signing key is derived
- * once a day (ringstack's `signingKey`, the only piece taken from the server's code), the
+ * once a day (ringstack's `signingKey`; `uriEncode` is the server's too), the
  * `x-amz-date` string once a second, and each request costs one SHA-256 of its short canonical
  * request and one HMAC.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { send, type StoreClient } from './load.js';
-import { signingKey } from '../../objectstore/s3/sigv4.js';
+import { signingKey, uriEncode } from '../../objectstore/s3/sigv4.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SERVICE = 's3';
@@ -23,11 +23,6 @@ export interface S3Credentials {
   accessKey: string;
   secret: string;
   region?: string;
-}
-
-/** AWS's URI encoding of one path segment (A-Z a-z 0-9 - . _ ~ kept). */
-function encodeSegment(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Signs requests for one endpoint and access key; caches what changes per day and per second. */
@@ -79,10 +74,10 @@ export function s3Client(c: S3Credentials): StoreClient {
     const { host: _host, ...headers } = signer.headers(method, path);
     return send(url.hostname, url.port, path, method, headers, body);
   };
-  const objectPath = (bucket: string, key: string) => `/${encodeSegment(bucket)}/${encodeSegment(key)}`;
+  const objectPath = (bucket: string, key: string) => `/${uriEncode(bucket)}/${uriEncode(key)}`;
   return {
     async createContainer(bucket) {
-      const r = await call('PUT', `/${encodeSegment(bucket)}`);
+      const r = await call('PUT', `/${uriEncode(bucket)}`);
       if (r.status !== 200) throw new Error(`S3 CreateBucket ${bucket} got ${r.status}`);
     },
     put: async (bucket, key, body) => (await call('PUT', objectPath(bucket, key), body)).status === 200,

@@ -66,6 +66,8 @@ t.test('AWS example: streaming PUT with chunk signatures', async (t) => {
 t.test('canonical pieces', async (t) => {
   t.equal(uriEncode('a b/c~d', false), 'a%20b/c~d');
   t.equal(uriEncode('é+*'), '%C3%A9%2B%2A');
+  t.equal(uriEncode("!'()*/"), '%21%27%28%29%2A%2F', 'what encodeURIComponent keeps, AWS escapes');
+  t.equal(uriEncode('a/\uD800'), 'a%2F%EF%BF%BD', 'a lone surrogate is the UTF-8 of U+FFFD');
   t.equal(canonicalUri('/bucket/a%2Fb/c d'), '/bucket/a%2Fb/c%20d', 'an encoded slash stays encoded');
   t.equal(canonicalUri('/bucket/%7Euser/(x)'), '/bucket/~user/%28x%29');
   t.equal(canonicalUri('/bucket-1/dir/key_2.txt~'), '/bucket-1/dir/key_2.txt~', 'a plain path is its own canonical form');

@@ -31,18 +31,28 @@ export const sha256Hex = (data: string | Buffer): string =>
   (oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex'));
 export const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
-/** AWS's UriEncode: everything but A-Z a-z 0-9 - . _ ~ is %XX (UTF-8); '/' kept unless asked. */
+/** What encodeURIComponent leaves as it is and AWS's UriEncode does not. */
+const KEPT_BY_JS_ONLY = /[!'()*]/g;
+
+/**
+ * AWS's UriEncode: everything but A-Z a-z 0-9 - . _ ~ is %XX (UTF-8); '/' kept unless asked.
+ * Built on encodeURIComponent (upper-case escapes, UTF-8) rather than a loop over the bytes:
+ * most names need no escape at all, and the loop cost 1.5-3 µs of a 13 µs verification.
+ */
 export function uriEncode(text: string, encodeSlash = true): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    if (/[A-Za-z0-9\-._~]/.test(ch) || (ch === '/' && !encodeSlash)) out += ch;
-    else out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  let out: string;
+  try {
+    out = encodeURIComponent(text);
+  } catch {
+    // A lone surrogate: encoded as the U+FFFD that its UTF-8 bytes become.
+    out = encodeURIComponent(Buffer.from(text, 'utf8').toString('utf8'));
   }
-  return out;
+  out = out.replace(KEPT_BY_JS_ONLY, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeSlash ? out : out.replace(/%2F/g, '/');
 }
 
 function safeDecode(text: string): string {
+  if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {
@@ -50,14 +60,8 @@ function safeDecode(text: string): string {
   }
 }
 
-/** A path with nothing to decode or encode: only unreserved characters and '/'. */
-const PLAIN_PATH = /^[A-Za-z0-9\-._~/]*$/;
-
 /** The canonical URI of a raw request path (no query). */
 export function canonicalUri(rawPath: string): string {
-  // Most paths (bucket/key of plain names) are their own canonical form: decoding and
-  // encoding them again byte by byte cost 1.5-3 µs of a 13 µs verification.
-  if (PLAIN_PATH.test(rawPath)) return rawPath || '/';
   return rawPath.split('/').map((seg) => uriEncode(safeDecode(seg))).join('/') || '/';
 }
 
