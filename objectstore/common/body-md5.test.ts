@@ -3,11 +3,14 @@
  * it gives node:crypto's digest for any chunking and any number of concurrent bodies (more
  * than the sixteen lanes, fewer than the four that make lanes worth it); it asks the caller to
  * wait when too many bytes are not hashed yet; a digested or discarded body takes no more bytes.
- * The node:crypto fallback (RINGSTACK_PROXY_MD5=node) gives the same digests.
+ * The node:crypto fallback (RINGSTACK_PROXY_MD5=node) gives the same digests, and so does each
+ * lane function the CPU has (AVX-512F, AVX2, none), chosen with RINGSTACK_MD5_LANES.
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { bodyMd5, pooledMd5Available, MAX_UNHASHED_BYTES, type BodyMd5 } from './body-md5.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { bodyMd5, md5LanesKind, pooledMd5Available, MAX_UNHASHED_BYTES, type BodyMd5 } from './body-md5.js';
 import { nativeAddon } from './native-addon.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -94,4 +97,54 @@ t.test('pool: the addon refuses a digest while bytes are being hashed, and bad a
   t.throws(() => addon.md5Update({}, body), TypeError);
   t.throws(() => addon.md5Update(addon.md5New(), 'text'), TypeError);
   t.throws(() => addon.md5Flush(addon.md5New(), 1), TypeError);
+});
+
+/**
+ * Hashes bodies of many lengths in a fresh process, nine at a time in one flush so the pool job
+ * takes them in lanes, and reports the lane kind and whether every digest matched node:crypto's.
+ */
+const LANES_CHILD = `
+const addon = require('@ringstack/page-cache');
+const { createHash, randomBytes } = require('node:crypto');
+const bodies = [0, 1, 55, 56, 63, 64, 65, 1000, 65536 * 3 + 7, 2_000_000, 1_500_001].map((n) => randomBytes(n));
+(async () => {
+  let same = 0;
+  for (let i = 0; i < bodies.length; i += 9) {
+    const group = bodies.slice(i, i + 9);
+    const streams = group.map((b) => { const s = addon.md5New(); addon.md5Update(s, b); return s; });
+    await Promise.all(streams.map((s) => new Promise((r) => { if (!addon.md5Flush(s, r)) r(); })));
+    group.forEach((b, j) => { same += addon.md5Digest(streams[j]).toString('hex') === createHash('md5').update(b).digest('hex'); });
+  }
+  process.stdout.write(JSON.stringify({ kind: addon.md5LanesKind, same, of: bodies.length }));
+})();
+`;
+
+t.test('pool: every lane function the CPU has gives node:crypto\'s digests', { skip: !pooledMd5Available }, async (t) => {
+  const order = ['none', 'avx2', 'avx512f'];
+  const best = order.indexOf(md5LanesKind);
+  t.not(best, -1, `the addon names its lanes (${md5LanesKind})`);
+  for (const cap of ['off', 'avx2', 'avx512f']) {
+    const out = execFileSync(process.execPath, ['-e', LANES_CHILD], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, RINGSTACK_MD5_LANES: cap, NODE_OPTIONS: '' },
+    }).toString();
+    const r = JSON.parse(out) as { kind: string; same: number; of: number };
+    const expected = order[Math.min(best, Math.max(0, order.indexOf(cap)))];
+    t.equal(r.kind, expected, `RINGSTACK_MD5_LANES=${cap}: the best the CPU has, at most ${cap}`);
+    t.equal(r.same, r.of, `RINGSTACK_MD5_LANES=${cap} (${r.kind}): every digest right`);
+  }
+});
+
+t.test('an unknown RINGSTACK_MD5_LANES is refused with its name', async (t) => {
+  // The built module (npm test builds dist first): a fresh process reads the setting at load.
+  const dist = new URL('../../dist/objectstore/common/body-md5.js', import.meta.url).href;
+  let message = '';
+  try {
+    execFileSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(dist)})`], {
+      env: { ...process.env, RINGSTACK_MD5_LANES: 'sse9', NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } catch (e) {
+    message = String((e as { stderr?: Buffer }).stderr);
+  }
+  t.match(message, /RINGSTACK_MD5_LANES must be one of avx512f, avx2, off \(got 'sse9'\)/);
 });

@@ -1,8 +1,9 @@
 /**
  * The MD5 of a large body as it streams through the proxy (its ETag), hashed off the event loop
  * when the addon is there (native/page-cache, md5_hasher.c): the bytes are handed over as they
- * pass and hashed in the libuv pool, the bodies of concurrent uploads together (sixteen per
- * instruction with AVX-512F). On one thread, MD5 was half of the proxy's CPU on a 16 MiB PUT.
+ * pass and hashed in the libuv pool, the bodies of concurrent uploads together (sixteen at a
+ * time in vector lanes, with AVX-512F or AVX2). On one thread, MD5 was half of the proxy's CPU
+ * on a 16 MiB PUT.
  *
  * Without the addon, or with RINGSTACK_PROXY_MD5=node in the environment (to compare), it is
  * node:crypto's MD5 on the event loop, with the same interface.
@@ -19,12 +20,28 @@ interface Md5Addon {
   md5Digest(s: Md5Stream): Buffer;
   md5Discard(s: Md5Stream): void;
   md5Lanes: boolean;
+  md5LanesKind: 'avx512f' | 'avx2' | 'none';
+}
+
+/** What RINGSTACK_MD5_LANES may say (the addon reads it; an unknown value is refused here). */
+export const MD5_LANES_SETTINGS = ['avx512f', 'avx2', 'off'] as const;
+
+const lanesSetting = process.env.RINGSTACK_MD5_LANES;
+if (lanesSetting && !(MD5_LANES_SETTINGS as readonly string[]).includes(lanesSetting)) {
+  throw new Error(`RINGSTACK_MD5_LANES must be one of ${MD5_LANES_SETTINGS.join(', ')} (got '${lanesSetting}')`);
 }
 
 const addon = nativeAddon<Md5Addon>('md5New');
 
 /** True when the addon hashes bodies (the tests check that `npm ci` built it). */
 export const pooledMd5Available = addon !== null;
+
+/**
+ * The vector instructions that hash concurrent bodies together: the best the CPU has, at most
+ * what RINGSTACK_MD5_LANES names (`avx512f`, `avx2` or `off`), read once when the addon loads;
+ * 'none' hashes one body at a time, and without the addon it is node:crypto.
+ */
+export const md5LanesKind: Md5Addon['md5LanesKind'] | 'node:crypto' = addon ? addon.md5LanesKind : 'node:crypto';
 
 /**
  * Bytes of one body handed over and not hashed yet beyond which `update` asks the caller to

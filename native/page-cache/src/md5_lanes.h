@@ -1,7 +1,9 @@
 /*
- * MD5 block functions: one stream (portable C) and sixteen streams at once (AVX-512: each
- * 32-bit lane of a register carries one stream's state; the message words are gathered from
- * each stream's own 64-byte block, so nothing is copied into a shared buffer first).
+ * MD5 block functions: one stream (portable C) and sixteen streams at once, each 32-bit lane of
+ * a vector register carrying one stream's state: sixteen lanes per register with AVX-512F, two
+ * registers of eight with AVX2. The message words come from each stream's own 64-byte block
+ * (gathered with AVX-512F, loaded and transposed with AVX2), so nothing is copied into a shared
+ * buffer first.
  */
 #ifndef RINGSTACK_MD5_LANES_H
 #define RINGSTACK_MD5_LANES_H
@@ -19,8 +21,12 @@ void md5_block(uint32_t state[4], const uint8_t *block);
  * block blocks[i]; lanes whose bit in `active` is 0 are left as they are (their block pointer
  * must still point to 64 readable bytes). Only when md5_lanes_supported(). */
 void md5_block_x16(uint32_t state[4][MD5_LANES], const uint8_t *const blocks[MD5_LANES], uint16_t active);
-/* True when the CPU has AVX-512F (checked once). */
+/* True when md5_block_x16 runs on vector lanes (md5_lanes_kind() is not "none"). */
 int md5_lanes_supported(void);
+/* Which instructions md5_block_x16 uses: "avx512f", "avx2" or "none", chosen once: the best the
+ * CPU has, at most what RINGSTACK_MD5_LANES names ("avx512f", "avx2" or "off"; to compare them,
+ * and for the tests to reach each). */
+const char *md5_lanes_kind(void);
 /* The digest of a stream whose whole blocks are in `state`: the last `tail_len` (< 64) bytes
  * are `tail`, `total` the stream's length in bytes. */
 void md5_finish(uint32_t state[4], const uint8_t *tail, size_t tail_len, uint64_t total, uint8_t out[16]);
