@@ -156,7 +156,8 @@ function summarise(label: string, api: Api, r: ApiResult): void {
     process.stderr.write(`${label.padEnd(9)} ${api.padEnd(5)} ${p.phase.padEnd(9)} ${String(p.ops_s).padStart(7)} op/s ${String(p.mb_s).padStart(7)} MB/s${p.sync_s !== undefined ? ` (sync ${p.sync_s} s)` : ''}`
       + ` p50 ${p.p50_ms} p99 ${p.p99_ms} ms errors ${p.errors} cpu ${p.server_cpu_ms_per_op ?? '-'} ms/op`
       + ` (${topProcesses(p.server_cpu_ms_per_op_by_process)}; client ${p.client_cpu_ms_per_op ?? '-'})`
-      + ` host idle ${p.host_idle_share ?? '-'} other ${p.other_cpu_cores ?? '-'} cores  load ${r.loadavg_1m.join('->')}\n`);
+      + ` host idle ${p.host_idle_share ?? '-'} other ${p.other_cpu_cores ?? '-'} cores  disk ${p.disk_write_mb_s ?? '-'} MB/s written, busy ${p.disk_busy_share ?? '-'}`
+      + `  load ${r.loadavg_1m.join('->')}\n`);
   }
 }
 

@@ -1,9 +1,13 @@
 /**
  * The bench's workload (load.ts): the warm-up runs every phase's operation before any is
- * measured; each phase reports the host's idle share and the CPU busy outside the systems.
+ * measured; each phase reports the host's idle share, the CPU busy outside the systems and
+ * what the disks wrote.
  */
 import t from 'tap';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runWorkload, warmUp, type StoreClient, type WorkloadOptions } from './load.js';
 
 const OPTIONS: WorkloadOptions = {
@@ -96,4 +100,23 @@ t.test('a write phase lasts until what it wrote is on disk; a read phase does no
       t.equal(p.sync_s, undefined, `${p.phase} does not sync`);
     }
   }
+});
+
+t.test('a phase that writes to disk reports the MB/s the disks took and how busy they were', { skip: process.platform !== 'linux' }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rs-load-disk-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const block = randomBytes(256 * 1024);
+  const writing: StoreClient = {
+    async createContainer() {},
+    async put(_c, k) {
+      await writeFile(join(dir, k), block, { flush: true });
+      return true;
+    },
+    get: async () => 16,
+  };
+  const [put, get] = await runWorkload(writing, { ...OPTIONS, smallCount: 40, largeCount: 1, concurrency: 2, largeConcurrency: 1 });
+  const mb = (40 * block.length) / 1e6;
+  t.ok(put!.disk_write_mb_s! * put!.seconds >= mb * 0.9, `${put!.disk_write_mb_s} MB/s for ${put!.seconds} s: at least the ${mb} MB written`);
+  t.ok(put!.disk_busy_share! > 0 && put!.disk_busy_share! <= 1, `busy share ${put!.disk_busy_share}`);
+  t.ok(get!.disk_write_mb_s! >= 0, 'every phase has the reading');
 });

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { LeanHttp } from '../../objectstore/node/lean-http.js';
-import { hostJiffies, jiffiesToSeconds } from './procs.js';
+import { diskCounters, diskRates, hostJiffies, jiffiesToSeconds } from './procs.js';
 
 export interface Endpoint {
   storageUrl: string;
@@ -49,6 +49,14 @@ export interface PhaseResult {
    */
   host_idle_share?: number;
   other_cpu_cores?: number;
+  /**
+   * The host's disks during the phase (Linux, since session 30): MB written per second, all
+   * writers together (replicas, logs, journals, write-back of earlier phases), and the busiest
+   * disk's share of the time with I/O in flight. Beside the disk's own limits (disk-limits.ts)
+   * they tell a phase the disk bounds from one the CPU does.
+   */
+  disk_write_mb_s?: number;
+  disk_busy_share?: number;
   /**
    * Write phases: seconds the sync(1) after the last acknowledged write took. They are part of
    * `seconds` (and so of `ops_s` and `mb_s`): write-back a system defers is charged to the phase
@@ -213,10 +221,14 @@ export async function runWorkload(client: StoreClient, o: WorkloadOptions,
   const phase = async (name: string, count: number, conc: number, bytes: number, op: (i: number) => Promise<boolean>, writes = false) => {
     const cpu0 = serverCpu?.();
     const host0 = hostJiffies();
+    const disk0 = diskCounters();
     const self0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
     const r = await runPhase(name, count, conc, o.capSeconds, bytes, op, writes);
+    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
     const self = process.cpuUsage(self0);
     const host1 = hostJiffies();
+    const disk1 = diskCounters();
     const clientSeconds = (self.user + self.system) / 1e6;
     r.client_cpu_ms_per_op = perOp(clientSeconds * 1000, r.ops);
     let serverSeconds = 0;
@@ -234,6 +246,11 @@ export async function runWorkload(client: StoreClient, o: WorkloadOptions,
       // Only meaningful when the server processes were counted (bench.ts); never below zero
       // (the counters tick at different moments).
       if (serverCpu) r.other_cpu_cores = round2(Math.max(0, busy - serverSeconds - clientSeconds) / r.seconds);
+    }
+    if (disk0 && disk1 && elapsed > 0) {
+      const d = diskRates(disk0, disk1, elapsed);
+      r.disk_write_mb_s = d.write_mb_s;
+      r.disk_busy_share = d.busy_share;
     }
     return r;
   };

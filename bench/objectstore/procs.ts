@@ -1,5 +1,5 @@
-/** CPU time and memory of benchmarked server processes, from /proc (Linux). */
-import { readFileSync } from 'node:fs';
+/** CPU time and memory of benchmarked server processes, and the host's CPU and disks, from /proc (Linux). */
+import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 
@@ -73,6 +73,56 @@ export function hostJiffies(): { busy: number; total: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the block devices have done so far: bytes written, and milliseconds busy per device. */
+export interface DiskCounters {
+  writtenBytes: number;
+  busyMs: Map<string, number>;
+}
+
+/**
+ * Parses /proc/diskstats for the devices named in `disks` (whole disks: a partition's work is
+ * also its disk's, so counting both would count it twice). Fields after the name: reads,
+ * reads merged, sectors read, ms reading, writes, writes merged, sectors written (512 bytes
+ * each, whatever the device's own sector size), ms writing, I/Os in flight, ms busy.
+ */
+export function parseDiskstats(text: string, disks: ReadonlySet<string>): DiskCounters {
+  const out: DiskCounters = { writtenBytes: 0, busyMs: new Map() };
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13 || !disks.has(f[2]!)) continue;
+    out.writtenBytes += Number(f[9]) * 512;
+    out.busyMs.set(f[2]!, Number(f[12]));
+  }
+  return out;
+}
+
+/**
+ * The host's block devices so far (Linux), whole disks only: those in /sys/block that are not
+ * loop, RAM or zram devices. Undefined where /proc/diskstats cannot be read.
+ */
+export function diskCounters(): DiskCounters | undefined {
+  try {
+    const disks = new Set(readdirSync('/sys/block').filter((d) => !/^(loop|ram|zram)/.test(d)));
+    return parseDiskstats(readFileSync('/proc/diskstats', 'utf8'), disks);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Between two readings `seconds` apart: MB written per second, and the busiest device's share
+ * of the time with I/O in flight (1: never idle; with I/O in parallel it says the device was
+ * never waiting for work, not that it could do no more).
+ */
+export function diskRates(a: DiskCounters, b: DiskCounters, seconds: number): { write_mb_s: number; busy_share: number } {
+  let busy = 0;
+  for (const [d, ms] of b.busyMs) busy = Math.max(busy, ms - (a.busyMs.get(d) ?? ms));
+  return {
+    write_mb_s: Math.round(((b.writtenBytes - a.writtenBytes) / seconds / 1e6) * 10) / 10,
+    busy_share: Math.min(1, Math.round((busy / 1000 / seconds) * 100) / 100),
+  };
 }
 
 /** Jiffies to seconds. */
