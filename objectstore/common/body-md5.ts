@@ -19,7 +19,6 @@ interface Md5Addon {
   md5Flush(s: Md5Stream, cb: () => void): boolean;
   md5Digest(s: Md5Stream): Buffer;
   md5Discard(s: Md5Stream): void;
-  md5Lanes: boolean;
   md5LanesKind: 'avx512f' | 'avx2' | 'none';
 }
 

@@ -9,8 +9,8 @@
  *                                                 else true, and cb runs once they are
  *   md5Digest(stream): Buffer                     the 16-byte digest (throws while bytes wait)
  *   md5Discard(stream): void                      drops the queued bytes no pass has taken
- *   md5Lanes: boolean                             sixteen streams at a time (AVX-512F or AVX2)
- *   md5LanesKind: string                          "avx512f", "avx2" or "none" (md5_lanes.h)
+ *   md5LanesKind: string                          "avx512f", "avx2" (sixteen streams at a time)
+ *                                                 or "none" (md5_lanes.h)
  *
  * Why a shared service: one MD5 stream runs at ~0.55 GB/s and was half of the proxy's CPU on
  * large PUTs, on its one JavaScript thread. Here one pool job at a time takes every stream with
@@ -493,13 +493,12 @@ void md5_hasher_register(napi_env env, napi_value exports) {
     { "md5New", md5_new }, { "md5Update", md5_update }, { "md5Flush", md5_flush },
     { "md5Digest", md5_digest }, { "md5Discard", md5_discard },
   };
-  napi_value f, flag, kind;
+  napi_value f, kind;
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
     napi_set_named_property(env, exports, fns[i].name, f);
   }
-  napi_get_boolean(env, md5_lanes_supported(), &flag);
-  napi_set_named_property(env, exports, "md5Lanes", flag);
+  /* Chosen here, on the JavaScript thread, before any pool job can ask. */
   napi_create_string_utf8(env, md5_lanes_kind(), NAPI_AUTO_LENGTH, &kind);
   napi_set_named_property(env, exports, "md5LanesKind", kind);
 }
