@@ -3,17 +3,16 @@
  * Signature V4 in the Authorization header, region us-east-1 by default, body not hashed
  * (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, accepted by ringstack and by Swift's s3api).
  * Signing stays cheap so the client measures the server, not itself: the signing key is derived
- * once a day (ringstack's `signingKey`; `uriEncode` is the server's too), the
- * `x-amz-date` string once a second, and each request costs one SHA-256 of its short canonical
- * request and one HMAC.
+ * once a day, the `x-amz-date` string once a second, and each request costs one SHA-256 of its
+ * short canonical request and one HMAC. The pieces are the server's own (objectstore/s3/sigv4.ts:
+ * `signingKey`, `stringToSign`, `hmac`, `uriEncode`, `formatAmzDate`), so client and server
+ * cannot drift apart; only the canonical request, always the same three headers, is built here.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { send, type StoreClient } from './load.js';
-import { signingKey, uriEncode } from '../../objectstore/s3/sigv4.js';
+import {
+  ALGORITHM, SERVICE, UNSIGNED_PAYLOAD as UNSIGNED, formatAmzDate, hmac, signingKey, stringToSign, uriEncode,
+} from '../../objectstore/s3/sigv4.js';
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
-const SERVICE = 's3';
-const UNSIGNED = 'UNSIGNED-PAYLOAD';
 const SIGNED_HEADERS = 'host;x-amz-content-sha256;x-amz-date';
 export const DEFAULT_REGION = 'us-east-1';
 
@@ -45,7 +44,7 @@ export class S3Signer {
     const second = Math.floor(now / 1000);
     if (second !== this.second) {
       this.second = second;
-      this.amzDate = new Date(second * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      this.amzDate = formatAmzDate(second * 1000);
       const day = this.amzDate.slice(0, 8);
       if (day !== this.day) {
         this.day = day;
@@ -54,8 +53,7 @@ export class S3Signer {
       }
     }
     const canonical = `${method}\n${path}\n\nhost:${this.host}\nx-amz-content-sha256:${UNSIGNED}\nx-amz-date:${this.amzDate}\n\n${SIGNED_HEADERS}\n${UNSIGNED}`;
-    const toSign = `${ALGORITHM}\n${this.amzDate}\n${this.scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const signature = createHmac('sha256', this.key).update(toSign).digest('hex');
+    const signature = hmac(this.key, stringToSign(this.amzDate, this.scope, canonical)).toString('hex');
     return {
       host: this.host,
       'x-amz-content-sha256': UNSIGNED,

@@ -249,8 +249,8 @@ int md5_lanes_supported(void) {
   return chosen != NULL;
 }
 
+/* Once per block of every lane group: no choice here, md5_lanes_supported() made it. */
 void md5_block_x16(uint32_t state[4][MD5_LANES], const uint8_t *const blocks[MD5_LANES], uint16_t active) {
-  choose();
   chosen(state, blocks, active);
 }
 #else
