@@ -2,7 +2,7 @@
  * The on-disk layout of objects on one storage node (Swift's diskfile idea):
  *
  *   <devices>/<device>/objects/<part>/<hash[-3:]>/<hash>/<timestamp>.data | .ts | .meta
- *   <devices>/<device>/tmp/            temp files, renamed into place once durable
+ *   <devices>/<device>/tmp/            temp files of larger writes, renamed into place once durable
  *
  * The path is built only from the partition and the MD5 hash of the name, never from the
  * name itself, so no object name can reach outside its device folder.
@@ -23,7 +23,8 @@
  * the parents of any directory that had to be created; never the tmp dir: a temp file that a
  * crash loses was never acknowledged). With the small-write log on (small-write-log.ts), a
  * small write (up to SYNC_IO_BYTES) instead appends its whole file to its device's log, shares
- * one fdatasync with the writes around it, and is renamed into place without fsyncs; the log
+ * one fdatasync with the writes around it, and is put in place without fsyncs, straight from
+ * memory as an unnamed file linked to its name (place-file.ts), never under a temp name; the log
  * keeps it until a checkpoint's syncfs has it on disk, and recoverLogs replays it after a
  * crash. The newest timestamp wins: a write
  * older than or equal to what is there gets ObjectConflict; after a write lands, older files
@@ -45,6 +46,7 @@ import {
   SmallWriteLog, listSegments, readSegment, smallWriteLogAvailable, type LoggedWrite,
 } from './small-write-log.js';
 import { fsyncDirs, fsyncPathAndParents, syncFs } from './path-sync.js';
+import { placeFile } from './place-file.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -550,34 +552,49 @@ export class DiskFiles {
   }
 
   /**
-   * Starts a new version in `<device>/tmp`. The cheap metadata calls of a write (open, close,
-   * readdir, mkdir, rename, small writes) are made synchronously, as Swift's object server
-   * makes them: each trip through the libuv pool cost 3-5 ms of scheduling on a busy 2-core
-   * host, more than the call itself; fsyncs and large writes still run in the pool. Once a
-   * body is large (over SYNC_IO_BYTES), its finishing calls go to the pool as well: under
-   * heavy write-back a metadata call can block for 100+ ms, which must not stall the event loop
-   * that serves every other request, and one more trip is nothing next to a large body.
+   * Starts a new version. Its bytes stay in memory while they are few (up to SYNC_IO_BYTES): a
+   * small write with the log on then needs no temp file at all, its file goes from memory into
+   * the log and, once that is durable, into place whole (place-file.ts). Larger bodies, bodies
+   * taken straight from a socket, and small writes without the log go to a temp file in
+   * `<device>/tmp`, renamed into place once durable.
+   * The cheap metadata calls of a write (open, close, readdir, mkdir, rename, small writes) are
+   * made synchronously, as Swift's object server makes them: each trip through the libuv pool
+   * cost 3-5 ms of scheduling on a busy 2-core host, more than the call itself; fsyncs and
+   * large writes still run in the pool. Once a body is large (over SYNC_IO_BYTES), its
+   * finishing calls go to the pool as well: under heavy write-back a metadata call can block
+   * for 100+ ms, which must not stall the event loop that serves every other request, and one
+   * more trip is nothing next to a large body.
    */
   async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta',
     opts: { ignoreMeta?: boolean; unlogged?: boolean } = {}): Promise<ObjectWriter> {
     const tmpDir = join(this.devicePath(device), 'tmp');
     const tmpPath = join(tmpDir, `${hash}.${tmpName()}.tmp`);
-    let fd: number;
-    try {
-      // Readable too: a logged small write reads its file back for the log.
-      fd = openSync(tmpPath, 'wx+');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      mkdirSync(tmpDir, { recursive: true });
-      fd = openSync(tmpPath, 'wx+');
-    }
+    /** The body so far while it is small and in memory (copied: a sender may reuse its chunks). */
+    let held: Buffer[] | undefined = [];
+    /** The temp file, once there is one. */
+    let fd = -1;
     let done = false;
     let closed = false;
     let bytes = 0;
     const recordCrc = ext === 'data' && nativeCrc32c;
     let crc = 0;
+    /** The temp file, made (with what was held) the first time it is needed. */
+    const file = (): number => {
+      if (fd >= 0) return fd;
+      try {
+        // Readable too: a logged small write that went to a file reads it back for the log.
+        fd = openSync(tmpPath, 'wx+');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        mkdirSync(tmpDir, { recursive: true });
+        fd = openSync(tmpPath, 'wx+');
+      }
+      writeAllSync(fd, held!);
+      held = undefined;
+      return fd;
+    };
     const close = () => {
-      if (!closed) {
+      if (fd >= 0 && !closed) {
         closed = true;
         closeSync(fd);
       }
@@ -588,14 +605,16 @@ export class DiskFiles {
       write: async (chunk) => {
         bytes += chunk.length;
         if (recordCrc) crc = crc32c(chunk, crc);
-        await writeAll(fd, [chunk]);
+        if (held && bytes <= SYNC_IO_BYTES) held.push(Buffer.from(chunk));
+        else await writeAll(file(), [chunk]);
       },
       writev: async (chunks) => {
         for (const c of chunks) {
           bytes += c.length;
           if (recordCrc) crc = crc32c(c, crc);
         }
-        await writeAll(fd, chunks);
+        if (held && bytes <= SYNC_IO_BYTES) for (const c of chunks) held.push(Buffer.from(c));
+        else await writeAll(file(), chunks);
       },
       receive: (sockFd, count, signal) => new Promise<void>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
@@ -604,7 +623,7 @@ export class DiskFiles {
           if (handle) cancelReceive(handle);
         };
         try {
-          handle = receiveToFile(sockFd, fd, count, crc, (err, written, newCrc) => {
+          handle = receiveToFile(sockFd, file(), count, crc, (err, written, newCrc) => {
             signal?.removeEventListener('abort', onAbort);
             bytes += written;
             if (err) return reject(err);
@@ -621,14 +640,16 @@ export class DiskFiles {
         // Only the writer's own CRC is ever recorded (not one that came in with the metadata).
         const { crc32c: _given, ...rest } = meta;
         const footer = encodeFooter(recordCrc ? { ...rest, crc32c: crc } : rest);
-        writeAllSync(fd, [footer]);
         const log = inPool || opts.unlogged ? undefined : this.logFor(device);
-        // A small write's file goes into the log whole (read back from the page cache: the
-        // body may have arrived in chunks its sender reuses); its fsyncs are the log's.
+        const name = `${meta.timestamp}.${ext}`;
+        const whole = held && log ? Buffer.concat([...held, footer]) : undefined;
+        if (!whole) writeAllSync(file(), [footer]);
+        // A small write's file goes into the log whole (when it went to a temp file, read back
+        // from the page cache); its fsyncs are the log's.
         let ticket = log?.append({
-          path: `objects/${part}/${hash.slice(-3)}/${hash}/${meta.timestamp}.${ext}`,
+          path: `objects/${part}/${hash.slice(-3)}/${hash}/${name}`,
           ignoreMeta: !!opts.ignoreMeta,
-          file: await readObjectBody(fd, bytes + footer.length),
+          file: whole ?? await readObjectBody(fd, bytes + footer.length),
         });
         try {
           await Promise.all([ticket ? ticket.durable : fsyncFile(fd, bytes), beforePlace]);
@@ -645,16 +666,19 @@ export class DiskFiles {
             : inPool ? await mkdir(dir, { recursive: true }) : mkdirSync(dir, { recursive: true });
           const newest = opts.ignoreMeta ? l.newest?.ts : newestOf(l);
           if (newest && newest >= meta.timestamp) {
-            try {
-              unlinkSync(tmpPath);
-            } catch {
-              // already gone
+            if (!whole) {
+              try {
+                unlinkSync(tmpPath);
+              } catch {
+                // already gone
+              }
             }
             done = true;
             throw new ObjectConflict(newest);
           }
-          if (inPool) await rename(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
-          else renameSync(tmpPath, join(dir, `${meta.timestamp}.${ext}`));
+          if (whole) placeFile(dir, join(dir, name), whole, tmpPath);
+          else if (inPool) await rename(tmpPath, join(dir, name));
+          else renameSync(tmpPath, join(dir, name));
           done = true;
           if (ticket) {
             // In place: the log's next checkpoint syncs it with everything else.
@@ -686,12 +710,13 @@ export class DiskFiles {
         }
       },
       abort: async () => {
+        held = undefined;
         try {
           close();
         } catch {
           // already closed
         }
-        if (!done) {
+        if (!done && fd >= 0) {
           done = true;
           try {
             unlinkSync(tmpPath);

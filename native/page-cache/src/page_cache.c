@@ -15,7 +15,8 @@
  * The addon also carries the nodes' body checksum, CRC-32C (crc32c.c, crc32c_binding.c), and
  * the proxy's listening-socket receive buffer (socket_buffer.c) and its kernel-side relay of
  * large GET bodies (splice_relay.c), and the batched directory fsyncs of a small write
- * and syncfs(2) for the small-write log (fsync_dirs.c): small system calls Node lacks.
+ * and syncfs(2) for the small-write log (fsync_dirs.c), and a small file made unnamed and linked
+ * into place whole (place_file.c): small system calls Node lacks.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -31,6 +32,7 @@
 #include "splice_relay.h"
 #include "receive_file.h"
 #include "fsync_dirs.h"
+#include "place_file.h"
 #include "pool_job.h"
 
 typedef struct {
@@ -94,5 +96,6 @@ NAPI_MODULE_INIT() {
   receive_file_register(env, exports);
   md5_hasher_register(env, exports);
   fsync_dirs_register(env, exports);
+  place_file_register(env, exports);
   return exports;
 }
