@@ -4,9 +4,15 @@
  * flight to it (new names, no listing rows: the object files alone) for a fixed count. Reported
  * per round: PUTs per second, the node's CPU per PUT, and the whole host's CPU per PUT (from
  * /proc/stat: it includes the kernel's write-back threads, which a checkpoint's syncfs and the
- * page cache hand work to, and this process). Modes alternate, several rounds, medians.
+ * page cache hand work to, and this process). Modes alternate, several rounds, medians, and
+ * the ratio of each mode to the first.
  *
  *   node dist/bench/objectstore/small-writes.js [--count 20000] [--rounds 5] [--settle 36]
+ *        [--modes fsync,log]
+ *
+ * Modes: `fsync` (log off: file and directories fsynced), `log` (the small-write log, files
+ * placed as unnamed files linked into place, node/place-file.ts), `log-temp-files` (the log,
+ * files placed through a temp file and a rename, as where the filesystem lacks O_TMPFILE).
  *
  * --settle waits between rounds for the removed files of the round before to age out of ext4's
  * inode allocator (see settle.ts; README "Session 15").
@@ -21,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { median } from '../stats.js';
 import { askChild, childCpuUs, sendCpu } from '../child-cpu.js';
 import { startNodeServer } from '../../objectstore/node/server.js';
+import { useTempFiles } from '../../objectstore/node/place-file.js';
 import { NodeClient } from '../../objectstore/node/node-client.js';
 import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
 import { hashPath, partitionOf } from '../../objectstore/ring/hash.js';
@@ -33,12 +40,14 @@ const PART_POWER = 10;
 const BODY_BYTES = 4096;
 const CONCURRENCY = 16;
 
-type Mode = 'log' | 'fsync';
+const MODES = ['fsync', 'log', 'log-temp-files'] as const;
+type Mode = typeof MODES[number];
 
 /** The child: a storage node on `dir`, the log as `mode` says; answers CPU questions. */
 async function serve(dir: string, mode: Mode): Promise<void> {
+  if (mode === 'log-temp-files') useTempFiles();
   const node = await startNodeServer({
-    devicesDir: dir, secret: SECRET, hash: HASH, partPower: PART_POWER, smallWriteLog: mode === 'log', log: () => undefined,
+    devicesDir: dir, secret: SECRET, hash: HASH, partPower: PART_POWER, smallWriteLog: mode !== 'fsync', log: () => undefined,
   });
   process.send!({ port: node.port });
   process.on('message', async (m) => {
@@ -107,15 +116,18 @@ async function main(): Promise<void> {
     options: {
       serve: { type: 'string' }, mode: { type: 'string' },
       count: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' },
-      settle: { type: 'string' },
+      settle: { type: 'string' }, modes: { type: 'string', default: 'fsync,log' },
     },
   });
   if (values.serve) return serve(values.serve, values.mode as Mode);
   const count = Number(values.count);
   const settle = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
+  const modes = values.modes!.split(',') as Mode[];
+  const unknown = modes.find((m) => !MODES.includes(m));
+  if (unknown !== undefined || modes.length === 0) throw new Error(`--modes: unknown mode "${unknown}" (known: ${MODES.join(', ')})`);
   const rounds: Round[] = [];
   for (let r = 0; r < Number(values.rounds); r++) {
-    for (const mode of (r % 2 === 0 ? ['fsync', 'log'] : ['log', 'fsync']) as Mode[]) {
+    for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
       await new Promise((res) => setTimeout(res, settle * 1000));
       const result = await round(mode, count);
       process.stderr.write(`${JSON.stringify(result)}\n`);
@@ -130,15 +142,16 @@ async function main(): Promise<void> {
       hostCpuMsPerPut: median(of.map((x) => x.hostCpuMsPerPut)),
     };
   };
-  const log = summary('log');
-  const fsync = summary('fsync');
+  const medians = Object.fromEntries(modes.map((m) => [m, summary(m)]));
+  const first = medians[modes[0]!]!;
+  const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
   process.stdout.write(`${JSON.stringify({
-    count, rounds, medians: { log, fsync },
-    ratio_log_over_fsync: {
-      putsPerSecond: Number((log.putsPerSecond / fsync.putsPerSecond).toFixed(2)),
-      nodeCpuMsPerPut: Number((log.nodeCpuMsPerPut / fsync.nodeCpuMsPerPut).toFixed(2)),
-      hostCpuMsPerPut: Number((log.hostCpuMsPerPut / fsync.hostCpuMsPerPut).toFixed(2)),
-    },
+    count, rounds, medians,
+    [`ratio_over_${modes[0]}`]: Object.fromEntries(modes.slice(1).map((m) => [m, {
+      putsPerSecond: ratio(medians[m]!.putsPerSecond, first.putsPerSecond),
+      nodeCpuMsPerPut: ratio(medians[m]!.nodeCpuMsPerPut, first.nodeCpuMsPerPut),
+      hostCpuMsPerPut: ratio(medians[m]!.hostCpuMsPerPut, first.hostCpuMsPerPut),
+    }])),
   }, null, 2)}\n`);
 }
 
