@@ -137,9 +137,10 @@ async function main(): Promise<void> {
   const summary = (mode: Mode) => {
     const of = rounds.filter((x) => x.mode === mode);
     return {
-      putsPerSecond: median(of.map((x) => x.putsPerSecond)),
-      nodeCpuMsPerPut: median(of.map((x) => x.nodeCpuMsPerPut)),
-      hostCpuMsPerPut: median(of.map((x) => x.hostCpuMsPerPut)),
+      // (A median of an even count is the mean of two: rounded as the rounds are.)
+      putsPerSecond: Math.round(median(of.map((x) => x.putsPerSecond))),
+      nodeCpuMsPerPut: Number(median(of.map((x) => x.nodeCpuMsPerPut)).toFixed(3)),
+      hostCpuMsPerPut: Number(median(of.map((x) => x.hostCpuMsPerPut)).toFixed(3)),
     };
   };
   const medians = Object.fromEntries(modes.map((m) => [m, summary(m)]));
