@@ -46,7 +46,7 @@ import {
   SmallWriteLog, listSegments, readSegment, smallWriteLogAvailable, type LoggedWrite,
 } from './small-write-log.js';
 import { fsyncDirs, fsyncPathAndParents, syncFs } from './path-sync.js';
-import { placeFile } from './place-file.js';
+import { createTempFile, placeFile } from './place-file.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -567,8 +567,7 @@ export class DiskFiles {
    */
   async createWriter(device: string, part: number, hash: string, ext: 'data' | 'ts' | 'meta',
     opts: { ignoreMeta?: boolean; unlogged?: boolean } = {}): Promise<ObjectWriter> {
-    const tmpDir = join(this.devicePath(device), 'tmp');
-    const tmpPath = join(tmpDir, `${hash}.${tmpName()}.tmp`);
+    const tmpPath = join(this.devicePath(device), 'tmp', `${hash}.${tmpName()}.tmp`);
     /** The body so far while it is small and in memory (copied: a sender may reuse its chunks). */
     let held: Buffer[] | undefined = [];
     /** The temp file, once there is one. */
@@ -581,14 +580,8 @@ export class DiskFiles {
     /** The temp file, made (with what was held) the first time it is needed. */
     const file = (): number => {
       if (fd >= 0) return fd;
-      try {
-        // Readable too: a logged small write that went to a file reads it back for the log.
-        fd = openSync(tmpPath, 'wx+');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        mkdirSync(tmpDir, { recursive: true });
-        fd = openSync(tmpPath, 'wx+');
-      }
+      // Readable too: a logged small write that went to a file reads it back for the log.
+      fd = createTempFile(tmpPath, true);
       writeAllSync(fd, held!);
       held = undefined;
       return fd;

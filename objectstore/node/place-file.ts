@@ -26,6 +26,21 @@ export function useTempFiles(yes = true): void {
 }
 
 /**
+ * Creates the temp file `tempPath` (O_EXCL: never another writer's), and its folder when that
+ * is missing; readable as well as writable when `readable`. Returns its descriptor.
+ */
+export function createTempFile(tempPath: string, readable = false): number {
+  const flags = readable ? 'wx+' : 'wx';
+  try {
+    return openSync(tempPath, flags);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dirname(tempPath), { recursive: true });
+    return openSync(tempPath, flags);
+  }
+}
+
+/**
  * Writes `data` as a new file at `path`, inside the existing directory `dir`; `tempPath` (on
  * the same filesystem, in a directory that may not exist yet) is used only by the fallback.
  * Throws EEXIST, leaving what is there, when `path` exists (with unnamed files; a rename would
@@ -41,14 +56,7 @@ export function placeFile(dir: string, path: string, data: Buffer, tempPath: str
       unnamedFiles = false;
     }
   }
-  let fd: number;
-  try {
-    fd = openSync(tempPath, 'wx');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(dirname(tempPath), { recursive: true });
-    fd = openSync(tempPath, 'wx');
-  }
+  const fd = createTempFile(tempPath);
   let open = true;
   try {
     for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
