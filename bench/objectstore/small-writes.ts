@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   const settle = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
   const modes = values.modes!.split(',') as Mode[];
   const unknown = modes.find((m) => !MODES.includes(m));
-  if (unknown !== undefined || modes.length === 0) throw new Error(`--modes: unknown mode "${unknown}" (known: ${MODES.join(', ')})`);
+  if (unknown !== undefined) throw new Error(`--modes: unknown mode "${unknown}" (known: ${MODES.join(', ')})`);
   const rounds: Round[] = [];
   for (let r = 0; r < Number(values.rounds); r++) {
     for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {

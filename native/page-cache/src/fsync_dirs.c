@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include "fsync_dirs.h"
 #include "pool_job.h"
+#include "string_arg.h"
 
 typedef struct {
   PoolJob base;
@@ -96,19 +97,8 @@ static DirsJob *new_job(napi_env env, uint32_t n, int (*sync)(int), const char *
 
 /* Copies string `v` into the job's next path; false (an exception pending) if it is not one. */
 static bool add_path(napi_env env, DirsJob *job, napi_value v, const char *what) {
-  napi_valuetype t = napi_undefined;
-  size_t len = 0;
-  napi_typeof(env, v, &t);
-  if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, what);
-    return false;
-  }
-  char *path = malloc(len + 1);
-  if (!path) {
-    napi_throw_error(env, NULL, "out of memory");
-    return false;
-  }
-  napi_get_value_string_utf8(env, v, path, len + 1, &len);
+  char *path = string_arg(env, v, what);
+  if (!path) return false;
   job->paths[job->count++] = path;
   return true;
 }

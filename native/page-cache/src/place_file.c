@@ -28,24 +28,9 @@
 #include <unistd.h>
 #include "errno_error.h"
 #include "place_file.h"
+#include "string_arg.h"
 
-/* The string argument `v` in a malloc'ed copy, or NULL (a TypeError pending). */
-static char *string_arg(napi_env env, napi_value v) {
-  napi_valuetype t = napi_undefined;
-  size_t len = 0;
-  napi_typeof(env, v, &t);
-  if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "placeFile: expected (dir: string, path: string, data: Buffer)");
-    return NULL;
-  }
-  char *s = malloc(len + 1);
-  if (!s) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
+static const char USAGE[] = "placeFile: expected (dir: string, path: string, data: Buffer)";
 
 static napi_value fail(napi_env env, int err, const char *syscall, const char *path) {
   napi_value error = errno_error(env, err, syscall), p;
@@ -79,13 +64,13 @@ static napi_value place_file(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 3) napi_is_buffer(env, argv[2], &is_buffer);
   if (argc < 3 || !is_buffer) {
-    napi_throw_type_error(env, NULL, "placeFile: expected (dir: string, path: string, data: Buffer)");
+    napi_throw_type_error(env, NULL, USAGE);
     return NULL;
   }
   napi_get_buffer_info(env, argv[2], &data, &len);
-  char *dir = string_arg(env, argv[0]);
+  char *dir = string_arg(env, argv[0], USAGE);
   if (!dir) return NULL;
-  char *path = string_arg(env, argv[1]);
+  char *path = string_arg(env, argv[1], USAGE);
   if (!path) {
     free(dir);
     return NULL;
