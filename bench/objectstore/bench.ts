@@ -18,8 +18,9 @@
  * --background: ringstack's replicator and auditor idle (the default, like the Swift started
  * here, which runs no background daemons) or on at their defaults.
  * --settle: seconds each system waits, once started, before it is measured (settle.ts; default
- * max(60, dirty_expire_centisecs / 100 + 5) + 1, 61 here): files removed just before slow down
- * ext4's inode allocation for that long.
+ * max(60, dirty_expire_centisecs / 100 + 5) + 1, 61 here), and longer while the data an earlier
+ * run removed is under 361 s old: on ext4 without a journal, recently freed inodes slow file
+ * creation. The data of every system is removed only after all were measured (--keep: never).
  * --warm-up: the workload through each API, unmeasured, each phase at most half this many
  * seconds and two waves of 16 MiB objects, after the settle and before the first measured
  * phase (load.ts, warmUp; default 10; 0: none).
@@ -37,7 +38,7 @@ import { runWorkload, swiftClient, warmUp, type PhaseResult, type StoreClient, t
 import { s3Client } from './s3-load.js';
 import { cpuByName, descendants, processLabel } from './procs.js';
 import { measureDiskLimits } from './disk-limits.js';
-import { defaultSettleSeconds, settle } from './settle.js';
+import { defaultSettleSeconds, recordRemoval, settle } from './settle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root from dist/bench/objectstore or bench/objectstore. */
@@ -161,8 +162,13 @@ function summarise(label: string, api: Api, r: ApiResult): void {
   }
 }
 
-async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', fn: (sys: System) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a started ringstack. Its data dir joins `dataDirs`, which main removes once every
+ * system was measured (settle.ts: a removal slows the file creation of whatever runs next).
+ */
+async function withRingstack<T>(dataDirs: string[], background: 'idle' | 'on', fn: (sys: System) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'));
+  dataDirs.push(dir);
   const [port] = await freePorts(1);
   const rs = await startRingstack(dir, port!, background);
   const base = `http://127.0.0.1:${port}`;
@@ -178,12 +184,13 @@ async function withRingstack<T>(keep: boolean, background: 'idle' | 'on', fn: (s
     });
   } finally {
     await stopRingstack(rs);
-    if (!keep) await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Promise<T> {
+/** Runs `fn` on a started Swift; its data joins `dataDirs` as in withRingstack. */
+async function withSwift<T>(dataDirs: string[], fn: (sys: System) => Promise<T>): Promise<T> {
   const root = await mkdtemp(SWIFT_ROOT_PREFIX);
+  dataDirs.push(root);
   const [proxy, memcached, logUdp, ...nodes] = await freePorts(12);
   const env = {
     ...process.env, SWIFT_PROXY_PORT: String(proxy), SWIFT_MEMCACHED_PORT: String(memcached), SWIFT_LOG_UDP_PORT: String(logUdp),
@@ -204,7 +211,6 @@ async function withSwift<T>(keep: boolean, fn: (sys: System) => Promise<T>): Pro
     });
   } finally {
     script('stop.sh');
-    if (!keep) await rm(root, { recursive: true, force: true });
   }
 }
 
@@ -264,12 +270,20 @@ async function main(): Promise<void> {
   };
   if (values['disk-limits']) result.disk_limits = await measureDiskLimits(tmpdir(), 3, 256);
 
-  const rs = await withRingstack(values.keep!, background, (sys) => measureAll(sys, apis, o, settleSeconds, warmSeconds));
-  result.ringstack = rs;
-  if (values.swift) {
-    const sw = await withSwift(values.keep!, (sys) => measureAll(sys, apis, o, settleSeconds, warmSeconds));
-    result.swift = sw;
-    result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
+  const dataDirs: string[] = [];
+  try {
+    const rs = await withRingstack(dataDirs, background, (sys) => measureAll(sys, apis, o, settleSeconds, warmSeconds));
+    result.ringstack = rs;
+    if (values.swift) {
+      const sw = await withSwift(dataDirs, (sys) => measureAll(sys, apis, o, settleSeconds, warmSeconds));
+      result.swift = sw;
+      result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
+    }
+  } finally {
+    if (!values.keep) {
+      await Promise.all(dataDirs.map((d) => rm(d, { recursive: true, force: true })));
+      recordRemoval();
+    }
   }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

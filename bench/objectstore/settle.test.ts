@@ -3,7 +3,7 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultSettleSeconds, settle } from './settle.js';
+import { defaultSettleSeconds, recordRemoval, removalWaitSeconds, settle } from './settle.js';
 
 t.test('settle time: ext4\'s 60 s, or longer while dirty inode tables wait for write-back', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-settle-'));
@@ -20,10 +20,31 @@ t.test('settle time: ext4\'s 60 s, or longer while dirty inode tables wait for w
 
 t.test('settle waits the given time and says why', async (t) => {
   const said: string[] = [];
-  await settle(0, (m) => said.push(m));
+  const stamp = join(tmpdir(), `ringstack-settle-none-${process.pid}`);
+  await settle(0, (m) => said.push(m), stamp);
   t.same(said, [], 'no wait, no message');
   const t0 = Date.now();
-  await settle(1, (m) => said.push(m));
+  await settle(1, (m) => said.push(m), stamp);
   t.ok(Date.now() - t0 >= 950, 'waited a second');
   t.match(said[0], /waiting 1 s/);
+});
+
+t.test('a recorded removal holds the next settle until it is 361 s old', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-settle-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const stamp = join(dir, 'removed-at');
+  t.equal(removalWaitSeconds(stamp), 0, 'nothing recorded: no extra wait');
+  recordRemoval(stamp, 1_000_000);
+  t.equal(removalWaitSeconds(stamp, 1_000_000), 361, 'just removed: ext4\'s 60 s + 300 s while dirty, + 1');
+  t.equal(removalWaitSeconds(stamp, 1_000_000 + 300_500), 61, 'rounded up');
+  t.equal(removalWaitSeconds(stamp, 1_000_000 + 361_000), 0, 'old enough');
+  await writeFile(stamp, 'garbage\n');
+  t.equal(removalWaitSeconds(stamp), 0, 'unreadable stamp: no extra wait');
+
+  recordRemoval(stamp, Date.now() - 360_000);
+  const said: string[] = [];
+  const t0 = Date.now();
+  await settle(0, (m) => said.push(m), stamp);
+  t.ok(Date.now() - t0 >= 950, 'waited for the removal to age although --settle was 0');
+  t.match(said[0], /waiting 1 s until files removed by an earlier run are 361 s old/);
 });

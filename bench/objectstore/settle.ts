@@ -1,20 +1,27 @@
 /**
- * Waits, before a system is measured, until the files removed just before (the previous
- * system's data, or the previous run's) no longer slow down file creation.
+ * Waits, before a system is measured, until the files removed earlier (a previous run's data)
+ * no longer slow down file creation.
  *
  * ext4 without a journal (this host's root filesystem) prefers not to reuse an inode freed in
- * the last 60 seconds (RECENTCY_MIN), or 300 while its inode table block is dirty, that is until
- * write-back, dirty_expire_centisecs / 100 + 5 seconds or so (fs/ext4/ialloc.c, find_inode_bit
- * and recently_deleted): every file or directory it creates first walks past each such free
- * inode of its block group, a buffer-cache lookup apiece. Right after a store's data was removed
- * (tens of thousands of files), that walk took 8.6 % of the host's CPU during 4 KiB PUTs (perf,
- * session 15), and it fell on whichever system ran next: in a run, Swift after ringstack's
- * removal; in back-to-back runs, ringstack after Swift's. Both systems now start on a settled
- * filesystem. Until session 24 the wait was only the write-back time (36 s here): 40 s after
- * removing 40,000 objects, `recently_deleted` still took 37 % of the host's samples while a
- * storage node created new ones (README, "Session 24").
+ * the last 60 seconds (RECENTCY_MIN), or 360 while its inode table block is dirty
+ * (RECENTCY_MIN + RECENTCY_DIRTY; fs/ext4/ialloc.c, find_inode_bit and recently_deleted): every
+ * file or directory it creates first walks, from the start of its block group, past each such
+ * free inode, a buffer-cache lookup apiece. Write-back cleans the blocks of a removal within
+ * dirty_expire_centisecs, but a store writing new objects allocates into that freed region and
+ * dirties its blocks again, so each block's other freed inodes count as recent for 360 s and the
+ * walk grows with every inode created (session 32: from 3 to 21 % of the host's samples over one
+ * 20 s phase of 4 KiB PUTs, 61-120 s after the previous run's data was removed; with nothing
+ * removed for 6 minutes, 0-2 %, and 388 PUTs/s against 266). It falls on the system that creates
+ * the most files, ringstack (about ten times Swift's PUTs per second).
+ *
+ * So the bench removes data only once a run has measured every system, records when
+ * (recordRemoval), and the next run waits until 361 s have passed since (settle). The shorter
+ * default settle (defaultSettleSeconds) still lets the previous system's write-back finish.
+ * Journaled ext4 and XFS have no such rule.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const DIRTY_EXPIRE = '/proc/sys/vm/dirty_expire_centisecs';
@@ -22,6 +29,10 @@ const DIRTY_EXPIRE = '/proc/sys/vm/dirty_expire_centisecs';
 const DEFAULT_CENTISECS = 3000;
 /** ext4's RECENTCY_MIN (60 s since Linux 5.x; it was 5). */
 const RECENTCY_MIN_SECONDS = 60;
+/** ext4's RECENTCY_DIRTY, added while the inode's table block is dirty. */
+const RECENTCY_DIRTY_SECONDS = 300;
+/** Where the bench notes when it last removed a store's data (wall-clock ms, as ext4's dtime). */
+export const REMOVAL_STAMP = join(tmpdir(), 'ringstack-bench-removed-at');
 
 /** Seconds a freed inode counts as recently deleted, plus one. */
 export function defaultSettleSeconds(dirtyExpirePath = DIRTY_EXPIRE): number {
@@ -35,8 +46,34 @@ export function defaultSettleSeconds(dirtyExpirePath = DIRTY_EXPIRE): number {
   return Math.max(RECENTCY_MIN_SECONDS, Math.ceil(centisecs / 100) + 5) + 1;
 }
 
-export async function settle(seconds: number, log: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<void> {
-  if (seconds <= 0) return;
-  log(`bench: waiting ${seconds} s for recently removed files to age out of ext4's inode allocator`);
-  await sleep(seconds * 1000);
+/** Notes that a store's data was removed just now. */
+export function recordRemoval(stamp = REMOVAL_STAMP, now = Date.now()): void {
+  writeFileSync(stamp, `${now}\n`);
+}
+
+/**
+ * Seconds still to wait, beyond `seconds`, until the last recorded removal is 361 s old (0 when
+ * none is recorded or the stamp is unreadable).
+ */
+export function removalWaitSeconds(stamp = REMOVAL_STAMP, now = Date.now()): number {
+  let at: number;
+  try {
+    at = Number(readFileSync(stamp, 'utf8').trim());
+  } catch {
+    return 0;
+  }
+  if (!Number.isFinite(at) || at <= 0) return 0;
+  const left = (at + (RECENTCY_MIN_SECONDS + RECENTCY_DIRTY_SECONDS + 1) * 1000 - now) / 1000;
+  return Math.max(0, Math.ceil(left));
+}
+
+/** Waits `seconds`, or longer while a recorded removal is recent (removalWaitSeconds). */
+export async function settle(seconds: number, log: (m: string) => void = (m) => process.stderr.write(`${m}\n`),
+  stamp = REMOVAL_STAMP): Promise<void> {
+  const wait = Math.max(seconds, removalWaitSeconds(stamp));
+  if (wait <= 0) return;
+  log(wait > seconds
+    ? `bench: waiting ${wait} s until files removed by an earlier run are 361 s old (ext4's inode allocator skips them until then)`
+    : `bench: waiting ${wait} s for recently removed files to age out of ext4's inode allocator`);
+  await sleep(wait * 1000);
 }
