@@ -14,8 +14,9 @@
  * placed as unnamed files linked into place, node/place-file.ts), `log-temp-files` (the log,
  * files placed through a temp file and a rename, as where the filesystem lacks O_TMPFILE).
  *
- * --settle waits between rounds for the removed files of the round before to age out of ext4's
- * inode allocator (see settle.ts; README "Session 15").
+ * --settle waits before each round (settle.ts), and the rounds' folders are removed only at the
+ * end: ext4 without a journal is slow to create files among inodes freed in the last 60-360 s
+ * (README "Session 32"), which fell on whichever round came after a removal.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ import { useTempFiles } from '../../objectstore/node/place-file.js';
 import { NodeClient } from '../../objectstore/node/node-client.js';
 import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
 import { hashPath, partitionOf } from '../../objectstore/ring/hash.js';
-import { defaultSettleSeconds } from './settle.js';
+import { defaultSettleSeconds, recordRemoval, settle } from './settle.js';
 import { hostJiffies, jiffiesToSeconds } from './procs.js';
 
 const SECRET = 'small-writes-bench-secret';
@@ -67,8 +68,10 @@ interface Round {
   hostCpuMsPerPut: number;
 }
 
-async function round(mode: Mode, count: number): Promise<Round> {
+/** One round on a fresh folder, which joins `dirs` (removed by main at the end). */
+async function round(mode: Mode, count: number, dirs: string[]): Promise<Round> {
   const dir = mkdtempSync(join(tmpdir(), 'ringstack-small-writes-'));
+  dirs.push(dir);
   mkdirSync(join(dir, 'd1'));
   const child = fork(fileURLToPath(import.meta.url), ['--serve', dir, '--mode', mode], { stdio: 'inherit' });
   try {
@@ -107,7 +110,6 @@ async function round(mode: Mode, count: number): Promise<Round> {
   } finally {
     await askChild(child, 'close');
     child.kill();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -121,18 +123,24 @@ async function main(): Promise<void> {
   });
   if (values.serve) return serve(values.serve, values.mode as Mode);
   const count = Number(values.count);
-  const settle = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
+  const settleSeconds = values.settle === undefined ? defaultSettleSeconds() : Number(values.settle);
   const modes = values.modes!.split(',') as Mode[];
   const unknown = modes.find((m) => !MODES.includes(m));
   if (unknown !== undefined) throw new Error(`--modes: unknown mode "${unknown}" (known: ${MODES.join(', ')})`);
   const rounds: Round[] = [];
-  for (let r = 0; r < Number(values.rounds); r++) {
-    for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
-      await new Promise((res) => setTimeout(res, settle * 1000));
-      const result = await round(mode, count);
-      process.stderr.write(`${JSON.stringify(result)}\n`);
-      rounds.push(result);
+  const dirs: string[] = [];
+  try {
+    for (let r = 0; r < Number(values.rounds); r++) {
+      for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
+        await settle(settleSeconds);
+        const result = await round(mode, count, dirs);
+        process.stderr.write(`${JSON.stringify(result)}\n`);
+        rounds.push(result);
+      }
     }
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    recordRemoval();
   }
   const summary = (mode: Mode) => {
     const of = rounds.filter((x) => x.mode === mode);
