@@ -27,7 +27,7 @@
  * A one-line-per-phase summary goes to stderr.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir, cpus, loadavg, release } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ import { runWorkload, swiftClient, warmUp, type PhaseResult, type StoreClient, t
 import { s3Client } from './s3-load.js';
 import { cpuByName, descendants, processLabel } from './procs.js';
 import { measureDiskLimits } from './disk-limits.js';
-import { defaultSettleSeconds, recordRemoval, settle } from './settle.js';
+import { defaultSettleSeconds, removeData, settle } from './settle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root from dist/bench/objectstore or bench/objectstore. */
@@ -280,10 +280,7 @@ async function main(): Promise<void> {
       result.ratio_ringstack_over_swift = Object.fromEntries(apis.map((a) => [`${a}_api`, ratios(rs[`${a}_api`]!, sw[`${a}_api`]!)]));
     }
   } finally {
-    if (!values.keep) {
-      await Promise.all(dataDirs.map((d) => rm(d, { recursive: true, force: true })));
-      recordRemoval();
-    }
+    if (!values.keep) await removeData(dataDirs);
   }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

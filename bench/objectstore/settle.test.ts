@@ -1,9 +1,10 @@
 /** The bench's wait for removed files to age out of ext4's inode allocator (settle.ts). */
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultSettleSeconds, recordRemoval, removalWaitSeconds, settle } from './settle.js';
+import { defaultSettleSeconds, recordRemoval, removalWaitSeconds, removeData, settle } from './settle.js';
 
 t.test('settle time: ext4\'s 60 s, or longer while dirty inode tables wait for write-back', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-settle-'));
@@ -47,4 +48,19 @@ t.test('a recorded removal holds the next settle until it is 361 s old', async (
   await settle(0, (m) => said.push(m), stamp);
   t.ok(Date.now() - t0 >= 950, 'waited for the removal to age although --settle was 0');
   t.match(said[0], /waiting 1 s until files removed by an earlier run are 361 s old/);
+});
+
+t.test('removeData removes every folder and notes the time', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ringstack-settle-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const a = join(dir, 'a', 'objects');
+  const b = join(dir, 'b');
+  await mkdir(a, { recursive: true });
+  await mkdir(b);
+  await writeFile(join(a, 'x.data'), 'x');
+  const stamp = join(dir, 'removed-at');
+  await removeData([join(dir, 'a'), b, join(dir, 'never-made')], stamp);
+  t.notOk(existsSync(join(dir, 'a')), 'a removed with its files');
+  t.notOk(existsSync(b), 'b removed');
+  t.ok(removalWaitSeconds(stamp) >= 360, 'the removal is recorded as just now');
 });

@@ -20,6 +20,7 @@
  * Journaled ext4 and XFS have no such rule.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +32,8 @@ const DEFAULT_CENTISECS = 3000;
 const RECENTCY_MIN_SECONDS = 60;
 /** ext4's RECENTCY_DIRTY, added while the inode's table block is dirty. */
 const RECENTCY_DIRTY_SECONDS = 300;
+/** How old a removal must be before nothing it freed slows file creation, plus one. */
+const REMOVAL_AGE_SECONDS = RECENTCY_MIN_SECONDS + RECENTCY_DIRTY_SECONDS + 1;
 /** Where the bench notes when it last removed a store's data (wall-clock ms, as ext4's dtime). */
 export const REMOVAL_STAMP = join(tmpdir(), 'ringstack-bench-removed-at');
 
@@ -51,9 +54,15 @@ export function recordRemoval(stamp = REMOVAL_STAMP, now = Date.now()): void {
   writeFileSync(stamp, `${now}\n`);
 }
 
+/** Removes the folders of a run's stores and notes when (recordRemoval). */
+export async function removeData(dirs: string[], stamp = REMOVAL_STAMP): Promise<void> {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  recordRemoval(stamp);
+}
+
 /**
- * Seconds still to wait, beyond `seconds`, until the last recorded removal is 361 s old (0 when
- * none is recorded or the stamp is unreadable).
+ * Seconds until the last recorded removal is REMOVAL_AGE_SECONDS old (0 when none is recorded or
+ * the stamp is unreadable).
  */
 export function removalWaitSeconds(stamp = REMOVAL_STAMP, now = Date.now()): number {
   let at: number;
@@ -63,7 +72,7 @@ export function removalWaitSeconds(stamp = REMOVAL_STAMP, now = Date.now()): num
     return 0;
   }
   if (!Number.isFinite(at) || at <= 0) return 0;
-  const left = (at + (RECENTCY_MIN_SECONDS + RECENTCY_DIRTY_SECONDS + 1) * 1000 - now) / 1000;
+  const left = (at + REMOVAL_AGE_SECONDS * 1000 - now) / 1000;
   return Math.max(0, Math.ceil(left));
 }
 
@@ -73,7 +82,7 @@ export async function settle(seconds: number, log: (m: string) => void = (m) => 
   const wait = Math.max(seconds, removalWaitSeconds(stamp));
   if (wait <= 0) return;
   log(wait > seconds
-    ? `bench: waiting ${wait} s until files removed by an earlier run are 361 s old (ext4's inode allocator skips them until then)`
+    ? `bench: waiting ${wait} s until files removed by an earlier run are ${REMOVAL_AGE_SECONDS} s old (ext4's inode allocator skips them until then)`
     : `bench: waiting ${wait} s for recently removed files to age out of ext4's inode allocator`);
   await sleep(wait * 1000);
 }

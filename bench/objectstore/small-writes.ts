@@ -19,7 +19,7 @@
  * (README "Session 32"), which fell on whichever round came after a removal.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -32,7 +32,7 @@ import { useTempFiles } from '../../objectstore/node/place-file.js';
 import { NodeClient } from '../../objectstore/node/node-client.js';
 import { TimestampClock, nodePath, H_CONTENT_LENGTH, T_ETAG } from '../../objectstore/node/protocol.js';
 import { hashPath, partitionOf } from '../../objectstore/ring/hash.js';
-import { defaultSettleSeconds, recordRemoval, settle } from './settle.js';
+import { defaultSettleSeconds, removeData, settle } from './settle.js';
 import { hostJiffies, jiffiesToSeconds } from './procs.js';
 
 const SECRET = 'small-writes-bench-secret';
@@ -139,8 +139,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    recordRemoval();
+    await removeData(dirs);
   }
   const summary = (mode: Mode) => {
     const of = rounds.filter((x) => x.mode === mode);
