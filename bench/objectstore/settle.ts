@@ -37,7 +37,7 @@ const REMOVAL_AGE_SECONDS = RECENTCY_MIN_SECONDS + RECENTCY_DIRTY_SECONDS + 1;
 /** Where the bench notes when it last removed a store's data (wall-clock ms, as ext4's dtime). */
 export const REMOVAL_STAMP = join(tmpdir(), 'ringstack-bench-removed-at');
 
-/** Seconds a freed inode counts as recently deleted, plus one. */
+/** Seconds each system settles before it is measured: ext4's 60 s, or the write-back time if longer, plus one. */
 export function defaultSettleSeconds(dirtyExpirePath = DIRTY_EXPIRE): number {
   let centisecs = DEFAULT_CENTISECS;
   try {

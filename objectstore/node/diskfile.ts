@@ -33,7 +33,7 @@
  */
 import { stat, statfs, mkdir, readdir, rename, type FileHandle } from 'node:fs/promises';
 import {
-  openSync, closeSync, close as fsClose, writeSync, writev, readdirSync, mkdirSync, renameSync, unlinkSync,
+  openSync, closeSync, close as fsClose, writev, readdirSync, mkdirSync, renameSync, unlinkSync,
   readSync, read, fstatSync, existsSync, readFileSync, constants as fsConstants,
 } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -46,7 +46,7 @@ import {
   SmallWriteLog, listSegments, readSegment, smallWriteLogAvailable, type LoggedWrite,
 } from './small-write-log.js';
 import { fsyncDirs, fsyncPathAndParents, syncFs } from './path-sync.js';
-import { createTempFile, placeFile } from './place-file.js';
+import { createTempFile, placeFile, writeAllSync } from './place-file.js';
 
 export const FOOTER_MAGIC = 'RSF1';
 export const FOOTER_TAIL_BYTES = 8;
@@ -108,13 +108,6 @@ async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
     }
     writeAllSync(fd, [c.subarray(written)]);
     written = 0;
-  }
-}
-
-function writeAllSync(fd: number, chunks: Buffer[]): void {
-  for (const c of chunks) {
-    let off = 0;
-    while (off < c.length) off += writeSync(fd, c, off, c.length - off);
   }
 }
 

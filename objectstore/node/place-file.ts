@@ -40,6 +40,14 @@ export function createTempFile(tempPath: string, readable = false): number {
   }
 }
 
+/** Writes all of `chunks` at the file's current offset, synchronously (short writes resumed). */
+export function writeAllSync(fd: number, chunks: Buffer[]): void {
+  for (const c of chunks) {
+    let off = 0;
+    while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+  }
+}
+
 /**
  * Writes `data` as a new file at `path`, inside the existing directory `dir`; `tempPath` (on
  * the same filesystem, in a directory that may not exist yet) is used only by the fallback.
@@ -59,7 +67,7 @@ export function placeFile(dir: string, path: string, data: Buffer, tempPath: str
   const fd = createTempFile(tempPath);
   let open = true;
   try {
-    for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
+    writeAllSync(fd, [data]);
     open = false;
     closeSync(fd);
     renameSync(tempPath, path);
